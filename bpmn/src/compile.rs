@@ -1,0 +1,1 @@
+//! Model -> executable deployment (compiled expressions, executability checks).
