@@ -1,1 +1,69 @@
-fn main() {}
+//! `recobro`: the one binary of Recobro.
+
+mod process_cmd;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "recobro",
+    version,
+    about = "Debt collection driven by BPMN case actors"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Work with BPMN process models.
+    #[command(subcommand)]
+    Process(ProcessCommand),
+    /// Run the bundled collections process on a virtual clock and print its trace.
+    Demo,
+}
+
+#[derive(Subcommand)]
+enum ProcessCommand {
+    /// Check BPMN files: `ok FILE` or `error FILE:LINE:COL: message`, one line per file.
+    Check {
+        /// Also check that every executable process can run in Recobro.
+        #[arg(long)]
+        executable: bool,
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Deploy the files, run the first file's executable process on a virtual clock and
+    /// print one JSON line per completed flow node, then the end state.
+    Trace {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Start variables (a JSON object).
+        #[arg(long, default_value = "{}")]
+        vars: String,
+        /// Variables each task/job completes with: {"ElementId": {...}, "*": {...}}; a
+        /// list gives one object per visit. Message catch events named here receive
+        /// their message with those variables.
+        #[arg(long, default_value = "{}")]
+        outputs: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Process(ProcessCommand::Check { executable, files }) => {
+            process_cmd::check(&files, executable)
+        }
+        Command::Process(ProcessCommand::Trace {
+            files,
+            vars,
+            outputs,
+        }) => process_cmd::trace(&files, &vars, &outputs),
+        Command::Demo => process_cmd::demo(),
+    }
+}

@@ -12,6 +12,7 @@ pub mod error;
 pub mod expr;
 pub mod model;
 pub mod parse;
+pub mod simulate;
 pub mod timer;
 pub mod validate;
 

@@ -178,6 +178,9 @@ pub struct FlowNode {
     pub multi_instance: Option<MultiInstance>,
     /// `standardLoopCharacteristics` present (modelled, not executable).
     pub standard_loop: bool,
+    /// `messageRef` of a receive or send task.
+    #[serde(default)]
+    pub message_ref: Option<String>,
     pub pos: Pos,
 }
 
@@ -244,19 +247,34 @@ pub enum GatewayKind {
 pub enum EventTrigger {
     None,
     /// `messageRef` of the event definition, or of a receive/send task.
-    Message { message_ref: Option<String> },
+    Message {
+        message_ref: Option<String>,
+    },
     Timer(TimerDef),
-    Error { error_ref: Option<String> },
-    Escalation { escalation_ref: Option<String> },
-    Signal { signal_ref: Option<String> },
-    Conditional { condition: Option<Expr> },
+    Error {
+        error_ref: Option<String>,
+    },
+    Escalation {
+        escalation_ref: Option<String>,
+    },
+    Signal {
+        signal_ref: Option<String>,
+    },
+    Conditional {
+        condition: Option<Expr>,
+    },
     /// Link catch/throw pair, matched by `name`.
-    Link { name: Option<String> },
+    Link {
+        name: Option<String>,
+    },
     Terminate,
     Compensate,
     Cancel,
     /// More than one event definition on one event (BPMN "multiple"/"parallel multiple").
-    Multiple { triggers: Vec<EventTrigger>, parallel: bool },
+    Multiple {
+        triggers: Vec<EventTrigger>,
+        parallel: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

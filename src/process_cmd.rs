@@ -1,0 +1,211 @@
+//! `recobro process check|trace` and `recobro demo`.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use bpmn::compile::{Source, SourceError, deploy};
+use bpmn::simulate::{self, End, Outputs};
+use chrono::{DateTime, TimeZone, Utc};
+
+/// The collections model bundled with the binary (also the benchmark model).
+pub const DEMO_MODEL: &str = include_str!("../docs/examples/collections.bpmn");
+
+/// Virtual clock start of every trace, so traces are reproducible.
+fn epoch() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 1, 5, 8, 0, 0)
+        .single()
+        .unwrap_or_default()
+}
+
+fn read_all(files: &[PathBuf]) -> Vec<(String, Result<Vec<u8>, String>)> {
+    files
+        .iter()
+        .map(|f| {
+            let name = f.display().to_string();
+            let bytes = read_limited(f).map_err(|e| format!("cannot read: {e}"));
+            (name, bytes)
+        })
+        .collect()
+}
+
+/// Reads at most one byte more than the parser accepts, so a huge file is refused by the
+/// parser's size check without being loaded whole.
+fn read_limited(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut buf = Vec::new();
+    std::fs::File::open(path)?
+        .take(bpmn::MAX_DOCUMENT_BYTES as u64 + 1)
+        .read_to_end(&mut buf)?;
+    Ok(buf)
+}
+
+fn first_line(e: &SourceError) -> String {
+    let more = e.diagnostics.0.len().saturating_sub(1);
+    let first = e
+        .diagnostics
+        .first()
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    if more > 0 {
+        format!(
+            "{first} (and {more} more problem{})",
+            if more == 1 { "" } else { "s" }
+        )
+    } else {
+        first
+    }
+}
+
+pub fn check(files: &[PathBuf], executable: bool) -> ExitCode {
+    let inputs = read_all(files);
+    let mut failed = false;
+    let mut out = std::io::stdout().lock();
+    let mut errors: Vec<Option<String>> = vec![None; inputs.len()];
+    let mut sources = Vec::new();
+    for (i, (name, bytes)) in inputs.iter().enumerate() {
+        match bytes {
+            Err(e) => errors[i] = Some(format!("{name}:0:0: {e}")),
+            Ok(xml) => match bpmn::parse(xml) {
+                Err(d) => {
+                    let e = SourceError {
+                        source_name: name.clone(),
+                        diagnostics: d,
+                    };
+                    errors[i] = Some(format!("{name}:{}", first_line(&e)));
+                }
+                Ok(_) => sources.push(Source {
+                    name,
+                    xml,
+                    version: 1,
+                }),
+            },
+        }
+    }
+    if executable {
+        if let Err(errs) = deploy(&sources) {
+            for e in errs {
+                if let Some(i) = inputs.iter().position(|(n, _)| *n == e.source_name) {
+                    errors[i]
+                        .get_or_insert_with(|| format!("{}:{}", e.source_name, first_line(&e)));
+                }
+            }
+        }
+    }
+    for ((name, _), err) in inputs.iter().zip(errors) {
+        let line = match err {
+            Some(e) => {
+                failed = true;
+                format!("error {e}")
+            }
+            None => format!("ok {name}"),
+        };
+        let _ = writeln!(out, "{line}");
+    }
+    if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn parse_object(
+    what: &str,
+    text: &str,
+) -> Result<serde_json::Map<String, serde_json::Value>, String> {
+    match serde_json::from_str(text) {
+        Ok(serde_json::Value::Object(m)) => Ok(m),
+        Ok(_) => Err(format!("--{what} must be a JSON object")),
+        Err(e) => Err(format!("--{what} is not valid JSON: {e}")),
+    }
+}
+
+pub fn trace(files: &[PathBuf], vars: &str, outputs: &str) -> ExitCode {
+    let (vars, outputs) = match (parse_object("vars", vars), parse_object("outputs", outputs)) {
+        (Ok(v), Ok(o)) => (v, o),
+        (Err(e), _) | (_, Err(e)) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let inputs = read_all(files);
+    let mut sources = Vec::new();
+    for (name, bytes) in &inputs {
+        match bytes {
+            Ok(xml) => sources.push(Source {
+                name,
+                xml,
+                version: 1,
+            }),
+            Err(e) => {
+                eprintln!("error {name}:0:0: {e}");
+                return ExitCode::from(1);
+            }
+        }
+    }
+    run_trace(&sources, vars, &outputs)
+}
+
+fn run_trace(sources: &[Source<'_>], vars: bpmn::expr::Vars, outputs: &Outputs) -> ExitCode {
+    let dep = match deploy(sources) {
+        Ok(d) => d,
+        Err(errs) => {
+            for e in errs {
+                eprintln!("error {}:{}", e.source_name, first_line(&e));
+            }
+            return ExitCode::from(1);
+        }
+    };
+    let first_hash = sources.first().map(|s| bpmn::compile::content_hash(s.xml));
+    let Some(process) = dep
+        .processes
+        .iter()
+        .find(|p| Some(&p.key.content_hash) == first_hash.as_ref())
+    else {
+        eprintln!("error: the first file has no executable process (isExecutable=\"true\")");
+        return ExitCode::from(1);
+    };
+    let trace = match simulate::run(&dep, &process.key.process_id, vars, outputs, epoch()) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    for step in &trace.steps {
+        let _ = writeln!(out, "{}", serde_json::to_string(step).unwrap_or_default());
+    }
+    let _ = writeln!(
+        out,
+        "{}",
+        serde_json::to_string(&trace.end).unwrap_or_default()
+    );
+    match trace.end {
+        End::Completed { .. } => ExitCode::SUCCESS,
+        End::Incident { .. } => ExitCode::from(1),
+        End::Stuck { .. } | End::Runaway { .. } => ExitCode::from(2),
+    }
+}
+
+pub fn demo() -> ExitCode {
+    let source = Source {
+        name: "collections.bpmn",
+        xml: DEMO_MODEL.as_bytes(),
+        version: 1,
+    };
+    let vars = serde_json::json!({
+        "caseId": "C-1001", "debtorName": "Ana Pérez", "balance": 1840.5, "dpd": 1,
+        "parties": ["debtor", "guarantor"], "jurisdiction": "CO"
+    });
+    let outputs = serde_json::json!({
+        "CallDebtor": [{"promiseToPay": false}, {"promiseToPay": false}],
+        "AgencyWork": {"recovered": false},
+        "*": {}
+    });
+    let vars = vars.as_object().cloned().unwrap_or_default();
+    let outputs = outputs.as_object().cloned().unwrap_or_default();
+    println!("# Recobro demo: the bundled collections process (docs/examples/collections.bpmn)");
+    println!("# on a virtual clock; one JSON line per completed flow node, then the end state.");
+    run_trace(&[source], vars, &outputs)
+}
