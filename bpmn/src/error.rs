@@ -67,7 +67,12 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn new(code: DiagnosticCode, pos: Pos, message: impl Into<String>) -> Self {
-        Self { code, pos, element_id: None, message: message.into() }
+        Self {
+            code,
+            pos,
+            element_id: None,
+            message: message.into(),
+        }
     }
 
     pub fn at(mut self, element_id: impl Into<String>) -> Self {

@@ -179,6 +179,10 @@ pub struct FlowNode {
     /// `standardLoopCharacteristics` present (modelled, not executable).
     pub standard_loop: bool,
     pub pos: Pos,
+    /// `messageRef` attribute of a receive or send task (events keep theirs in
+    /// [`EventTrigger::Message`]).
+    #[serde(default)]
+    pub message_ref: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -244,19 +248,34 @@ pub enum GatewayKind {
 pub enum EventTrigger {
     None,
     /// `messageRef` of the event definition, or of a receive/send task.
-    Message { message_ref: Option<String> },
+    Message {
+        message_ref: Option<String>,
+    },
     Timer(TimerDef),
-    Error { error_ref: Option<String> },
-    Escalation { escalation_ref: Option<String> },
-    Signal { signal_ref: Option<String> },
-    Conditional { condition: Option<Expr> },
+    Error {
+        error_ref: Option<String>,
+    },
+    Escalation {
+        escalation_ref: Option<String>,
+    },
+    Signal {
+        signal_ref: Option<String>,
+    },
+    Conditional {
+        condition: Option<Expr>,
+    },
     /// Link catch/throw pair, matched by `name`.
-    Link { name: Option<String> },
+    Link {
+        name: Option<String>,
+    },
     Terminate,
     Compensate,
     Cancel,
     /// More than one event definition on one event (BPMN "multiple"/"parallel multiple").
-    Multiple { triggers: Vec<EventTrigger>, parallel: bool },
+    Multiple {
+        triggers: Vec<EventTrigger>,
+        parallel: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -36,7 +36,9 @@ pub struct ExprError {
 impl Expression {
     pub fn compile(expr: &Expr, usage: Usage) -> Result<Expression, Diagnostic> {
         let _ = usage;
-        Ok(Expression { source: expr.text.clone() })
+        Ok(Expression {
+            source: expr.text.clone(),
+        })
     }
 
     /// Evaluates against the variables visible at the element.
