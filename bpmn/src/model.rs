@@ -182,6 +182,10 @@ pub struct FlowNode {
     #[serde(default)]
     pub message_ref: Option<String>,
     pub pos: Pos,
+    /// `messageRef` attribute of a receive or send task (events keep theirs in
+    /// [`EventTrigger::Message`]).
+    #[serde(default)]
+    pub message_ref: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -1,1 +1,2 @@
 //! Integration tests of the bpmn crate (one test binary).
+mod corpus;

@@ -1,0 +1,1 @@
+//! Unit tests of the parser: XML layer, errors, structure.
