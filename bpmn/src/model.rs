@@ -178,9 +178,6 @@ pub struct FlowNode {
     pub multi_instance: Option<MultiInstance>,
     /// `standardLoopCharacteristics` present (modelled, not executable).
     pub standard_loop: bool,
-    /// `messageRef` of a receive or send task.
-    #[serde(default)]
-    pub message_ref: Option<String>,
     pub pos: Pos,
     /// `messageRef` attribute of a receive or send task (events keep theirs in
     /// [`EventTrigger::Message`]).
