@@ -419,3 +419,6 @@ impl Instance {
         self.elements.get(&self.root).map(|e| &e.vars)
     }
 }
+
+#[cfg(test)]
+mod tests;
