@@ -23,7 +23,7 @@ use bpmn::simulate::{self, End, Trace, TraceStep};
 use chrono::{DateTime, TimeZone, Utc};
 use serde_json::{Value, json};
 
-fn corpus_dir() -> PathBuf {
+pub(crate) fn corpus_dir() -> PathBuf {
     let dir = match std::env::var_os("RECOBRO_BPMN_CORPUS") {
         Some(dir) => PathBuf::from(dir),
         None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/bpmn-corpus"),
@@ -42,13 +42,13 @@ fn golden_dir() -> PathBuf {
 }
 
 /// The virtual clock start of every trace (as `recobro process trace`).
-fn epoch() -> DateTime<Utc> {
+pub(crate) fn epoch() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 1, 5, 8, 0, 0).unwrap()
 }
 
 /// A model file: in the corpus, in the workspace `docs/`, or inline in this test.
 #[derive(Clone, Copy)]
-enum File {
+pub(crate) enum File {
     Corpus(&'static str),
     Docs(&'static str),
     Inline(&'static str, &'static str),
@@ -74,7 +74,7 @@ fn read(file: File) -> (String, Vec<u8>) {
     }
 }
 
-fn deploy_files(files: &[File]) -> Deployment {
+pub(crate) fn deploy_files(files: &[File]) -> Deployment {
     let read: Vec<(String, Vec<u8>)> = files.iter().map(|&f| read(f)).collect();
     let sources: Vec<Source<'_>> = read
         .iter()
@@ -161,13 +161,14 @@ struct SimCase {
     stages: &'static [&'static str],
 }
 
-const PR: &[File] = &[
+pub(crate) const PR: &[File] = &[
     File::Corpus("zeebe-process-test/pr-created.bpmn"),
     File::Corpus("zeebe-process-test/automated-tests.bpmn"),
 ];
-const ORDERING: &[File] = &[File::Corpus("lib-bpmn-engine/ordering-items-workflow.bpmn")];
-const COLLECTIONS: &[File] = &[File::Docs("examples/collections.bpmn")];
-const C92: &[File] = &[
+pub(crate) const ORDERING: &[File] =
+    &[File::Corpus("lib-bpmn-engine/ordering-items-workflow.bpmn")];
+pub(crate) const COLLECTIONS: &[File] = &[File::Docs("examples/collections.bpmn")];
+pub(crate) const C92: &[File] = &[
     File::Corpus("miwg/Reference/C.9.2.bpmn"),
     File::Inline("requestDocument_en.bpmn", REQUEST_DOCUMENT_STUB),
 ];
