@@ -524,11 +524,11 @@ impl Compiler<'_> {
             EventTrigger::Timer(def) => match (&def.kind, &def.expr) {
                 (Some(kind), Some(e)) if !e.text.trim().is_empty() => {
                     if let Some(x) = self.expr(e, Usage::Value, &id) {
-                        if let Some(v) = x.static_value().and_then(|v| v.as_str()) {
-                            if let Err(msg) = crate::timer::parse_timer(*kind, v) {
-                                self.diags
-                                    .push(Diagnostic::new(Code::InvalidTimer, e.pos, msg).at(&id));
-                            }
+                        if let Some(v) = x.static_value().and_then(|v| v.as_str())
+                            && let Err(msg) = crate::timer::parse_timer(*kind, v)
+                        {
+                            self.diags
+                                .push(Diagnostic::new(Code::InvalidTimer, e.pos, msg).at(&id));
                         }
                         out.timer = Some((*kind, x));
                     }
@@ -640,7 +640,7 @@ impl Compiler<'_> {
                     .lanes
                     .iter()
                     .rev()
-                    .filter(|l| l.flow_node_refs.iter().any(|r| *r == node.id))
+                    .filter(|l| l.flow_node_refs.contains(&node.id))
                     .find_map(|l| stage_of(&l.properties));
                 if let Some(s) = lane {
                     return Some(s.to_string());

@@ -352,7 +352,7 @@ fn event_based_gateway_first_event_wins() {
     .concat();
     let msg = r#"<bpmn:message id="m" name="payment"><bpmn:extensionElements><zeebe:subscription correlationKey="= caseId"/></bpmn:extensionElements></bpmn:message>"#;
     let d = doc(&format!("{msg}{}", process("p", &body)));
-    let mut h = H::new(&[d.clone()], "p", json!({"caseId": "C1"}));
+    let mut h = H::new(std::slice::from_ref(&d), "p", json!({"caseId": "C1"}));
     assert_eq!(h.st.subscriptions.len(), 2);
     let err = h.message("payment", Some("C2"), json!({})).unwrap_err();
     assert!(matches!(err, EngineError::NoSubscription { .. }));
@@ -461,7 +461,7 @@ fn error_thrown_by_worker_is_caught_by_code_or_becomes_incident() {
         r#"<bpmn:error id="err" errorCode="DECLINED"/>{}"#,
         process("p", &body)
     ));
-    let mut h = H::new(&[d.clone()], "p", json!({}));
+    let mut h = H::new(std::slice::from_ref(&d), "p", json!({}));
     let job = h.job("Charge");
     h.send(Event::ThrowError {
         job,
