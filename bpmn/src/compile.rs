@@ -337,10 +337,24 @@ impl Compiler<'_> {
             self.unsupported(
                 n.pos,
                 id,
-                format!(
-                    "{what} is not supported: Recobro runs no Java/script listeners or \
-                     connectors; model the work as a service task"
-                ),
+                if [
+                    "camunda:class",
+                    "camunda:delegateExpression",
+                    "camunda:expression",
+                ]
+                .contains(&what.as_str())
+                {
+                    format!(
+                        "{what} (a Java delegate) is not supported: make it an external task \
+                         (camunda:type=\"external\" camunda:topic=\"...\") or a Camunda 8 job \
+                         (zeebe:taskDefinition type=\"...\") served by a worker"
+                    )
+                } else {
+                    format!(
+                        "{what} is not supported: Recobro runs no Java/script listeners or \
+                         connectors; model the work as a service task"
+                    )
+                },
             );
         }
         if n.standard_loop {
@@ -495,6 +509,18 @@ impl Compiler<'_> {
                 "business-rule tasks calling DMN decisions are not supported yet: implement the \
                  rule in a job worker (zeebe:taskDefinition) or a FEEL script task",
             ),
+            TaskKind::Service if out.task_type.is_none() && n.ext.unsupported.is_empty() => {
+                self.diags.push(
+                    Diagnostic::new(
+                        Code::MissingAttribute,
+                        n.pos,
+                        "service task has no job type, so nothing would do its work: set \
+                         zeebe:taskDefinition type=\"...\" (Camunda 8) or camunda:type=\"external\" \
+                         camunda:topic=\"...\" (Camunda 7)",
+                    )
+                    .at(id),
+                )
+            }
             TaskKind::Receive | TaskKind::Send => {
                 if let Some(r) = n.message_ref.clone() {
                     out.message = self.message(i, Some(&r));

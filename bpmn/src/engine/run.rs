@@ -413,8 +413,9 @@ impl<'a> Run<'a> {
             None => return Err(corrupt("variables for a process root")),
         };
         if x.outputs.is_empty() {
-            let parent = el.parent.ok_or_else(|| corrupt("element without scope"))?;
-            self.st.propagate(parent, vars);
+            // From the element itself: a local of the same name (an input mapping, a
+            // multi-instance input element) takes the value, as in Camunda 8.
+            self.st.propagate(id, vars);
         } else {
             self.el_mut(id)?.vars.extend(vars);
         }

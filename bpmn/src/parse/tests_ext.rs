@@ -169,20 +169,24 @@ fn camunda7_attributes_and_elements() {
 
 #[test]
 fn camunda7_service_tasks_and_multi_instance() {
-    for (attrs, expected) in [
-        (
-            r#"camunda:type="external" camunda:topic="letters""#,
-            "letters",
-        ),
-        (r#"camunda:class="a.B""#, "a.B"),
-        (r#"camunda:delegateExpression="${bean}""#, "${bean}"),
-        (
-            r#"camunda:expression="${svc.run()}" camunda:resultVariable="r""#,
-            "${svc.run()}",
-        ),
-    ] {
+    for (attrs, expected) in [(
+        r#"camunda:type="external" camunda:topic="letters""#,
+        "letters",
+    )] {
         let n = node(&format!("<bpmn:serviceTask id=\"s\" {attrs}/>"));
         assert_eq!(text(&n.ext.task_type), Some(expected));
+    }
+    for (attrs, recorded) in [
+        (r#"camunda:class="a.B""#, "camunda:class"),
+        (
+            r#"camunda:delegateExpression="${bean}""#,
+            "camunda:delegateExpression",
+        ),
+        (r#"camunda:expression="${svc.run()}""#, "camunda:expression"),
+    ] {
+        let n = node(&format!("<bpmn:serviceTask id=\"s\" {attrs}/>"));
+        assert_eq!(n.ext.task_type, None, "a Java delegate is no job type");
+        assert_eq!(n.ext.unsupported, [recorded]);
     }
     let n = node(
         r#"<bpmn:businessRuleTask id="b" camunda:decisionRef="dish" camunda:resultVariable="d"/>"#,
