@@ -5,6 +5,7 @@
 //! the document it came from, so a running case can always say which model it runs.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -56,6 +57,8 @@ pub struct SourceError {
 pub struct ExecProcess {
     pub key: ProcessKey,
     pub model: Process,
+    /// Element ids, shared by the effects that name them (no allocation per transition).
+    pub ids: Vec<Arc<str>>,
     pub nodes: Vec<ExecNode>,
     /// Compiled condition per sequence flow (same index as `model.flows`).
     pub conditions: Vec<Option<Expression>>,
@@ -265,9 +268,15 @@ fn compile_process(
         return Err(c.diags);
     }
     let reach = reachability(process);
+    let ids = process
+        .nodes
+        .iter()
+        .map(|n| Arc::from(n.id.as_str()))
+        .collect();
     Ok(ExecProcess {
         key,
         model: process.clone(),
+        ids,
         nodes,
         conditions,
         scopes,

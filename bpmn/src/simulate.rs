@@ -185,12 +185,18 @@ impl Sim<'_> {
                     element_id,
                     element_type,
                 } => self.steps.push(TraceStep {
-                    element: element_id,
+                    element: element_id.to_string(),
                     element_type,
                     time: self.now,
                 }),
-                Effect::CreateTask(t) => self.work.push_back((t.task, t.element_id, true)),
-                Effect::InvokeService(j) => self.work.push_back((j.job, j.element_id, false)),
+                Effect::CreateTask(t) => {
+                    self.work
+                        .push_back((t.task, t.element_id.to_string(), true))
+                }
+                Effect::InvokeService(j) => {
+                    self.work
+                        .push_back((j.job, j.element_id.to_string(), false))
+                }
                 Effect::CancelTask { task } => self.work.retain(|w| w.0 != task),
                 Effect::CancelJob { job } => self.work.retain(|w| w.0 != job),
                 Effect::StageEntered { stage, .. } => self.stages.push(stage),
@@ -199,7 +205,7 @@ impl Sim<'_> {
                     message,
                     ..
                 } => {
-                    self.incident = Some((element_id, message));
+                    self.incident = Some((element_id.to_string(), message));
                 }
                 _ => {}
             }

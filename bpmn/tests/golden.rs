@@ -524,7 +524,7 @@ fn run_script(case: &ScriptCase) -> Result<String, String> {
                     element_id,
                     element_type,
                 } => steps.push(TraceStep {
-                    element: element_id,
+                    element: element_id.to_string(),
                     element_type,
                     time: now,
                 }),
@@ -532,7 +532,7 @@ fn run_script(case: &ScriptCase) -> Result<String, String> {
                     element_id,
                     message,
                     ..
-                } => incident = Some((element_id, message)),
+                } => incident = Some((element_id.to_string(), message)),
                 _ => {}
             }
         }

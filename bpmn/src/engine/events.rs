@@ -238,7 +238,7 @@ fn fire(run: &mut Run<'_>, id: u64, sub: Subscription, vars: Vars) -> Result<(),
             let scope = owner_parent.ok_or_else(|| corrupt("gateway without scope"))?;
             let (_, gw, _) = run.node(owner_proc, owner_node.unwrap_or_default())?;
             run.fx.push(Effect::ElementCompleted {
-                element_id: gw.id.clone(),
+                element_id: run.arc_id(owner_proc, owner_node.unwrap_or_default()),
                 element_type: super::element_type(&gw.kind),
             });
             run.activate_child(
@@ -264,25 +264,20 @@ fn rearm(run: &mut Run<'_>, id: u64, sub: &Subscription) -> Result<(), EngineErr
     run.st.subscriptions.remove(&id);
     let SubscriptionKind::Timer { due, spec, fired } = &sub.kind else {
         // A non-interrupting message catch stays open for the next message.
-        let element_id = run.node(sub.proc, sub.node)?.1.id.clone();
-        run.open_subscription(sub.clone(), element_id);
+        run.open_subscription(sub.clone());
         return Ok(());
     };
     let fired = fired + 1;
     if let Some(next) = spec.next_due(*due, fired) {
-        let element_id = run.node(sub.proc, sub.node)?.1.id.clone();
         let kind = SubscriptionKind::Timer {
             due: next,
             spec: spec.clone(),
             fired,
         };
-        run.open_subscription(
-            Subscription {
-                kind,
-                ..sub.clone()
-            },
-            element_id,
-        );
+        run.open_subscription(Subscription {
+            kind,
+            ..sub.clone()
+        });
     }
     Ok(())
 }

@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use super::run::{Entry, Run, Step, corrupt, element_type};
 use super::{Effect, ElemId, EngineError, Phase, Status, Wait};
-use crate::expr::Vars;
+use crate::expr::{Overlay, Vars};
 use crate::model::{EventTrigger, GatewayKind, NodeKind};
 
 impl Run<'_> {
@@ -65,7 +65,7 @@ impl Run<'_> {
 
         self.cancel_subscriptions(id);
         self.fx.push(Effect::ElementCompleted {
-            element_id: n.id.clone(),
+            element_id: self.arc_id(proc, node),
             element_type: element_type(&n.kind),
         });
         for (target, via) in targets {
@@ -92,15 +92,12 @@ impl Run<'_> {
             }
             let holds = match p.conditions.get(f).and_then(Option::as_ref) {
                 None => true,
-                Some(c) => {
-                    let ctx = self.st.visible(id);
-                    c.eval_bool(&ctx).map_err(|e| {
-                        format!(
-                            "condition of sequence flow '{}': {}",
-                            p.model.flows[f].id, e.message
-                        )
-                    })?
-                }
+                Some(c) => c.eval_bool_in(&self.st.view(id)).map_err(|e| {
+                    format!(
+                        "condition of sequence flow '{}': {}",
+                        p.model.flows[f].id, e.message
+                    )
+                })?,
             };
             if holds {
                 chosen.push(f as u32);
@@ -358,23 +355,28 @@ impl Run<'_> {
             },
             None => None,
         };
-        let state = self
-            .el(body)?
-            .mi
-            .clone()
-            .ok_or_else(|| corrupt("body without state"))?;
+        let (total, completed, started) = match &self.el(body)?.mi {
+            Some(m) => (
+                m.items.len() as u64,
+                u64::from(m.completed) + 1,
+                u64::from(m.started),
+            ),
+            None => return Err(corrupt("body without state")),
+        };
         let done = match &mi.completion_condition {
             Some(c) => {
-                let mut ctx = self.st.visible(inner).into_owned();
-                let total = state.items.len() as u64;
-                let completed = u64::from(state.completed) + 1;
-                ctx.insert("numberOfInstances".into(), total.into());
-                ctx.insert("numberOfCompletedInstances".into(), completed.into());
-                ctx.insert(
+                let mut counts = Vars::new();
+                counts.insert("numberOfInstances".into(), total.into());
+                counts.insert("numberOfCompletedInstances".into(), completed.into());
+                counts.insert(
                     "numberOfActiveInstances".into(),
-                    (u64::from(state.started) - completed).into(),
+                    (started - completed).into(),
                 );
-                match c.eval_bool(&ctx) {
+                let view = self.st.view(inner);
+                match c.eval_bool_in(&Overlay {
+                    first: &counts,
+                    then: &view,
+                }) {
                     Ok(b) => b,
                     Err(e) => return self.incident(inner, Phase::Complete, e.to_string()),
                 }

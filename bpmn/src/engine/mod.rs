@@ -17,6 +17,7 @@ mod vars;
 pub use run::element_type;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -75,7 +76,7 @@ pub struct Element {
     pub joins: BTreeMap<u32, BTreeMap<u32, u32>>,
     /// Multi-instance body bookkeeping.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mi: Option<MiState>,
+    pub mi: Option<Box<MiState>>,
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -201,19 +202,19 @@ pub enum Event {
 /// Something for the caller to do after recording the new state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Effect {
-    CreateTask(TaskSpec),
+    CreateTask(Box<TaskSpec>),
     CancelTask {
         task: ElemId,
     },
     ScheduleTimer {
         timer: u64,
-        element_id: String,
+        element_id: Arc<str>,
         due: DateTime<Utc>,
     },
     CancelTimer {
         timer: u64,
     },
-    InvokeService(JobSpec),
+    InvokeService(Box<JobSpec>),
     CancelJob {
         job: ElemId,
     },
@@ -232,15 +233,15 @@ pub enum Effect {
     },
     StageEntered {
         stage: String,
-        element_id: String,
+        element_id: Arc<str>,
     },
     ElementCompleted {
-        element_id: String,
+        element_id: Arc<str>,
         element_type: &'static str,
     },
     Incident {
         incident: u64,
-        element_id: String,
+        element_id: Arc<str>,
         message: String,
     },
     Completed {
@@ -253,7 +254,7 @@ pub enum Effect {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TaskSpec {
     pub task: ElemId,
-    pub element_id: String,
+    pub element_id: Arc<str>,
     pub name: Option<String>,
     pub assignee: Option<String>,
     pub candidate_groups: Vec<String>,
@@ -272,11 +273,13 @@ pub struct TaskSpec {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JobSpec {
     pub job: ElemId,
-    pub element_id: String,
+    pub element_id: Arc<str>,
     pub job_type: String,
     pub retries: u32,
     pub headers: BTreeMap<String, String>,
-    /// All variables visible at the task, input mappings applied.
+    /// The job's inputs: its input-mapped variables. The worker reads the case's other
+    /// variables through [`Instance::visible_variables`] when it runs the job, so creating
+    /// a job does not copy the whole case.
     pub variables: Vars,
 }
 
@@ -414,6 +417,11 @@ impl Instance {
                 SubscriptionKind::Message { .. } => None,
             })
             .min_by_key(|&(id, due)| (due, id))
+    }
+
+    /// Variables visible at an element instance (a task, a job), inner scopes first.
+    pub fn visible_variables(&self, element: ElemId) -> Vars {
+        self.visible(element).into_owned()
     }
 
     /// The root's variables.

@@ -1,6 +1,7 @@
 //! The step machine: activating, entering and leaving flow nodes within scopes.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -10,7 +11,7 @@ use super::{
     StartAt, Status, Subscription, SubscriptionKind, TaskSpec, Wait,
 };
 use crate::compile::{Deployment, ExecNode, ExecProcess};
-use crate::expr::{Expression, Vars};
+use crate::expr::{Expression, Overlay, Vars};
 use crate::model::{EventTrigger, FlowNode, GatewayKind, NodeKind, SubProcessKind, TaskKind};
 use crate::timer::parse_timer;
 
@@ -187,6 +188,23 @@ impl<'a> Run<'a> {
         Ok((p, n, x))
     }
 
+    /// The element id of a node, shared rather than copied.
+    pub(super) fn arc_id(&self, proc: u32, node: u32) -> Arc<str> {
+        self.dep
+            .processes
+            .get(proc as usize)
+            .and_then(|p| p.ids.get(node as usize))
+            .cloned()
+            .unwrap_or_else(|| Arc::from(""))
+    }
+
+    pub(super) fn arc_id_of(&self, id: ElemId) -> Arc<str> {
+        match self.st.elements.get(&id) {
+            Some(e) => self.arc_id(e.proc, e.node.unwrap_or(u32::MAX)),
+            None => Arc::from(""),
+        }
+    }
+
     pub(super) fn el(&self, id: ElemId) -> Result<&Element, EngineError> {
         self.st
             .elements
@@ -338,7 +356,7 @@ impl<'a> Run<'a> {
         );
         self.fx.push(Effect::Incident {
             incident,
-            element_id,
+            element_id: Arc::from(element_id.as_str()),
             message,
         });
         Ok(())
@@ -368,7 +386,7 @@ impl<'a> Run<'a> {
             self.st.stage = Some(stage.clone());
             self.fx.push(Effect::StageEntered {
                 stage: stage.clone(),
-                element_id: n.id.clone(),
+                element_id: self.arc_id(proc, node),
             });
         }
         match entry {
@@ -510,23 +528,26 @@ impl<'a> Run<'a> {
         if x.inputs.is_empty() {
             return Ok(());
         }
+        // Later inputs see earlier ones.
         let mut locals = Vars::new();
         for (expr, target) in &x.inputs {
-            let mut ctx = self.st.visible(id).into_owned();
-            ctx.extend(locals.clone());
+            let view = self.st.view(id);
             let v = expr
-                .eval(&ctx)
+                .eval_in(&Overlay {
+                    first: &locals,
+                    then: &view,
+                })
                 .map_err(|e| format!("input mapping '{target}': {e}"))?;
             locals.insert(target.clone(), v);
         }
         if let Some(e) = self.st.elements.get_mut(&id) {
-            e.vars.extend(locals)
+            e.vars.extend(locals);
         }
         Ok(())
     }
 
     pub(super) fn eval(&self, ctx: ElemId, e: &Expression) -> Result<Value, String> {
-        e.eval(&self.st.visible(ctx)).map_err(|e| e.to_string())
+        e.eval_in(&self.st.view(ctx)).map_err(|e| e.to_string())
     }
 
     pub(super) fn eval_string(&self, ctx: ElemId, e: &Expression) -> Result<String, String> {
@@ -619,7 +640,7 @@ impl<'a> Run<'a> {
             TaskKind::User => {
                 let spec = TaskSpec {
                     task: id,
-                    element_id: n.id.clone(),
+                    element_id: self.arc_id_of(id),
                     name: n.name.clone(),
                     assignee: self.eval_opt_string(id, &x.assignee)?,
                     candidate_groups: self.eval_list(id, &x.candidate_groups)?,
@@ -634,7 +655,7 @@ impl<'a> Run<'a> {
                 if let Some(e) = self.st.elements.get_mut(&id) {
                     e.wait = Wait::Task;
                 }
-                self.fx.push(Effect::CreateTask(spec));
+                self.fx.push(Effect::CreateTask(Box::new(spec)));
                 Ok(())
             }
             TaskKind::Receive => {
@@ -694,16 +715,16 @@ impl<'a> Run<'a> {
             .collect();
         let spec = JobSpec {
             job: id,
-            element_id: n.id.clone(),
+            element_id: self.arc_id_of(id),
             job_type: job_type.clone(),
             retries,
             headers,
-            variables: self.st.visible(id).into_owned(),
+            variables: self.el(id).map(|e| e.vars.clone()).unwrap_or_default(),
         };
         if let Some(e) = self.st.elements.get_mut(&id) {
             e.wait = Wait::Job { job_type, retries };
         }
-        self.fx.push(Effect::InvokeService(spec));
+        self.fx.push(Effect::InvokeService(Box::new(spec)));
         Ok(())
     }
 
@@ -887,19 +908,17 @@ impl<'a> Run<'a> {
                 n.id
             ));
         };
-        self.open_subscription(
-            Subscription {
-                owner,
-                proc,
-                node,
-                kind,
-            },
-            n.id.clone(),
-        );
+        self.open_subscription(Subscription {
+            owner,
+            proc,
+            node,
+            kind,
+        });
         Ok(())
     }
 
-    pub(super) fn open_subscription(&mut self, sub: Subscription, element_id: String) {
+    pub(super) fn open_subscription(&mut self, sub: Subscription) {
+        let element_id = self.arc_id(sub.proc, sub.node);
         let id = self.next_id();
         match &sub.kind {
             SubscriptionKind::Timer { due, .. } => self.fx.push(Effect::ScheduleTimer {
@@ -983,12 +1002,12 @@ impl<'a> Run<'a> {
         } else {
             Vec::new()
         };
-        self.el_mut(body)?.mi = Some(MiState {
+        self.el_mut(body)?.mi = Some(Box::new(MiState {
             items,
             started: 0,
             completed: 0,
             outputs,
-        });
+        }));
         if count == 0 {
             self.queue.push_back(Step::Leave(body));
         } else if mi.sequential {

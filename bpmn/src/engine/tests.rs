@@ -135,7 +135,7 @@ impl H {
         self.fx
             .iter()
             .filter_map(|e| match e {
-                Effect::ElementCompleted { element_id, .. } => Some(element_id.as_str()),
+                Effect::ElementCompleted { element_id, .. } => Some(&**element_id),
                 _ => None,
             })
             .collect()

@@ -9,7 +9,7 @@ use std::sync::LazyLock;
 use serde_json::Value;
 
 use super::{ElemId, Instance};
-use crate::expr::Vars;
+use crate::expr::{Lookup, Vars};
 
 static EMPTY: LazyLock<Vars> = LazyLock::new(Vars::new);
 
@@ -69,5 +69,35 @@ impl Instance {
         for (k, v) in vars {
             self.set_var(from, &k, v);
         }
+    }
+}
+
+/// The variables visible at an element instance, read through the scope chain without
+/// copying: what expressions evaluate against.
+pub(crate) struct ScopeView<'a> {
+    st: &'a Instance,
+    at: ElemId,
+}
+
+impl Instance {
+    pub(crate) fn view(&self, at: ElemId) -> ScopeView<'_> {
+        ScopeView { st: self, at }
+    }
+}
+
+impl Lookup for ScopeView<'_> {
+    fn get(&self, name: &str) -> Option<&Value> {
+        let mut cur = Some(self.at);
+        while let Some(c) = cur {
+            let el = self.st.elements.get(&c)?;
+            if let Some(v) = el.vars.get(name) {
+                return Some(v);
+            }
+            if el.node.is_none() {
+                return None;
+            }
+            cur = el.parent;
+        }
+        None
     }
 }

@@ -13,7 +13,6 @@ use dsntk_feel::{Evaluator, FeelScope, Name};
 use dsntk_feel_parser::AstNode;
 use serde_json::Value as Json;
 
-use super::Vars;
 use super::json::{to_feel, to_json};
 
 /// A compiled FEEL expression.
@@ -224,7 +223,7 @@ fn check(node: &AstNode, names: &mut BTreeSet<String>, depth: u32) -> Result<(),
 }
 
 impl FeelExpr {
-    pub(crate) fn eval(&self, vars: &Vars) -> Result<Json, String> {
+    pub(crate) fn eval(&self, vars: &dyn super::Lookup) -> Result<Json, String> {
         let mut ctx = FeelContext::default();
         for (key, name) in self.names.iter() {
             match vars.get(key) {

@@ -22,6 +22,29 @@ use feel::FeelExpr;
 /// Process variables: a JSON object.
 pub type Vars = serde_json::Map<String, Value>;
 
+/// Where an expression reads its variables.
+pub trait Lookup {
+    fn get(&self, name: &str) -> Option<&Value>;
+}
+
+impl Lookup for Vars {
+    fn get(&self, name: &str) -> Option<&Value> {
+        serde_json::Map::get(self, name)
+    }
+}
+
+/// `first` shadowing `then`.
+pub struct Overlay<'a> {
+    pub first: &'a Vars,
+    pub then: &'a dyn Lookup,
+}
+
+impl Lookup for Overlay<'_> {
+    fn get(&self, name: &str) -> Option<&Value> {
+        serde_json::Map::get(self.first, name).or_else(|| self.then.get(name))
+    }
+}
+
 /// How the model uses an expression; decides how text without a prefix is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Usage {
@@ -150,6 +173,12 @@ impl Expression {
 
     /// Evaluates against the variables visible at the element.
     pub fn eval(&self, vars: &Vars) -> Result<Value, ExprError> {
+        self.eval_in(vars)
+    }
+
+    /// Evaluates reading variables through `vars` — e.g. a chain of scopes, so nothing
+    /// is merged or copied for an evaluation.
+    pub fn eval_in(&self, vars: &dyn Lookup) -> Result<Value, ExprError> {
         match &self.kind {
             Kind::Static(v) => Ok(v.clone()),
             Kind::Feel(f) => f.eval(vars).map_err(|message| ExprError {
@@ -161,7 +190,11 @@ impl Expression {
 
     /// Evaluates a condition; anything but a boolean is an error (as in Camunda 8).
     pub fn eval_bool(&self, vars: &Vars) -> Result<bool, ExprError> {
-        match self.eval(vars)? {
+        self.eval_bool_in(vars)
+    }
+
+    pub fn eval_bool_in(&self, vars: &dyn Lookup) -> Result<bool, ExprError> {
+        match self.eval_in(vars)? {
             Value::Bool(b) => Ok(b),
             other => Err(ExprError {
                 source_text: self.source.clone(),
