@@ -93,9 +93,8 @@ impl Lookup for ScopeView<'_> {
             if let Some(v) = el.vars.get(name) {
                 return Some(v);
             }
-            if el.node.is_none() {
-                return None;
-            }
+            // A process root ends the chain: a called process does not see its caller.
+            el.node?;
             cur = el.parent;
         }
         None
