@@ -82,13 +82,10 @@ pub fn check(files: &[PathBuf], executable: bool) -> ExitCode {
             },
         }
     }
-    if executable {
-        if let Err(errs) = deploy(&sources) {
-            for e in errs {
-                if let Some(i) = inputs.iter().position(|(n, _)| *n == e.source_name) {
-                    errors[i]
-                        .get_or_insert_with(|| format!("{}:{}", e.source_name, first_line(&e)));
-                }
+    if executable && let Err(errs) = deploy(&sources) {
+        for e in errs {
+            if let Some(i) = inputs.iter().position(|(n, _)| *n == e.source_name) {
+                errors[i].get_or_insert_with(|| format!("{}:{}", e.source_name, first_line(&e)));
             }
         }
     }
