@@ -960,3 +960,105 @@ fn engine_is_deterministic() {
     };
     assert_eq!(run(), run());
 }
+
+#[test]
+fn interrupting_message_boundary_cancels_the_activity() {
+    let body = [
+        START,
+        &user_task("Negotiate", ""),
+        r#"<bpmn:boundaryEvent id="disputed" attachedToRef="Negotiate"><bpmn:messageEventDefinition messageRef="m"/></bpmn:boundaryEvent>"#,
+        r#"<bpmn:endEvent id="done"/><bpmn:endEvent id="paused"/>"#,
+        &flow("f0", "s", "Negotiate"),
+        &flow("f1", "Negotiate", "done"),
+        &flow("f2", "disputed", "paused"),
+    ]
+    .concat();
+    let d = doc(&format!(
+        r#"<bpmn:message id="m" name="dispute-received"/>{}"#,
+        process("p", &body)
+    ));
+    let mut h = H::new(&[d], "p", json!({}));
+    let task = h.task("Negotiate");
+    h.message("dispute-received", None, json!({"reason": "not mine"}))
+        .unwrap();
+    assert_eq!(h.completed(), ["s", "disputed", "paused"]);
+    assert!(h.fx.contains(&Effect::CancelTask { task }));
+    assert_eq!(h.var("reason"), json!("not mine"));
+}
+
+#[test]
+fn timer_values_from_feel_and_dates() {
+    let body = [
+        START,
+        r#"<bpmn:intermediateCatchEvent id="wait"><bpmn:timerEventDefinition><bpmn:timeDuration>= "P" + string(graceDays) + "D"</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>"#,
+        r#"<bpmn:intermediateCatchEvent id="until"><bpmn:timerEventDefinition><bpmn:timeDate>2026-02-01T09:00:00+01:00</bpmn:timeDate></bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>"#,
+        END,
+        &flow("f0", "s", "wait"),
+        &flow("f1", "wait", "until"),
+        &flow("f2", "until", "e"),
+    ]
+    .concat();
+    let mut h = H::one(&body, json!({"graceDays": 3}));
+    assert_eq!(h.st.next_timer().unwrap().1, t0() + Duration::days(3));
+    h.fire_next_timer();
+    assert_eq!(
+        h.st.next_timer().unwrap().1,
+        Utc.with_ymd_and_hms(2026, 2, 1, 8, 0, 0).unwrap()
+    );
+    h.fire_next_timer();
+    assert_eq!(h.st.status, Status::Completed);
+}
+
+#[test]
+fn timer_expression_failing_at_runtime_is_an_incident() {
+    let body = [
+        START,
+        &timer_catch("wait", "= days"),
+        END,
+        &flow("f0", "s", "wait"),
+        &flow("f1", "wait", "e"),
+    ]
+    .concat();
+    let h = H::one(&body, json!({"days": 12}));
+    let inc = h.incidents();
+    assert_eq!(inc.len(), 1);
+    assert!(inc[0].message.contains("timer"), "{}", inc[0].message);
+}
+
+#[test]
+fn camunda_7_dialect_runs_with_juel_conditions() {
+    let xml = r#"<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"
+  xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="d" targetNamespace="t">
+  <process id="c7" isExecutable="true">
+    <startEvent id="s"/>
+    <userTask id="Review" camunda:candidateGroups="supervisors" camunda:assignee="${owner}"/>
+    <exclusiveGateway id="g"/>
+    <serviceTask id="Write" camunda:type="external" camunda:topic="write-off"/>
+    <endEvent id="kept"/><endEvent id="written"/>
+    <sequenceFlow id="f0" sourceRef="s" targetRef="Review"/>
+    <sequenceFlow id="f1" sourceRef="Review" targetRef="g"/>
+    <sequenceFlow id="f2" sourceRef="g" targetRef="Write"><conditionExpression>${balance &lt; 50 &amp;&amp; !disputed}</conditionExpression></sequenceFlow>
+    <sequenceFlow id="f3" sourceRef="g" targetRef="kept"><conditionExpression>${balance &gt;= 50 || disputed}</conditionExpression></sequenceFlow>
+    <sequenceFlow id="f4" sourceRef="Write" targetRef="written"/>
+  </process>
+</definitions>"#;
+    let mut h = H::new(
+        &[xml.to_string()],
+        "c7",
+        json!({"owner": "luis", "balance": 20, "disputed": false}),
+    );
+    let spec = h.fx.iter().find_map(|e| match e {
+        Effect::CreateTask(t) => Some(t.clone()),
+        _ => None,
+    });
+    assert_eq!(spec.and_then(|t| t.assignee), Some("luis".to_string()));
+    h.complete("Review", json!({}));
+    let job_type = h.fx.iter().find_map(|e| match e {
+        Effect::InvokeService(j) => Some(j.job_type.clone()),
+        _ => None,
+    });
+    assert_eq!(job_type.as_deref(), Some("write-off"));
+    h.complete_job("Write", json!({}));
+    assert_eq!(h.completed().last(), Some(&"written"));
+}
