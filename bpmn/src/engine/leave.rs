@@ -1,11 +1,9 @@
 //! Leaving elements: output mappings, choosing outgoing flows, joins, scope completion
 //! and termination.
 
-use serde_json::Value;
-
 use super::run::{Entry, Run, Step, corrupt, element_type};
 use super::{Effect, ElemId, EngineError, Phase, Status, Wait};
-use crate::expr::{Overlay, Vars};
+use crate::expr::Vars;
 use crate::model::{EventTrigger, GatewayKind, NodeKind};
 
 impl Run<'_> {
@@ -331,82 +329,6 @@ impl Run<'_> {
             s.joins.clear();
             s.active = u32::from(keep.is_some());
         }
-    }
-
-    /// One instance of a multi-instance activity finished.
-    fn inner_done(&mut self, body: ElemId, inner: ElemId) -> Result<(), EngineError> {
-        let b = self.el(body)?;
-        let (proc, node) = (b.proc, b.node.unwrap_or_default());
-        let (_, _, x) = self.node(proc, node)?;
-        let Some(mi) = &x.mi else {
-            return Err(corrupt("body without loop"));
-        };
-        let index = self
-            .el(inner)?
-            .vars
-            .get("loopCounter")
-            .and_then(Value::as_u64)
-            .unwrap_or(1)
-            .saturating_sub(1) as usize;
-        let output = match &mi.output_element {
-            Some(e) => match self.eval(inner, e) {
-                Ok(v) => Some(v),
-                Err(msg) => return self.incident(inner, Phase::Complete, msg),
-            },
-            None => None,
-        };
-        let (total, completed, started) = match &self.el(body)?.mi {
-            Some(m) => (
-                m.items.len() as u64,
-                u64::from(m.completed) + 1,
-                u64::from(m.started),
-            ),
-            None => return Err(corrupt("body without state")),
-        };
-        let done = match &mi.completion_condition {
-            Some(c) => {
-                let mut counts = Vars::new();
-                counts.insert("numberOfInstances".into(), total.into());
-                counts.insert("numberOfCompletedInstances".into(), completed.into());
-                counts.insert(
-                    "numberOfActiveInstances".into(),
-                    (started - completed).into(),
-                );
-                let view = self.st.view(inner);
-                match c.eval_bool_in(&Overlay {
-                    first: &counts,
-                    then: &view,
-                }) {
-                    Ok(b) => b,
-                    Err(e) => return self.incident(inner, Phase::Complete, e.to_string()),
-                }
-            }
-            None => false,
-        };
-        let b = self.el_mut(body)?;
-        let st = b.mi.as_mut().ok_or_else(|| corrupt("body without state"))?;
-        st.completed += 1;
-        if let (Some(v), Some(slot)) = (output, st.outputs.get_mut(index)) {
-            *slot = v;
-        }
-        let more = (st.started as usize) < st.items.len();
-        if done {
-            self.terminate_children(body, Some(inner));
-        } else if mi.sequential && more {
-            self.spawn_inner(body)?;
-        }
-        Ok(())
-    }
-
-    fn collect_outputs(&mut self, body: ElemId, parent: ElemId) -> Result<(), EngineError> {
-        let b = self.el(body)?;
-        let (_, _, x) = self.node(b.proc, b.node.unwrap_or_default())?;
-        let name = x.mi.as_ref().and_then(|m| m.output_collection.clone());
-        if let (Some(name), Some(state)) = (name, b.mi.as_ref()) {
-            let value = Value::Array(state.outputs.clone());
-            self.st.set_var(parent, &name, value);
-        }
-        Ok(())
     }
 
     /// Catches `code` from `from` outwards: boundary events of the activities it is in

@@ -11,7 +11,10 @@
 
 mod events;
 mod leave;
+mod mi;
 mod run;
+mod subs;
+mod tasks;
 mod vars;
 
 pub use run::element_type;
