@@ -12,11 +12,13 @@
 mod events;
 mod leave;
 mod mi;
+pub mod migrate;
 mod run;
 mod subs;
 mod tasks;
 mod vars;
 
+pub use migrate::{MigrationError, migrate};
 pub use run::element_type;
 
 use std::collections::BTreeMap;

@@ -1062,3 +1062,145 @@ fn camunda_7_dialect_runs_with_juel_conditions() {
     h.complete_job("Write", json!({}));
     assert_eq!(h.completed().last(), Some(&"written"));
 }
+
+mod migration {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    fn v1() -> String {
+        doc(&process(
+            "p",
+            &[
+                START,
+                &user_task("Call", ""),
+                &timer_catch("Wait", "P7D"),
+                END,
+                &flow("f0", "s", "Call"),
+                &flow("f1", "Call", "Wait"),
+                &flow("f2", "Wait", "e"),
+            ]
+            .concat(),
+        ))
+    }
+
+    fn v2() -> String {
+        doc(&process(
+            "p",
+            &[
+                START,
+                &user_task("CallDebtor", ""),
+                r#"<bpmn:boundaryEvent id="Sla" attachedToRef="CallDebtor"><bpmn:timerEventDefinition><bpmn:timeDuration>P2D</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:boundaryEvent>"#,
+                &timer_catch("Wait", "P3D"),
+                r#"<bpmn:endEvent id="e"/><bpmn:endEvent id="late"/>"#,
+                &flow("f0", "s", "CallDebtor"),
+                &flow("f1", "CallDebtor", "Wait"),
+                &flow("f2", "Wait", "e"),
+                &flow("f3", "Sla", "late"),
+            ]
+            .concat(),
+        ))
+    }
+
+    fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn open_task_moves_with_its_id_and_new_boundary_is_armed() {
+        let mut h = H::new(&[v1()], "p", json!({}));
+        let task = h.task("Call");
+        let to = dep_of(&[v2()]);
+        let fx = migrate(
+            &h.dep,
+            &to,
+            &mut h.st,
+            "p",
+            &map(&[("Call", "CallDebtor")]),
+            h.now,
+        )
+        .unwrap();
+        assert!(fx.iter().any(
+            |e| matches!(e, Effect::ScheduleTimer { element_id, due, .. }
+            if &**element_id == "Sla" && *due == t0() + Duration::days(2))
+        ));
+        h.dep = to;
+        assert_eq!(h.task("CallDebtor"), task, "the task keeps its id");
+        h.fire_next_timer();
+        assert_eq!(h.completed().last(), Some(&"late"));
+        assert_eq!(h.st.status, Status::Completed);
+    }
+
+    #[test]
+    fn changed_timer_is_recomputed_never_silently_kept_or_dropped() {
+        let mut h = H::new(&[v1()], "p", json!({}));
+        h.complete("Call", json!({}));
+        let (old_timer, old_due) = h.st.next_timer().unwrap();
+        assert_eq!(old_due, t0() + Duration::days(7));
+        let to = dep_of(&[v2()]);
+        h.now = t0() + Duration::days(1);
+        let fx = migrate(&h.dep, &to, &mut h.st, "p", &BTreeMap::new(), h.now).unwrap();
+        assert!(fx.contains(&Effect::CancelTimer { timer: old_timer }));
+        let (_, due) = h.st.next_timer().unwrap();
+        assert_eq!(due, h.now + Duration::days(3));
+    }
+
+    #[test]
+    fn unmapped_or_mismatched_elements_are_refused_and_state_is_unchanged() {
+        let mut h = H::new(&[v1()], "p", json!({}));
+        let before = h.st.clone();
+        let to = dep_of(&[v2()]);
+        let err = migrate(&h.dep, &to, &mut h.st, "p", &BTreeMap::new(), h.now).unwrap_err();
+        assert!(
+            matches!(err, MigrationError::MissingTarget { ref from, .. } if from == "Call"),
+            "{err}"
+        );
+        let err = migrate(
+            &h.dep,
+            &to,
+            &mut h.st,
+            "p",
+            &map(&[("Call", "Wait")]),
+            h.now,
+        )
+        .unwrap_err();
+        assert!(matches!(err, MigrationError::KindMismatch { .. }), "{err}");
+        let err = migrate(&h.dep, &to, &mut h.st, "nope", &BTreeMap::new(), h.now).unwrap_err();
+        assert!(matches!(err, MigrationError::UnknownProcess(_)), "{err}");
+        assert_eq!(h.st, before);
+    }
+
+    #[test]
+    fn a_removed_boundary_needs_an_explicit_empty_mapping() {
+        let mut h = H::new(&[v2()], "p", json!({}));
+        let back = dep_of(&[v1()]);
+        let err = migrate(
+            &h.dep,
+            &back,
+            &mut h.st,
+            "p",
+            &map(&[("CallDebtor", "Call")]),
+            h.now,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(err, MigrationError::MissingTarget { ref from, .. } if from == "Sla"),
+            "{err}"
+        );
+        let (timer, _) = h.st.next_timer().unwrap();
+        let fx = migrate(
+            &h.dep,
+            &back,
+            &mut h.st,
+            "p",
+            &map(&[("CallDebtor", "Call"), ("Sla", "")]),
+            h.now,
+        )
+        .unwrap();
+        assert!(fx.contains(&Effect::CancelTimer { timer }));
+        assert!(h.st.next_timer().is_none());
+    }
+}
