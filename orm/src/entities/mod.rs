@@ -1,0 +1,15 @@
+//! One module per table: `Entity`, `Model`, `ActiveModel`, `Column` (and `Relation`).
+//!
+//! The entities describe the schema the migrations in [`crate::migration`] create; the
+//! migrations are the source of truth (they are frozen, entities evolve with the code).
+//! Timestamps are `DateTime<Utc>` (`timestamptz` on PostgreSQL, RFC 3339 text on SQLite);
+//! JSON columns are `text` holding canonical JSON, so both back-ends store the same bytes.
+
+pub mod case_journal;
+pub mod cases;
+pub mod idempotency_keys;
+pub mod message_subscriptions;
+pub mod outbox;
+pub mod process_definitions;
+pub mod tasks;
+pub mod timers;
