@@ -31,8 +31,8 @@ pub mod migration;
 
 use std::time::Duration;
 
-pub use sea_orm::{DatabaseConnection, DbErr};
 use sea_orm::{ConnectOptions, Database, SqlErr};
+pub use sea_orm::{DatabaseConnection, DbErr};
 use sea_orm_migration::MigratorTrait;
 
 /// How long SQLite waits for a lock held by another connection before failing.
@@ -99,7 +99,10 @@ pub fn is_unique_violation(err: &DbErr) -> bool {
 
 /// True when `err` is a foreign-key violation, on SQLite or PostgreSQL.
 pub fn is_foreign_key_violation(err: &DbErr) -> bool {
-    matches!(err.sql_err(), Some(SqlErr::ForeignKeyConstraintViolation(_)))
+    matches!(
+        err.sql_err(),
+        Some(SqlErr::ForeignKeyConstraintViolation(_))
+    )
 }
 
 fn backend_of(url: &str) -> Result<&'static str, OrmError> {

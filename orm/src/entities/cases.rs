@@ -29,8 +29,8 @@ pub enum Relation {
         belongs_to = "super::process_definitions::Entity",
         from = "Column::DefinitionId",
         to = "super::process_definitions::Column::Id",
-        on_update = "Cascade",
-        on_delete = "Restrict"
+        on_update = "NoAction",
+        on_delete = "NoAction"
     )]
     ProcessDefinition,
 }

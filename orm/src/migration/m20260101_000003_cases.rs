@@ -39,7 +39,7 @@ fn index(name: &str, cols: [Cases; 2]) -> IndexCreateStatement {
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
-    async fn up(&self, manager: &SchemaManager<'_>) -> Result<(), DbErr> {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         use Cases as T;
         manager
             .create_table(
@@ -63,8 +63,11 @@ impl MigrationTrait for Migration {
                             .name("fk_cases_definition_id")
                             .from(T::Table, T::DefinitionId)
                             .to(ProcessDefinitions::Table, ProcessDefinitions::Id)
-                            .on_update(ForeignKeyAction::Cascade)
-                            .on_delete(ForeignKeyAction::Restrict),
+                            // NO ACTION, not RESTRICT: SQLite reports a RESTRICT
+                            // failure with a trigger error code, NO ACTION with the
+                            // foreign-key code that `is_foreign_key_violation` knows.
+                            .on_update(ForeignKeyAction::NoAction)
+                            .on_delete(ForeignKeyAction::NoAction),
                     )
                     .to_owned(),
             )
@@ -81,7 +84,7 @@ impl MigrationTrait for Migration {
             .await
     }
 
-    async fn down(&self, manager: &SchemaManager<'_>) -> Result<(), DbErr> {
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
             .drop_table(Table::drop().table(Cases::Table).to_owned())
             .await

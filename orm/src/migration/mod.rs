@@ -5,6 +5,10 @@
 //! PostgreSQL both have transactional DDL), so a failed migration leaves no half-built
 //! table behind. Every migration has a working `down`.
 
+// `#[async_trait]` needs `&SchemaManager` with its lifetime elided (writing `<'_>` makes
+// the impl's lifetimes late-bound and no longer match `MigrationTrait`).
+#![allow(elided_lifetimes_in_paths)]
+
 use sea_orm_migration::prelude::*;
 
 mod m20260101_000001_process_definitions;
