@@ -1,8 +1,10 @@
 //! Rows come back as they were written.
 
 use orm::DatabaseConnection;
-use orm::entities::{cases, outbox};
-use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set};
+use orm::entities::{cases, outbox, timers};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set,
+};
 
 use crate::constraints::{at, case, definition};
 use crate::support::on_both;
@@ -57,3 +59,41 @@ async fn outbox_defaults(db: &DatabaseConnection) {
     assert!(second.id > first.id, "ids increase");
 }
 on_both!(outbox_row, super::outbox_defaults);
+
+async fn timers_compare_by_time(db: &DatabaseConnection) {
+    // SQLite stores timestamps as RFC 3339 text: comparisons must still follow time
+    // order across whole seconds, milliseconds and microseconds.
+    orm::migrate(db).await.unwrap();
+    let dues = [
+        at(1_700_000_001, 0),
+        at(1_700_000_000, 500_000),
+        at(1_700_000_000, 0),
+        at(1_700_000_000, 500_001),
+        at(1_699_999_999, 999_999),
+    ];
+    for (timer_id, due_at) in (0..).zip(dues) {
+        let row = timers::Model {
+            case_id: "c1".to_owned(),
+            timer_id,
+            element_id: "reminder".to_owned(),
+            due_at,
+            claimed_by: None,
+            claimed_until: None,
+        };
+        timers::Entity::insert(row.into_active_model())
+            .exec(db)
+            .await
+            .unwrap();
+    }
+    let due: Vec<i64> = timers::Entity::find()
+        .filter(timers::Column::DueAt.lte(at(1_700_000_000, 500_000)))
+        .order_by_asc(timers::Column::DueAt)
+        .all(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.timer_id)
+        .collect();
+    assert_eq!(due, [4, 2, 1]);
+}
+on_both!(timers_due, super::timers_compare_by_time);
