@@ -1,4 +1,115 @@
 //! Persistence schema of Recobro: SeaORM entities and migrations.
 //!
-//! Reserved in the workspace layout (see `docs/decisions/0001-workspace-layout.md`);
-//! filled by the durable case runtime (issue 3). Depends on no workspace crate.
+//! Depends on no workspace crate. Two back-ends, same schema: SQLite (embedded default,
+//! `sqlite://data/recobro.db?mode=rwc`) and PostgreSQL (`postgres://user@host/db`).
+//!
+//! - [`entities`]: one module per table (`Entity`, `Model`, `ActiveModel`, `Column`).
+//! - [`migration::Migrator`]: the migrations (`sea_orm_migration::MigratorTrait`).
+//! - [`connect`] opens a pool with Recobro's settings, [`migrate`] applies pending
+//!   migrations (a no-op when the schema is current).
+//! - [`is_unique_violation`] recognises a lost optimistic-concurrency race on the
+//!   journal's (case id, sequence) key, on both back-ends.
+//!
+//! # Running the migrations alone
+//! There is one binary, `recobro`, and it owns the process; this crate is the library it
+//! calls. Running the schema on its own is `connect(url)` followed by `migrate(&db)`,
+//! which is what the binary does at start-up (and what its migration command, when
+//! present, does without serving). From Rust, anywhere:
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), orm::OrmError> {
+//! let db = orm::connect("sqlite://data/recobro.db?mode=rwc").await?;
+//! orm::migrate(&db).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! Rolling back is `orm::migration::Migrator::down(&db, Some(n))` (every migration has a
+//! working `down`).
+
+pub mod entities;
+pub mod migration;
+
+use std::time::Duration;
+
+use sea_orm::{ConnectOptions, Database, SqlErr};
+pub use sea_orm::{DatabaseConnection, DbErr};
+use sea_orm_migration::MigratorTrait;
+
+/// How long SQLite waits for a lock held by another connection before failing.
+pub const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Errors of the persistence layer.
+#[derive(Debug, thiserror::Error)]
+pub enum OrmError {
+    /// The URL does not name a supported back-end (`sqlite:` or `postgres:`).
+    #[error("unsupported database URL scheme `{0}` (expected sqlite: or postgres:)")]
+    UnsupportedUrl(String),
+    /// Opening the pool failed. The URL is not included: it may carry a password.
+    #[error("cannot connect to the {backend} database: {source}")]
+    Connect {
+        backend: &'static str,
+        #[source]
+        source: DbErr,
+    },
+    /// Applying migrations failed.
+    #[error("database migration failed: {0}")]
+    Migrate(#[source] DbErr),
+    /// Any other database error.
+    #[error("database error: {0}")]
+    Db(#[from] DbErr),
+}
+
+/// Opens a connection pool.
+///
+/// SQLite (`sqlite://path?mode=rwc` creates the file): WAL journal, `synchronous=FULL`
+/// (a committed transaction survives power loss), busy timeout of
+/// [`SQLITE_BUSY_TIMEOUT`], foreign keys enforced. SeaORM's default of one pooled
+/// connection for SQLite is kept: one writer at a time is what SQLite allows anyway.
+/// PostgreSQL: SeaORM's default pool. Statement logging is off on both, since statements
+/// carry personal data.
+pub async fn connect(url: &str) -> Result<DatabaseConnection, OrmError> {
+    let backend = backend_of(url)?;
+    let mut options = ConnectOptions::new(url);
+    options.sqlx_logging(false).map_sqlx_sqlite_opts(|o| {
+        use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+        o.journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(SQLITE_BUSY_TIMEOUT)
+            .foreign_keys(true)
+    });
+    Database::connect(options)
+        .await
+        .map_err(|source| OrmError::Connect { backend, source })
+}
+
+/// Applies all pending migrations; a no-op when the schema is current.
+pub async fn migrate(db: &DatabaseConnection) -> Result<(), OrmError> {
+    migration::Migrator::up(db, None)
+        .await
+        .map_err(OrmError::Migrate)
+}
+
+/// True when `err` is a unique or primary-key violation, on SQLite or PostgreSQL.
+///
+/// An append to the case journal that fails this way lost the optimistic-concurrency
+/// race on (case id, sequence): the caller reloads the case and retries.
+pub fn is_unique_violation(err: &DbErr) -> bool {
+    matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
+}
+
+/// True when `err` is a foreign-key violation, on SQLite or PostgreSQL.
+pub fn is_foreign_key_violation(err: &DbErr) -> bool {
+    matches!(
+        err.sql_err(),
+        Some(SqlErr::ForeignKeyConstraintViolation(_))
+    )
+}
+
+fn backend_of(url: &str) -> Result<&'static str, OrmError> {
+    let scheme = url.split(':').next().unwrap_or_default();
+    match scheme {
+        "sqlite" => Ok("sqlite"),
+        "postgres" | "postgresql" => Ok("postgres"),
+        other => Err(OrmError::UnsupportedUrl(other.to_owned())),
+    }
+}

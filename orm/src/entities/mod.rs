@@ -1,0 +1,17 @@
+//! One module per table: `Entity`, `Model`, `ActiveModel`, `Column` (and `Relation`).
+//!
+//! The entities describe the schema the migrations in [`crate::migration`] create; the
+//! migrations are the source of truth (they are frozen, entities evolve with the code).
+//! Timestamps are `DateTime<Utc>` (`timestamptz` on PostgreSQL, RFC 3339 text on SQLite,
+//! which still compares in time order: see the `timers_due` test). PostgreSQL keeps
+//! microseconds: truncate to microseconds before writing if a value must read back equal.
+//! JSON columns are `text` holding canonical JSON, so both back-ends store the same bytes.
+
+pub mod case_journal;
+pub mod cases;
+pub mod idempotency_keys;
+pub mod message_subscriptions;
+pub mod outbox;
+pub mod process_definitions;
+pub mod tasks;
+pub mod timers;

@@ -1,0 +1,25 @@
+//! Effects leaving the system, written in the case's transaction, delivered after commit.
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "outbox")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub case_id: String,
+    /// Journal sequence that produced the effect.
+    pub seq: i64,
+    pub kind: String,
+    #[sea_orm(column_type = "Text")]
+    pub payload: String,
+    pub created_at: DateTimeUtc,
+    /// Delivery attempts so far (database default 0).
+    pub attempts: i32,
+    pub next_attempt_at: DateTimeUtc,
+    pub delivered_at: Option<DateTimeUtc>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,52 @@
+//! Schema migrations, one per table, applied in order by [`Migrator`].
+//!
+//! Migrations are frozen once released: change the schema by adding a migration, never by
+//! editing one. Each migration runs in a transaction on both back-ends (SQLite and
+//! PostgreSQL both have transactional DDL), so a failed migration leaves no half-built
+//! table behind. Every migration has a working `down`.
+
+// `#[async_trait]` needs `&SchemaManager` with its lifetime elided (writing `<'_>` makes
+// the impl's lifetimes late-bound and no longer match `MigrationTrait`).
+#![allow(elided_lifetimes_in_paths)]
+
+use sea_orm_migration::prelude::*;
+
+mod m20260101_000001_process_definitions;
+mod m20260101_000002_case_journal;
+mod m20260101_000003_cases;
+mod m20260101_000004_tasks;
+mod m20260101_000005_timers;
+mod m20260101_000006_message_subscriptions;
+mod m20260101_000007_outbox;
+mod m20260101_000008_idempotency_keys;
+
+/// Names of the tables the migrations create, in creation order.
+pub const TABLES: [&str; 8] = [
+    "process_definitions",
+    "case_journal",
+    "cases",
+    "tasks",
+    "timers",
+    "message_subscriptions",
+    "outbox",
+    "idempotency_keys",
+];
+
+/// All migrations of the Recobro schema.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20260101_000001_process_definitions::Migration),
+            Box::new(m20260101_000002_case_journal::Migration),
+            Box::new(m20260101_000003_cases::Migration),
+            Box::new(m20260101_000004_tasks::Migration),
+            Box::new(m20260101_000005_timers::Migration),
+            Box::new(m20260101_000006_message_subscriptions::Migration),
+            Box::new(m20260101_000007_outbox::Migration),
+            Box::new(m20260101_000008_idempotency_keys::Migration),
+        ]
+    }
+}
