@@ -225,7 +225,7 @@ fn fire(run: &mut Run<'_>, id: u64, sub: Subscription, vars: Vars) -> Result<(),
         }
         NodeKind::StartEvent { interrupting, .. } => {
             if *interrupting {
-                run.st.subscriptions.remove(&id);
+                consume(run, id);
             } else {
                 rearm(run, id, &sub)?;
             }
@@ -233,7 +233,7 @@ fn fire(run: &mut Run<'_>, id: u64, sub: Subscription, vars: Vars) -> Result<(),
         }
         _ if owner_wait == Wait::EventGateway => {
             // The first event after an event-based gateway wins; the others are withdrawn.
-            run.st.subscriptions.remove(&id);
+            consume(run, id);
             run.cancel_subscriptions(sub.owner);
             let scope = owner_parent.ok_or_else(|| corrupt("gateway without scope"))?;
             let (_, gw, _) = run.node(owner_proc, owner_node.unwrap_or_default())?;
@@ -251,7 +251,7 @@ fn fire(run: &mut Run<'_>, id: u64, sub: Subscription, vars: Vars) -> Result<(),
             run.remove(sub.owner)?;
         }
         _ => {
-            run.st.subscriptions.remove(&id);
+            consume(run, id);
             run.accept_variables(sub.owner, vars)?;
             run.queue.push_back(Step::Leave(sub.owner));
         }
@@ -259,9 +259,20 @@ fn fire(run: &mut Run<'_>, id: u64, sub: Subscription, vars: Vars) -> Result<(),
     Ok(())
 }
 
+/// A subscription that fired is gone. A consumed message subscription is announced
+/// (whoever routes messages must stop); a fired timer needs no word: its firing is the
+/// event that got here.
+fn consume(run: &mut Run<'_>, id: u64) {
+    if let Some(sub) = run.st.subscriptions.remove(&id) {
+        if matches!(sub.kind, SubscriptionKind::Message { .. }) {
+            run.fx.push(Effect::UnsubscribeMessage { subscription: id });
+        }
+    }
+}
+
 /// Non-interrupting timer cycles fire again; everything else fires once.
 fn rearm(run: &mut Run<'_>, id: u64, sub: &Subscription) -> Result<(), EngineError> {
-    run.st.subscriptions.remove(&id);
+    consume(run, id);
     let SubscriptionKind::Timer { due, spec, fired } = &sub.kind else {
         // A non-interrupting message catch stays open for the next message.
         run.open_subscription(sub.clone());
