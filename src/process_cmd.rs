@@ -196,7 +196,9 @@ pub fn demo() -> ExitCode {
     };
     let vars = serde_json::json!({
         "caseId": "C-1001", "debtorName": "Ana Pérez", "balance": 1840.5, "dpd": 1,
-        "parties": ["debtor", "guarantor"], "jurisdiction": "CO"
+        "parties": ["debtor", "guarantor"], "jurisdiction": "CO",
+        // The model's gateways test `paid` and `planAgreed`; a case starts with both false.
+        "paid": false, "planAgreed": false
     });
     let outputs = serde_json::json!({
         "CallDebtor": [{"promiseToPay": false}, {"promiseToPay": false}],

@@ -157,7 +157,10 @@ fn next_event(st: &Instance, work: &mut Work, s: Scenario, now: &mut DateTime<Ut
             _ => json!({}),
         });
         return if is_task {
-            Event::CompleteTask { task: id, variables }
+            Event::CompleteTask {
+                task: id,
+                variables,
+            }
         } else {
             Event::CompleteJob { job: id, variables }
         };
