@@ -337,10 +337,24 @@ impl Compiler<'_> {
             self.unsupported(
                 n.pos,
                 id,
-                format!(
-                    "{what} is not supported: Recobro runs no Java/script listeners or \
-                     connectors; model the work as a service task"
-                ),
+                if [
+                    "camunda:class",
+                    "camunda:delegateExpression",
+                    "camunda:expression",
+                ]
+                .contains(&what.as_str())
+                {
+                    format!(
+                        "{what} (a Java delegate) is not supported: make it an external task \
+                         (camunda:type=\"external\" camunda:topic=\"...\") or a Camunda 8 job \
+                         (zeebe:taskDefinition type=\"...\") served by a worker"
+                    )
+                } else {
+                    format!(
+                        "{what} is not supported: Recobro runs no Java/script listeners or \
+                         connectors; model the work as a service task"
+                    )
+                },
             );
         }
         if n.standard_loop {
@@ -495,6 +509,18 @@ impl Compiler<'_> {
                 "business-rule tasks calling DMN decisions are not supported yet: implement the \
                  rule in a job worker (zeebe:taskDefinition) or a FEEL script task",
             ),
+            TaskKind::Service if out.task_type.is_none() && n.ext.unsupported.is_empty() => {
+                self.diags.push(
+                    Diagnostic::new(
+                        Code::MissingAttribute,
+                        n.pos,
+                        "service task has no job type, so nothing would do its work: set \
+                         zeebe:taskDefinition type=\"...\" (Camunda 8) or camunda:type=\"external\" \
+                         camunda:topic=\"...\" (Camunda 7)",
+                    )
+                    .at(id),
+                )
+            }
             TaskKind::Receive | TaskKind::Send => {
                 if let Some(r) = n.message_ref.clone() {
                     out.message = self.message(i, Some(&r));
@@ -524,11 +550,11 @@ impl Compiler<'_> {
             EventTrigger::Timer(def) => match (&def.kind, &def.expr) {
                 (Some(kind), Some(e)) if !e.text.trim().is_empty() => {
                     if let Some(x) = self.expr(e, Usage::Value, &id) {
-                        if let Some(v) = x.static_value().and_then(|v| v.as_str()) {
-                            if let Err(msg) = crate::timer::parse_timer(*kind, v) {
-                                self.diags
-                                    .push(Diagnostic::new(Code::InvalidTimer, e.pos, msg).at(&id));
-                            }
+                        if let Some(v) = x.static_value().and_then(|v| v.as_str())
+                            && let Err(msg) = crate::timer::parse_timer(*kind, v)
+                        {
+                            self.diags
+                                .push(Diagnostic::new(Code::InvalidTimer, e.pos, msg).at(&id));
                         }
                         out.timer = Some((*kind, x));
                     }
@@ -640,7 +666,7 @@ impl Compiler<'_> {
                     .lanes
                     .iter()
                     .rev()
-                    .filter(|l| l.flow_node_refs.iter().any(|r| *r == node.id))
+                    .filter(|l| l.flow_node_refs.contains(&node.id))
                     .find_map(|l| stage_of(&l.properties));
                 if let Some(s) = lane {
                     return Some(s.to_string());

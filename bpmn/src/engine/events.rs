@@ -129,7 +129,9 @@ pub(super) fn handle(
                         .is_some_and(|e| e.mi.is_some());
                     if body {
                         // The body is re-entered from scratch (it had not started any inner).
-                        run.st.elements.get_mut(&inc.element).map(|e| e.mi = None);
+                        if let Some(e) = run.st.elements.get_mut(&inc.element) {
+                            e.mi = None;
+                        }
                     }
                     enter_again(&mut run, inc.element, body)?;
                 }

@@ -140,10 +140,9 @@ impl Run<'_> {
         if !x.outputs.is_empty() {
             self.el_mut(call)?.vars.extend(vars);
         } else if x.propagate_child_variables {
-            let scope = call_el
-                .parent
-                .ok_or_else(|| corrupt("call activity without scope"))?;
-            self.st.propagate(scope, vars);
+            // From the call activity itself, so its locals (a multi-instance input
+            // element) take their values and vanish with it.
+            self.st.propagate(call, vars);
         }
         self.remove(id)
     }

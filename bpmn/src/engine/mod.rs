@@ -289,6 +289,8 @@ pub enum EngineError {
     UnknownStart(String),
     #[error("process '{0}' has no none start event; start it at a message or timer start")]
     NoNoneStart(String),
+    #[error("the instance cannot start: {0}")]
+    StartFailed(String),
     #[error("instance is {0:?}, not active")]
     NotActive(Status),
     #[error("no open user task {0}")]
@@ -419,3 +421,6 @@ impl Instance {
         self.elements.get(&self.root).map(|e| &e.vars)
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -98,7 +98,8 @@ pub(super) fn start(
     };
     let root = run.new_element(proc as u32, None, None, variables, Wait::Scope);
     run.st.root = root;
-    run.open_event_subprocesses(root, proc as u32, None)?;
+    run.open_event_subprocesses(root, proc as u32, None)
+        .map_err(EngineError::StartFailed)?;
     run.activate_child(
         root,
         proc as u32,
@@ -361,14 +362,14 @@ impl<'a> Run<'a> {
                 return Ok(());
             }
         }
-        if let Some(stage) = &x.stage {
-            if self.st.stage.as_deref() != Some(stage) {
-                self.st.stage = Some(stage.clone());
-                self.fx.push(Effect::StageEntered {
-                    stage: stage.clone(),
-                    element_id: n.id.clone(),
-                });
-            }
+        if let Some(stage) = &x.stage
+            && self.st.stage.as_deref() != Some(stage)
+        {
+            self.st.stage = Some(stage.clone());
+            self.fx.push(Effect::StageEntered {
+                stage: stage.clone(),
+                element_id: n.id.clone(),
+            });
         }
         match entry {
             Entry::Normal if x.mi.is_some() => {
@@ -391,7 +392,9 @@ impl<'a> Run<'a> {
             }
             Entry::StartAt(start, vars) => {
                 let id = self.new_element(proc, Some(node), Some(scope), Vars::new(), Wait::Scope);
-                self.open_event_subprocesses(id, proc, Some(node))?;
+                if let Err(msg) = self.open_event_subprocesses(id, proc, Some(node)) {
+                    return self.incident(id, Phase::Activate, msg);
+                }
                 self.activate_child(id, proc, start, None, Entry::Triggered(vars));
                 Ok(())
             }
@@ -410,8 +413,9 @@ impl<'a> Run<'a> {
             None => return Err(corrupt("variables for a process root")),
         };
         if x.outputs.is_empty() {
-            let parent = el.parent.ok_or_else(|| corrupt("element without scope"))?;
-            self.st.propagate(parent, vars);
+            // From the element itself: a local of the same name (an input mapping, a
+            // multi-instance input element) takes the value, as in Camunda 8.
+            self.st.propagate(id, vars);
         } else {
             self.el_mut(id)?.vars.extend(vars);
         }
@@ -435,19 +439,26 @@ impl<'a> Run<'a> {
             n.kind,
             NodeKind::Task(_) | NodeKind::SubProcess(_) | NodeKind::CallActivity
         );
-        if is_activity && !inner {
-            if let Err(msg) = self.subscribe_boundaries(id, proc, n) {
-                self.cancel_subscriptions(id);
-                return self.incident(id, Phase::Activate, msg);
-            }
+        if is_activity
+            && !inner
+            && let Err(msg) = self.subscribe_boundaries(id, proc, n)
+        {
+            self.cancel_subscriptions(id);
+            return self.incident(id, Phase::Activate, msg);
         }
         let result = match &n.kind {
-            NodeKind::StartEvent { .. } | NodeKind::BoundaryEvent { .. } => Ok(self.pass(id)),
+            NodeKind::StartEvent { .. } | NodeKind::BoundaryEvent { .. } => {
+                self.pass(id);
+                Ok(())
+            }
             NodeKind::EndEvent { trigger } | NodeKind::IntermediateThrowEvent { trigger } => {
                 self.throw_event(id, p, n, x, trigger)
             }
             NodeKind::IntermediateCatchEvent { trigger } => match trigger {
-                EventTrigger::Link { .. } => Ok(self.pass(id)),
+                EventTrigger::Link { .. } => {
+                    self.pass(id);
+                    Ok(())
+                }
                 _ => self.subscribe(id, id, proc, node).map(|()| {
                     if let Some(e) = self.st.elements.get_mut(&id) {
                         e.wait = Wait::Event;
@@ -460,16 +471,18 @@ impl<'a> Run<'a> {
                     .scopes
                     .get(&Some(node as usize))
                     .and_then(|s| s.none_start);
-                self.open_event_subprocesses(id, proc, Some(node))?;
-                match start {
-                    Some(s) => self.activate_child(id, proc, s as u32, None, Entry::Normal),
-                    None => self.queue.push_back(Step::Leave(id)), // empty sub-process
-                }
-                Ok(())
+                self.open_event_subprocesses(id, proc, Some(node))
+                    .map(|()| match start {
+                        Some(s) => self.activate_child(id, proc, s as u32, None, Entry::Normal),
+                        None => self.queue.push_back(Step::Leave(id)), // empty sub-process
+                    })
             }
             NodeKind::CallActivity => self.enter_call(id, x),
             NodeKind::Gateway(GatewayKind::EventBased) => self.enter_event_gateway(id, proc, n),
-            NodeKind::Gateway(_) => Ok(self.pass(id)),
+            NodeKind::Gateway(_) => {
+                self.pass(id);
+                Ok(())
+            }
         };
         match result {
             Ok(()) => Ok(()),
@@ -506,7 +519,9 @@ impl<'a> Run<'a> {
                 .map_err(|e| format!("input mapping '{target}': {e}"))?;
             locals.insert(target.clone(), v);
         }
-        self.st.elements.get_mut(&id).map(|e| e.vars.extend(locals));
+        if let Some(e) = self.st.elements.get_mut(&id) {
+            e.vars.extend(locals)
+        }
         Ok(())
     }
 
@@ -594,10 +609,11 @@ impl<'a> Run<'a> {
         x: &ExecNode,
         kind: TaskKind,
     ) -> Result<(), String> {
-        if let Some(job_type) = &x.task_type {
-            if kind != TaskKind::User && kind != TaskKind::Receive {
-                return self.invoke_job(id, n, x, job_type);
-            }
+        if let Some(job_type) = &x.task_type
+            && kind != TaskKind::User
+            && kind != TaskKind::Receive
+        {
+            return self.invoke_job(id, n, x, job_type);
         }
         match kind {
             TaskKind::User => {
@@ -767,11 +783,13 @@ impl<'a> Run<'a> {
         // the caller's scopes themselves.
         let vars = self.st.visible(id).into_owned();
         let child = self.new_element(proc as u32, None, Some(id), vars, Wait::Scope);
+        if let Err(msg) = self.open_event_subprocesses(child, proc as u32, None) {
+            self.st.elements.remove(&child);
+            return Err(format!("called process '{process_id}': {msg}"));
+        }
         if let Some(e) = self.st.elements.get_mut(&id) {
             e.active += 1;
         }
-        self.open_event_subprocesses(child, proc as u32, None)
-            .map_err(|e| e.to_string())?;
         self.activate_child(child, proc as u32, start as u32, None, Entry::Normal);
         Ok(())
     }
@@ -788,31 +806,32 @@ impl<'a> Run<'a> {
         Ok(())
     }
 
-    /// Opens the timer/message subscriptions of the event sub-processes of a scope.
+    /// Opens the timer/message subscriptions of the event sub-processes of a scope. On
+    /// failure nothing stays open.
     pub(super) fn open_event_subprocesses(
         &mut self,
         scope: ElemId,
         proc: u32,
         node: Option<u32>,
-    ) -> Result<(), EngineError> {
+    ) -> Result<(), String> {
         let dep: &'a Deployment = self.dep;
-        let p = dep
-            .processes
-            .get(proc as usize)
-            .ok_or_else(|| corrupt("process index"))?;
+        let Some(p) = dep.processes.get(proc as usize) else {
+            return Err("process index out of range".into());
+        };
         let Some(info) = p.scopes.get(&node.map(|n| n as usize)) else {
             return Ok(());
         };
         for &start in &info.event_starts {
-            let trig = match &p.model.nodes[start].kind {
-                NodeKind::StartEvent { trigger, .. } => trigger,
-                _ => continue,
+            let Some(NodeKind::StartEvent { trigger, .. }) =
+                p.model.nodes.get(start).map(|n| &n.kind)
+            else {
+                continue;
             };
-            if matches!(trigger_kind(trig), Some(_)) {
-                if let Err(msg) = self.subscribe(scope, scope, proc, start as u32) {
-                    self.cancel_subscriptions(scope);
-                    return self.incident(scope, Phase::Activate, msg);
-                }
+            if trigger_kind(trigger).is_some()
+                && let Err(msg) = self.subscribe(scope, scope, proc, start as u32)
+            {
+                self.cancel_subscriptions(scope);
+                return Err(msg);
             }
         }
         Ok(())
@@ -821,10 +840,10 @@ impl<'a> Run<'a> {
     fn subscribe_boundaries(&mut self, id: ElemId, proc: u32, n: &FlowNode) -> Result<(), String> {
         for &b in &n.boundaries {
             let (_, bn, _) = self.node(proc, b as u32).map_err(|e| e.to_string())?;
-            if let NodeKind::BoundaryEvent { trigger, .. } = &bn.kind {
-                if trigger_kind(trigger).is_some() {
-                    self.subscribe(id, id, proc, b as u32)?;
-                }
+            if let NodeKind::BoundaryEvent { trigger, .. } = &bn.kind
+                && trigger_kind(trigger).is_some()
+            {
+                self.subscribe(id, id, proc, b as u32)?;
             }
         }
         Ok(())

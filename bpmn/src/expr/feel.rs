@@ -57,6 +57,7 @@ pub(crate) fn compile(text: &str) -> Result<FeelExpr, String> {
     let ast = parsed.map_err(|e| format!("not valid FEEL: {e}"))?;
     let mut names = BTreeSet::new();
     check(&ast, &mut names, 0)?;
+    let ast = null_safe_equality(ast);
     let evaluator = catch_unwind(AssertUnwindSafe(|| dsntk_feel_evaluator::prepare(&ast)))
         .map_err(|_| "the FEEL evaluator failed on this input".to_string())?;
     let names: Vec<(String, Name)> = names
@@ -70,6 +71,45 @@ pub(crate) fn compile(text: &str) -> Result<FeelExpr, String> {
         evaluator: Arc::new(evaluator),
         names: names.into(),
     })
+}
+
+/// dsntk 0.3 answers `null = x` (null on the left) with an error, but `x = null` with
+/// false. FEEL (and Camunda 8) say null equals only null, so `paid = true` with `paid`
+/// unset must be false: rewrite `a = b` to `if a = null then b = null else a = b` (and `!=`
+/// likewise) wherever a comparison can decide a condition.
+fn null_safe_equality(node: AstNode) -> AstNode {
+    use AstNode as A;
+    let b = |n: AstNode| Box::new(null_safe_equality(n));
+    let is_null = |n: &AstNode| Box::new(A::Eq(Box::new(n.clone()), Box::new(A::Null)));
+    match node {
+        A::Eq(l, r) => {
+            let (l, r) = (null_safe_equality(*l), null_safe_equality(*r));
+            A::If(
+                is_null(&l),
+                is_null(&r),
+                Box::new(A::Eq(Box::new(l), Box::new(r))),
+            )
+        }
+        A::Nq(l, r) => {
+            let (l, r) = (null_safe_equality(*l), null_safe_equality(*r));
+            let r_not_null = Box::new(A::Nq(Box::new(r.clone()), Box::new(A::Null)));
+            A::If(
+                is_null(&l),
+                r_not_null,
+                Box::new(A::Nq(Box::new(l), Box::new(r))),
+            )
+        }
+        A::And(l, r) => A::And(b(*l), b(*r)),
+        A::Or(l, r) => A::Or(b(*l), b(*r)),
+        A::If(c, t, e) => A::If(b(*c), b(*t), b(*e)),
+        A::EvaluatedExpression(e) => A::EvaluatedExpression(b(*e)),
+        A::FunctionInvocation(f, params) => A::FunctionInvocation(f, b(*params)),
+        A::PositionalParameters(ps) => {
+            A::PositionalParameters(ps.into_iter().map(null_safe_equality).collect())
+        }
+        A::List(items) => A::List(items.into_iter().map(null_safe_equality).collect()),
+        other => other,
+    }
 }
 
 /// Refuses what would break purity and collects every name the AST mentions. Collecting

@@ -199,6 +199,19 @@ fn missing_variables() {
 }
 
 #[test]
+fn null_equals_only_null_as_in_camunda_8() {
+    assert_eq!(ok("= paid = true", json!({})), json!(false));
+    assert_eq!(ok("= true = paid", json!({})), json!(false));
+    assert_eq!(ok("= paid != true", json!({})), json!(true));
+    assert_eq!(ok("= paid = null", json!({})), json!(true));
+    assert_eq!(ok("= paid = null", json!({"paid": 1})), json!(false));
+    assert_eq!(ok("= paid = true", json!({"paid": true})), json!(true));
+    assert_eq!(ok("= a = 1 and b != \"x\"", json!({"a": 1})), json!(true));
+    assert_eq!(ok("= if paid = true then 1 else 2", json!({})), json!(2));
+    assert_eq!(ok("= not(paid = true)", json!({})), json!(true));
+}
+
+#[test]
 fn wall_clock_and_external_functions_refused() {
     assert!(err_msg("= now() > due", Usage::Condition).contains("wall clock"));
     assert!(err_msg("= today()", Usage::Value).contains("use the `now` variable"));

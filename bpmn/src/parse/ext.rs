@@ -15,9 +15,13 @@ pub(crate) fn camunda_attributes(ext: &mut Extensions, a: &Attrs, pos: Pos) {
     ext.priority = e("priority");
     ext.form_key = a.camunda("formKey").map(str::to_owned);
     // External tasks name their worker by topic; `type="external"` alone says nothing.
-    ext.task_type = ["topic", "class", "delegateExpression", "expression", "type"]
-        .iter()
-        .find_map(|name| e(name));
+    ext.task_type = ["topic", "type"].iter().find_map(|name| e(name));
+    // Java delegates run inside a Camunda 7 JVM; recorded so `--executable` can say so.
+    for java in ["class", "delegateExpression", "expression"] {
+        if a.camunda(java).is_some() {
+            ext.unsupported.push(format!("camunda:{java}"));
+        }
+    }
     ext.result_variable = a.camunda("resultVariable").map(str::to_owned);
     ext.called_decision = a.camunda("decisionRef").map(str::to_owned);
 }
