@@ -82,13 +82,10 @@ pub fn check(files: &[PathBuf], executable: bool) -> ExitCode {
             },
         }
     }
-    if executable {
-        if let Err(errs) = deploy(&sources) {
-            for e in errs {
-                if let Some(i) = inputs.iter().position(|(n, _)| *n == e.source_name) {
-                    errors[i]
-                        .get_or_insert_with(|| format!("{}:{}", e.source_name, first_line(&e)));
-                }
+    if executable && let Err(errs) = deploy(&sources) {
+        for e in errs {
+            if let Some(i) = inputs.iter().position(|(n, _)| *n == e.source_name) {
+                errors[i].get_or_insert_with(|| format!("{}:{}", e.source_name, first_line(&e)));
             }
         }
     }
@@ -196,9 +193,7 @@ pub fn demo() -> ExitCode {
     };
     let vars = serde_json::json!({
         "caseId": "C-1001", "debtorName": "Ana Pérez", "balance": 1840.5, "dpd": 1,
-        "parties": ["debtor", "guarantor"], "jurisdiction": "CO",
-        // The model's gateways test `paid` and `planAgreed`; a case starts with both false.
-        "paid": false, "planAgreed": false
+        "parties": ["debtor", "guarantor"], "jurisdiction": "CO"
     });
     let outputs = serde_json::json!({
         "CallDebtor": [{"promiseToPay": false}, {"promiseToPay": false}],
