@@ -7,7 +7,7 @@
 //! transitions) measured in the same run, so the ratio between them shows what the
 //! collections model costs per transition beyond the fixed cost of an instance.
 //!
-//! `cargo bench -p bpmn` measures; `cargo test -p bpmn --benches` (or
+//! `cargo bench -p bpmn` measures; `cargo test -p bpmn --bench engine` (or
 //! `cargo test --workspace --all-targets`) runs every scenario once and checks its path.
 
 use std::hint::black_box;
