@@ -214,7 +214,10 @@ fn check_refuses_oversized_file() {
     let out = stdout(&o);
     assert!(
         out.starts_with(&format!("error {}:1:1: ", big.path()))
-            && out.contains("more than the limit of 16777216 bytes"),
+            && out.contains(&format!(
+                "the document is {} bytes, more than the limit of 16777216 bytes",
+                xml.len()
+            )),
         "{out}"
     );
     assert_eq!(code(&o), 1);
@@ -368,4 +371,16 @@ fn demo_runs_the_bundled_process() {
         trace.last().map(|e| e["state"].clone()),
         Some("completed".into())
     );
+}
+
+#[test]
+fn executable_check_judges_unrelated_files_that_reuse_a_process_id_separately() {
+    let a = TempFile::new("reuse-a.bpmn", model(WAITS_FOR_MESSAGE).as_bytes());
+    let b = TempFile::new("reuse-b.bpmn", model(GATEWAY_WITHOUT_DEFAULT).as_bytes());
+    let o = recobro(&["process", "check", "--executable", a.path(), b.path()]);
+    assert_eq!(
+        stdout(&o).lines().collect::<Vec<_>>(),
+        [format!("ok {}", a.path()), format!("ok {}", b.path())]
+    );
+    assert_eq!(code(&o), 0);
 }

@@ -264,9 +264,10 @@ fn fire(run: &mut Run<'_>, id: u64, sub: Subscription, vars: Vars) -> Result<(),
 /// event that got here.
 fn consume(run: &mut Run<'_>, id: u64) {
     if let Some(sub) = run.st.subscriptions.remove(&id)
-        && matches!(sub.kind, SubscriptionKind::Message { .. }) {
-            run.fx.push(Effect::UnsubscribeMessage { subscription: id });
-        }
+        && matches!(sub.kind, SubscriptionKind::Message { .. })
+    {
+        run.fx.push(Effect::UnsubscribeMessage { subscription: id });
+    }
 }
 
 /// Non-interrupting timer cycles fire again; everything else fires once.

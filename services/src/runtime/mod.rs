@@ -255,9 +255,10 @@ impl Runtime {
         idempotency_key: Option<String>,
     ) -> Result<Outcome, RuntimeError> {
         if let Some(key) = &idempotency_key
-            && let Some(row) = self.shared.store.idempotent(tenant, key).await? {
-                return repeated(&row.response);
-            }
+            && let Some(row) = self.shared.store.idempotent(tenant, key).await?
+        {
+            return repeated(&row.response);
+        }
         let def = self
             .shared
             .definitions
