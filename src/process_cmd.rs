@@ -118,10 +118,10 @@ pub fn check(files: &[PathBuf], executable: bool) -> ExitCode {
                     .filter(|(j, _, other)| j != i && !other.iter().any(|id| ids.contains(id)))
                     .map(|(_, s, _)| s.clone()),
             );
-            if let Err(errs) = deploy(&set) {
-                if let Some(e) = errs.iter().find(|e| e.source_name == file.name) {
-                    errors[*i] = Some(format!("{}:{}", e.source_name, first_line(e)));
-                }
+            if let Err(errs) = deploy(&set)
+                && let Some(e) = errs.iter().find(|e| e.source_name == file.name)
+            {
+                errors[*i] = Some(format!("{}:{}", e.source_name, first_line(e)));
             }
         }
     }

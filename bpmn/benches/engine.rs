@@ -11,6 +11,7 @@
 //! `cargo test --workspace --all-targets`) runs every scenario once and checks its path.
 
 use std::hint::black_box;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bpmn::compile::{Deployment, Source, deploy};
@@ -97,11 +98,11 @@ fn obj(v: Value) -> Vars {
 /// What one run did: transitions and the last element completed.
 struct Outcome {
     transitions: usize,
-    last: String,
+    last: Arc<str>,
 }
 
 /// Open work items: (task or job id, element id, is a user task).
-type Work = Vec<(u64, String, bool)>;
+type Work = Vec<(u64, Arc<str>, bool)>;
 
 fn absorb(fx: Vec<Effect>, work: &mut Work, out: &mut Outcome) {
     for e in fx {
@@ -130,7 +131,7 @@ fn run_case(dep: &Deployment, s: Scenario) -> Outcome {
     let mut now = epoch();
     let mut out = Outcome {
         transitions: 0,
-        last: String::new(),
+        last: Arc::from(""),
     };
     let mut work = Work::new();
     let (mut st, fx) =
@@ -185,7 +186,7 @@ fn run_minimal(dep: &Deployment) -> Outcome {
     assert_eq!(st.status, Status::Completed);
     let mut out = Outcome {
         transitions: 0,
-        last: String::new(),
+        last: Arc::from(""),
     };
     absorb(fx, &mut Work::new(), &mut out);
     out
