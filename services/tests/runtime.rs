@@ -286,11 +286,15 @@ async fn timers_fire_once_on_the_virtual_clock(db: &DatabaseConnection) {
             .await
             .unwrap();
     }
-    assert_eq!(rt.fire_due_timers(100).await.unwrap(), 0, "not due yet");
-    clock.advance(Duration::days(7));
-    assert_eq!(rt.fire_due_timers(100).await.unwrap(), 1);
     assert_eq!(
-        rt.fire_due_timers(100).await.unwrap(),
+        rt.fire_due_timers(100).await.unwrap().fired,
+        0,
+        "not due yet"
+    );
+    clock.advance(Duration::days(7));
+    assert_eq!(rt.fire_due_timers(100).await.unwrap().fired, 1);
+    assert_eq!(
+        rt.fire_due_timers(100).await.unwrap().fired,
         0,
         "fired exactly once"
     );
@@ -404,6 +408,58 @@ async fn many_cases_commit_concurrently(db: &DatabaseConnection) {
     assert!(matches!(err, RuntimeError::UnknownDefinition(_)), "{err}");
 }
 on_both!(concurrent_cases, super::many_cases_commit_concurrently);
+
+async fn the_timer_service_drains_due_timers_after_the_clock_moves(db: &DatabaseConnection) {
+    let clock = clock();
+    let rt = runtime(db, clock.clone()).await;
+    rt.deploy("dunning.bpmn", MODEL, "supervisor:eva")
+        .await
+        .unwrap();
+    let service = services::runtime::timers::spawn(rt.clone(), Default::default());
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let id = rt
+            .open_case(
+                "acme",
+                "dunning",
+                None,
+                None,
+                vars(json!({"loanId": i})),
+                "x",
+                None,
+            )
+            .await
+            .unwrap()
+            .case_id;
+        for element in ["Call", "Letter"] {
+            let t = task_id(db, &id, element).await;
+            rt.complete_task(&id, t, vars(json!({})), "agent:ana", None)
+                .await
+                .unwrap();
+        }
+        ids.push(id);
+    }
+    assert_eq!(*service.fired.borrow(), 0);
+    clock.advance(Duration::days(8));
+    let mut fired = service.fired.clone();
+    fired.wait_for(|n| *n >= 5).await.unwrap();
+    service.stop().await.unwrap();
+    for id in &ids {
+        let entries = journal(db, id).await;
+        assert_eq!(
+            entries
+                .iter()
+                .filter(|e| e.event_type == "TimerFired")
+                .count(),
+            1
+        );
+    }
+    assert_eq!(timers::Entity::find().count(db).await.unwrap(), 0);
+}
+on_both!(
+    timer_service,
+    super::the_timer_service_drains_due_timers_after_the_clock_moves
+);
 
 /// Runs futures concurrently on the current actix arbiter and collects their results.
 async fn futures_join_all<F: std::future::Future + 'static>(

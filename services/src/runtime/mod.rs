@@ -6,6 +6,7 @@
 
 mod actor;
 pub mod definitions;
+pub mod timers;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -65,6 +66,16 @@ impl RuntimeError {
             RuntimeError::Store(_) => "STORAGE_ERROR",
         }
     }
+}
+
+/// What one pass of the timer service did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FiringReport {
+    pub fired: usize,
+    /// Rows whose timer had already gone (fired or cancelled elsewhere).
+    pub stale: usize,
+    /// Largest delay between a timer's due time and its firing, in milliseconds.
+    pub max_lag_ms: i64,
 }
 
 /// What a case can be told to do.
@@ -168,6 +179,8 @@ pub struct Shared {
     pub clock: Arc<dyn Clock>,
     pub config: RuntimeConfig,
     actors: Mutex<HashMap<String, Addr<CaseActor>>>,
+    /// Wakes the timer service when a commit scheduled a timer.
+    timer_wakeup: Arc<tokio::sync::Notify>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -186,8 +199,15 @@ impl Shared {
         }
     }
 
-    /// Hook after a commit (subscriptions, timer wake-ups); kept small on purpose.
-    fn after_commit(&self, _state: &CaseState, _effects: &[Effect]) {}
+    /// Runs after a commit: wakes the timer service when a timer was scheduled.
+    fn after_commit(&self, _state: &CaseState, effects: &[Effect]) {
+        if effects
+            .iter()
+            .any(|e| matches!(e, Effect::ScheduleTimer { .. }))
+        {
+            self.timer_wakeup.notify_one();
+        }
+    }
 }
 
 /// Handle to the runtime; cheap to clone.
@@ -208,6 +228,7 @@ impl Runtime {
             clock,
             config,
             actors: Mutex::new(HashMap::new()),
+            timer_wakeup: Arc::new(tokio::sync::Notify::new()),
         });
         Runtime { shared }
     }
@@ -218,6 +239,10 @@ impl Runtime {
 
     pub fn clock(&self) -> &Arc<dyn Clock> {
         &self.shared.clock
+    }
+
+    pub fn timer_wakeup(&self) -> Arc<tokio::sync::Notify> {
+        self.shared.timer_wakeup.clone()
     }
 
     /// Number of case actors in memory.
@@ -381,27 +406,27 @@ impl Runtime {
         self.execute(case_id, cmd, actor, None).await
     }
 
-    /// Fires every timer due by the clock's now, each in its case's own transaction, so
-    /// a timer fires exactly once in effect even across crashes.
-    pub async fn fire_due_timers(&self, limit: u64) -> Result<usize, RuntimeError> {
-        let due = self
-            .shared
-            .store
-            .due_timers(self.shared.clock.now(), limit)
-            .await?;
-        let mut fired = 0;
+    /// Fires timers due by the clock's now (earliest first, at most `limit`), each in its
+    /// case's own transaction, so a timer fires exactly once in effect even across crashes.
+    pub async fn fire_due_timers(&self, limit: u64) -> Result<FiringReport, RuntimeError> {
+        let now = self.shared.clock.now();
+        let due = self.shared.store.due_timers(now, limit).await?;
+        let mut report = FiringReport::default();
         for t in due {
             let cmd = Command::Engine(Event::TimerFired {
                 timer: t.timer_id as u64,
             });
             match self.execute(&t.case_id, cmd, "system:timer", None).await {
-                Ok(_) => fired += 1,
+                Ok(_) => {
+                    report.fired += 1;
+                    report.max_lag_ms = report.max_lag_ms.max((now - t.due_at).num_milliseconds());
+                }
                 // Already fired or cancelled by a command that committed first.
-                Err(RuntimeError::Rejected(ApplyError::Engine(_))) => {}
+                Err(RuntimeError::Rejected(ApplyError::Engine(_))) => report.stale += 1,
                 Err(e) => return Err(e),
             }
         }
-        Ok(fired)
+        Ok(report)
     }
 
     /// Rebuilds a case from its whole journal (ignoring snapshots).
