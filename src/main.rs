@@ -1,5 +1,6 @@
 //! `recobro`: the one binary of Recobro.
 
+mod load;
 mod process_cmd;
 
 use std::path::PathBuf;
@@ -25,6 +26,11 @@ enum Command {
     Process(ProcessCommand),
     /// Run the bundled collections process on a virtual clock and print its trace.
     Demo,
+    /// Load driver for crash tests and demos: opens N cases of a built-in dunning model and
+    /// drives them all to completion through the durable runtime (tasks, timers on a
+    /// virtual clock, jobs), resuming from the database after a crash. Prints
+    /// `ack <idempotency-key> <case_id> <seq>` per committed command, then `done`.
+    Load(load::LoadArgs),
 }
 
 #[derive(Subcommand)]
@@ -65,5 +71,6 @@ fn main() -> ExitCode {
             outputs,
         }) => process_cmd::trace(&files, &vars, &outputs),
         Command::Demo => process_cmd::demo(),
+        Command::Load(args) => load::main(args),
     }
 }

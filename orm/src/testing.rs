@@ -19,6 +19,7 @@ fn unique_name() -> String {
 /// A database that exists for one test.
 pub struct TestDb {
     pub db: DatabaseConnection,
+    url: String,
     cleanup: Cleanup,
 }
 
@@ -35,6 +36,7 @@ impl TestDb {
         let db = crate::connect(&url).await.expect("open SQLite");
         TestDb {
             db,
+            url,
             cleanup: Cleanup::Sqlite(path),
         }
     }
@@ -54,13 +56,20 @@ impl TestDb {
             .await
             .expect("create test database");
         admin.close().await.expect("close admin connection");
-        let db = crate::connect(&with_database(&admin_url, &name))
-            .await
-            .expect("open test database");
+        let url = with_database(&admin_url, &name);
+        let db = crate::connect(&url).await.expect("open test database");
         Some(TestDb {
             db,
+            url,
             cleanup: Cleanup::Postgres { admin_url, name },
         })
+    }
+}
+
+impl TestDb {
+    /// The database's URL, for another process (a child under test) to open it.
+    pub fn url(&self) -> &str {
+        &self.url
     }
 }
 
