@@ -99,6 +99,11 @@ fn run_driver(
         }
     }
     let status = child.wait().expect("wait for the driver");
+    eprintln!(
+        "run {run}: {} acks, {new} new, {}",
+        acks.iter().filter(|a| a.run == run).count(),
+        if killed { "then SIGKILL" } else { "done" }
+    );
     match kill_after {
         Some(n) => {
             assert!(
@@ -231,6 +236,12 @@ async fn verify(db: &DatabaseConnection, acks: &[Ack]) {
         let case_id = row.case_id.as_str();
         let entries = store.journal(case_id, 0).await.unwrap();
         assert_eq!(verify_chain(&entries), Ok(()), "chain of case {case_id}");
+        assert!(
+            entries
+                .windows(2)
+                .all(|w| w[0].recorded_at <= w[1].recorded_at),
+            "time ran backwards in case {case_id} (the clock restarted from the past)"
+        );
         let events: Vec<CaseEvent> = entries
             .iter()
             .map(|e| serde_json::from_value(e.payload.clone()).expect("journal payload"))

@@ -21,6 +21,13 @@ pub enum StoreError {
     /// Someone else appended to this case first: reload and retry.
     #[error("case {0} was changed concurrently")]
     Conflict(String),
+    /// The tenant already has a case with this external reference (a permanent refusal:
+    /// retrying cannot help).
+    #[error("tenant {tenant} already has a case with external reference {external_ref}")]
+    DuplicateExternalRef {
+        tenant: String,
+        external_ref: String,
+    },
     #[error("stored data is unreadable: {0}")]
     Corrupt(String),
     #[error(transparent)]
@@ -240,7 +247,17 @@ async fn write<C: ConnectionTrait>(db: &C, c: &Commit) -> Result<(), StoreError>
         }
         .insert(db)
         .await
-        .map_err(|err| conflict_or(err, case_id))?;
+        .map_err(|err| match &new.external_ref {
+            // The journal append at seq 1 above succeeded, so no row has this case id:
+            // the violated key is (tenant, external_ref).
+            Some(external_ref) if orm::is_unique_violation(&err) => {
+                StoreError::DuplicateExternalRef {
+                    tenant: c.tenant.clone(),
+                    external_ref: external_ref.clone(),
+                }
+            }
+            _ => conflict_or(err, case_id),
+        })?;
     } else {
         let mut q = cases::Entity::update_many()
             .col_expr(cases::Column::Seq, Expr::value(e.seq))

@@ -475,3 +475,31 @@ where
     }
     out
 }
+
+async fn a_second_case_with_the_same_external_ref_is_refused(db: &DatabaseConnection) {
+    let rt = runtime(db, clock()).await;
+    rt.deploy("dunning.bpmn", MODEL, "supervisor:eva")
+        .await
+        .unwrap();
+    let open = || {
+        rt.open_case(
+            "acme",
+            "dunning",
+            None,
+            Some("LOAN-7".into()),
+            vars(json!({"loanId": "L7"})),
+            "import",
+            None,
+        )
+    };
+    open().await.unwrap();
+    // A permanent refusal, not "too contended: retry later" after futile retries.
+    let err = open().await.unwrap_err();
+    assert_eq!(err.code(), "DUPLICATE_EXTERNAL_REF", "{err}");
+    assert_eq!(cases::Entity::find().count(db).await.unwrap(), 1);
+    assert_eq!(case_journal::Entity::find().count(db).await.unwrap(), 1);
+}
+on_both!(
+    duplicate_external_ref,
+    super::a_second_case_with_the_same_external_ref_is_refused
+);

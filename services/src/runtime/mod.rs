@@ -63,6 +63,9 @@ impl RuntimeError {
             RuntimeError::Contended(_) => "CONTENDED",
             RuntimeError::Corrupt(_) => "CORRUPT_DATA",
             RuntimeError::Unavailable(_) => "UNAVAILABLE",
+            RuntimeError::Store(StoreError::DuplicateExternalRef { .. }) => {
+                "DUPLICATE_EXTERNAL_REF"
+            }
             RuntimeError::Store(_) => "STORAGE_ERROR",
         }
     }
