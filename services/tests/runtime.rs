@@ -173,6 +173,24 @@ async fn commands_are_committed_with_projections_and_survive_restart(db: &Databa
     let live = rt2.case(&case_id).await.unwrap().unwrap();
     let replayed = rt2.replay(&case_id).await.unwrap().unwrap();
     assert_eq!(live, replayed);
+    let check = rt2.check_projection(&case_id).await.unwrap();
+    assert_eq!(check.mismatches, Vec::<String>::new());
+    // A projection that drifted from the journal is caught.
+    let mut row: cases::ActiveModel = cases::Entity::find_by_id(case_id.clone())
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap()
+        .into();
+    row.stage = sea_orm::Set(Some("legal".into()));
+    sea_orm::ActiveModelTrait::update(row, db).await.unwrap();
+    let check = rt2.check_projection(&case_id).await.unwrap();
+    assert_eq!(check.mismatches.len(), 1, "{:?}", check.mismatches);
+    assert!(
+        check.mismatches[0].starts_with("stage: projection has Some(\"legal\")"),
+        "{:?}",
+        check.mismatches
+    );
 }
 on_both!(
     committed_and_recovered,

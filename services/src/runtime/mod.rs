@@ -5,6 +5,7 @@
 //! transaction. See `docs/decisions/0005-case-runtime.md`.
 
 mod actor;
+mod audit_projection;
 pub mod definitions;
 pub mod timers;
 
@@ -20,6 +21,7 @@ use serde::{Deserialize, Serialize};
 
 pub use self::actor::CaseActor;
 use self::actor::{Execute, Snapshot};
+pub use self::audit_projection::ProjectionCheck;
 use self::definitions::{DefinitionCache, Deployed};
 use crate::case::{ApplyError, CaseEvent, CaseState};
 use crate::clock::Clock;
