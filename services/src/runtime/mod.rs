@@ -7,6 +7,7 @@
 mod actor;
 mod audit_projection;
 pub mod definitions;
+pub mod jobs;
 pub mod timers;
 
 use std::collections::{BTreeMap, HashMap};
@@ -183,6 +184,8 @@ pub struct Shared {
     actors: Mutex<HashMap<String, Addr<CaseActor>>>,
     /// Wakes the timer service when a commit scheduled a timer.
     timer_wakeup: Arc<tokio::sync::Notify>,
+    /// Wakes the job dispatcher when a commit created a job.
+    job_wakeup: Arc<tokio::sync::Notify>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -209,6 +212,9 @@ impl Shared {
         {
             self.timer_wakeup.notify_one();
         }
+        if effects.iter().any(|e| matches!(e, Effect::InvokeService(_))) {
+            self.job_wakeup.notify_one();
+        }
     }
 }
 
@@ -231,6 +237,7 @@ impl Runtime {
             config,
             actors: Mutex::new(HashMap::new()),
             timer_wakeup: Arc::new(tokio::sync::Notify::new()),
+            job_wakeup: Arc::new(tokio::sync::Notify::new()),
         });
         Runtime { shared }
     }
@@ -245,6 +252,10 @@ impl Runtime {
 
     pub fn timer_wakeup(&self) -> Arc<tokio::sync::Notify> {
         self.shared.timer_wakeup.clone()
+    }
+
+    pub fn job_wakeup(&self) -> Arc<tokio::sync::Notify> {
+        self.shared.job_wakeup.clone()
     }
 
     /// Number of case actors in memory.
