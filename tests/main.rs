@@ -1,1 +1,3 @@
 //! End-to-end tests of the `recobro` binary (one test binary).
+
+mod serve;

@@ -3,5 +3,6 @@
 //!
 //! Depends on `bpmn` and `orm` only.
 
+pub mod audit;
 pub mod clock;
 pub mod journal;
