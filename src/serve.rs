@@ -148,10 +148,11 @@ pub fn error_chain(err: &anyhow::Error) -> String {
 }
 
 /// JSON lines on stdout; `RECOBRO_LOG=text` for the human format; level from `RUST_LOG`
-/// (default `info`).
+/// (default `info`, with SQLx's notices at `warn`).
 fn init_logging() {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stdout);

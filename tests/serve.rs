@@ -287,7 +287,7 @@ async fn serve_on_postgres_answers_probes_and_never_logs_the_url() {
     let tmp = TempDir::new();
     let url = pg.url.clone();
     let data = tmp.0.join("unused");
-    let (status, logs) = tokio::task::spawn_blocking(move || {
+    let server = tokio::task::spawn_blocking(move || {
         let server = Server::start(
             &["--data-dir", data.to_str().unwrap()],
             &[("RECOBRO_DATABASE_URL", &url)],
@@ -298,6 +298,32 @@ async fn serve_on_postgres_answers_probes_and_never_logs_the_url() {
             !data.exists(),
             "no SQLite data directory when PostgreSQL is used"
         );
+        server
+    })
+    .await
+    .unwrap();
+
+    // The schema was migrated.
+    let db = orm::connect(&pg.url).await.unwrap();
+    assert_eq!(case_journal::Entity::find().all(&db).await.unwrap(), vec![]);
+    db.close().await.unwrap();
+
+    // The database goes away: still alive, no longer ready.
+    let admin = Database::connect(pg.admin_url.as_str()).await.unwrap();
+    admin
+        .execute_unprepared(&format!("DROP DATABASE \"{}\" WITH (FORCE)", pg.name))
+        .await
+        .unwrap();
+    admin.close().await.unwrap();
+    let (status, logs) = tokio::task::spawn_blocking(move || {
+        assert_eq!(server.get("/healthz").0, 200);
+        let (code, body) = server.get("/readyz");
+        assert_eq!(code, 503, "{body}");
+        assert_eq!(body["status"], "unavailable");
+        assert!(
+            body["reason"].as_str().unwrap().starts_with("database"),
+            "{body}"
+        );
         server.terminate()
     })
     .await
@@ -305,12 +331,9 @@ async fn serve_on_postgres_answers_probes_and_never_logs_the_url() {
     assert!(status.success());
     let all = logs.join("\n");
     assert!(all.contains("postgres database"), "{all}");
-    assert!(!all.contains(&pg.url) && !all.contains(&pg.name), "{all}");
-
-    // The schema was migrated.
-    let db = orm::connect(&pg.url).await.unwrap();
-    assert_eq!(case_journal::Entity::find().all(&db).await.unwrap(), vec![]);
-    db.close().await.unwrap();
+    assert!(all.contains("not ready"), "{all}");
+    // The database name may appear (in PostgreSQL's own messages); the URL never.
+    assert!(!all.contains(&pg.url), "{all}");
 }
 
 fn run_fails(args: &[&str]) -> Output {

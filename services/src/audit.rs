@@ -212,7 +212,7 @@ mod tests {
     async fn set_payload(db: &DatabaseConnection, case: &str, seq: i64, payload: &str) {
         use case_journal::Column;
         case_journal::Entity::update_many()
-            .col_expr(Column::Payload, Expr::val(payload).into())
+            .col_expr(Column::Payload, Expr::val(payload))
             .filter(Column::CaseId.eq(case))
             .filter(Column::Seq.eq(seq))
             .exec(db)
