@@ -23,21 +23,39 @@ fn read_all(files: &[PathBuf]) -> Vec<(String, Result<Vec<u8>, String>)> {
         .iter()
         .map(|f| {
             let name = f.display().to_string();
-            let bytes = read_limited(f).map_err(|e| format!("cannot read: {e}"));
+            let bytes = read_limited(f);
             (name, bytes)
         })
         .collect()
 }
 
-/// Reads at most one byte more than the parser accepts, so a huge file is refused by the
-/// parser's size check without being loaded whole.
-fn read_limited(path: &Path) -> std::io::Result<Vec<u8>> {
+/// Reads a model, refusing one over the parser's limit before loading it (the size comes
+/// from the file system, so the message states the real size).
+fn read_limited(path: &Path) -> Result<Vec<u8>, String> {
     use std::io::Read;
+    let unreadable = |e: std::io::Error| format!("0:0: cannot read: {e}");
+    let file = std::fs::File::open(path).map_err(unreadable)?;
+    let len = file.metadata().map_err(unreadable)?.len();
+    if len > bpmn::MAX_DOCUMENT_BYTES as u64 {
+        return Err(format!(
+            "1:1: the document is {len} bytes, more than the limit of {} bytes; split the \
+             model into several files",
+            bpmn::MAX_DOCUMENT_BYTES
+        ));
+    }
     let mut buf = Vec::new();
-    std::fs::File::open(path)?
-        .take(bpmn::MAX_DOCUMENT_BYTES as u64 + 1)
-        .read_to_end(&mut buf)?;
+    file.take(bpmn::MAX_DOCUMENT_BYTES as u64 + 1)
+        .read_to_end(&mut buf)
+        .map_err(unreadable)?;
     Ok(buf)
+}
+
+fn executable_ids(defs: &bpmn::model::Definitions) -> Vec<String> {
+    defs.processes
+        .iter()
+        .filter(|p| p.is_executable)
+        .map(|p| p.id.clone())
+        .collect()
 }
 
 fn first_line(e: &SourceError) -> String {
@@ -62,10 +80,10 @@ pub fn check(files: &[PathBuf], executable: bool) -> ExitCode {
     let mut failed = false;
     let mut out = std::io::stdout().lock();
     let mut errors: Vec<Option<String>> = vec![None; inputs.len()];
-    let mut sources = Vec::new();
+    let mut parsed = Vec::new();
     for (i, (name, bytes)) in inputs.iter().enumerate() {
         match bytes {
-            Err(e) => errors[i] = Some(format!("{name}:0:0: {e}")),
+            Err(e) => errors[i] = Some(format!("{name}:{e}")),
             Ok(xml) => match bpmn::parse(xml) {
                 Err(d) => {
                     let e = SourceError {
@@ -74,18 +92,36 @@ pub fn check(files: &[PathBuf], executable: bool) -> ExitCode {
                     };
                     errors[i] = Some(format!("{name}:{}", first_line(&e)));
                 }
-                Ok(_) => sources.push(Source {
-                    name,
-                    xml,
-                    version: 1,
-                }),
+                Ok(defs) => {
+                    let ids: Vec<String> = executable_ids(&defs);
+                    parsed.push((
+                        i,
+                        Source {
+                            name,
+                            xml,
+                            version: 1,
+                        },
+                        ids,
+                    ));
+                }
             },
         }
     }
-    if executable && let Err(errs) = deploy(&sources) {
-        for e in errs {
-            if let Some(i) = inputs.iter().position(|(n, _)| *n == e.source_name) {
-                errors[i].get_or_insert_with(|| format!("{}:{}", e.source_name, first_line(&e)));
+    if executable {
+        // Each file is checked on its own, with the other files available for its call
+        // activities — unrelated files that reuse a process id must not fail each other.
+        for (i, file, ids) in &parsed {
+            let mut set = vec![file.clone()];
+            set.extend(
+                parsed
+                    .iter()
+                    .filter(|(j, _, other)| j != i && !other.iter().any(|id| ids.contains(id)))
+                    .map(|(_, s, _)| s.clone()),
+            );
+            if let Err(errs) = deploy(&set)
+                && let Some(e) = errs.iter().find(|e| e.source_name == file.name)
+            {
+                errors[*i] = Some(format!("{}:{}", e.source_name, first_line(e)));
             }
         }
     }
@@ -135,7 +171,7 @@ pub fn trace(files: &[PathBuf], vars: &str, outputs: &str) -> ExitCode {
                 version: 1,
             }),
             Err(e) => {
-                eprintln!("error {name}:0:0: {e}");
+                eprintln!("error {name}:{e}");
                 return ExitCode::from(1);
             }
         }

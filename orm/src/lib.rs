@@ -28,6 +28,8 @@
 
 pub mod entities;
 pub mod migration;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 use std::time::Duration;
 

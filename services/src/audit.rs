@@ -166,7 +166,7 @@ impl CaseChain {
 #[cfg(test)]
 mod tests {
     use chrono::{TimeZone, Utc};
-    use sea_orm::{ActiveValue::Set, ConnectionTrait, Database};
+    use sea_orm::{ActiveValue::Set, ConnectionTrait};
     use serde_json::json;
 
     use super::*;
@@ -295,114 +295,27 @@ mod tests {
         );
     }
 
-    // --- per-test databases (as in orm/tests/support.rs) ---
-
-    static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-
-    fn unique_name() -> String {
-        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        format!("recobro_test_audit_{}_{n}", std::process::id())
-    }
-
-    enum TestDb {
-        Sqlite(std::path::PathBuf),
-        Postgres { admin_url: String, name: String },
-    }
-
-    impl TestDb {
-        async fn sqlite() -> (TestDb, DatabaseConnection) {
-            let path = std::env::temp_dir().join(format!("{}.db", unique_name()));
-            let db = orm::connect(&format!("sqlite://{}?mode=rwc", path.display()))
-                .await
-                .unwrap();
-            orm::migrate(&db).await.unwrap();
-            (TestDb::Sqlite(path), db)
-        }
-
-        async fn postgres() -> Option<(TestDb, DatabaseConnection)> {
-            let Ok(admin_url) = std::env::var("RECOBRO_TEST_DATABASE_URL") else {
-                eprintln!("note: PostgreSQL variant skipped, RECOBRO_TEST_DATABASE_URL unset");
-                return None;
-            };
-            let name = unique_name();
-            let admin = Database::connect(admin_url.as_str()).await.unwrap();
-            admin
-                .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-                .await
-                .unwrap();
-            admin.close().await.unwrap();
-            let db = orm::connect(&with_database(&admin_url, &name))
-                .await
-                .unwrap();
-            orm::migrate(&db).await.unwrap();
-            Some((TestDb::Postgres { admin_url, name }, db))
-        }
-    }
-
-    fn with_database(admin_url: &str, name: &str) -> String {
-        let (base, query) = match admin_url.split_once('?') {
-            Some((base, query)) => (base, Some(query)),
-            None => (admin_url, None),
-        };
-        let authority_end = base.find("://").map_or(0, |i| i + 3);
-        let host_part = match base[authority_end..].find('/') {
-            Some(i) => &base[..authority_end + i],
-            None => base,
-        };
-        match query {
-            Some(query) => format!("{host_part}/{name}?{query}"),
-            None => format!("{host_part}/{name}"),
-        }
-    }
-
-    impl Drop for TestDb {
-        fn drop(&mut self) {
-            match self {
-                TestDb::Sqlite(path) => {
-                    for suffix in ["", "-wal", "-shm"] {
-                        let mut file = path.clone().into_os_string();
-                        file.push(suffix);
-                        let _ = std::fs::remove_file(file);
-                    }
-                }
-                TestDb::Postgres { admin_url, name } => {
-                    let admin_url = admin_url.clone();
-                    let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
-                    let dropped = std::thread::spawn(move || {
-                        tokio::runtime::Builder::new_current_thread()
-                            .enable_all()
-                            .build()
-                            .expect("runtime")
-                            .block_on(async {
-                                let admin = Database::connect(admin_url.as_str()).await?;
-                                admin.execute_unprepared(&sql).await?;
-                                admin.close().await
-                            })
-                    })
-                    .join();
-                    if !matches!(dropped, Ok(Ok(()))) {
-                        eprintln!("warning: test database {name} was not dropped");
-                    }
-                }
-            }
-        }
-    }
-
+    /// Runs a scenario on a fresh, migrated SQLite database and, when configured, on
+    /// PostgreSQL ([`orm::testing`]).
     macro_rules! on_both {
         ($name:ident) => {
             mod $name {
+                use orm::testing::TestDb;
+
                 #[tokio::test]
                 async fn sqlite() {
-                    let (_guard, db) = super::TestDb::sqlite().await;
-                    super::$name(&db).await;
+                    let t = TestDb::sqlite().await;
+                    orm::migrate(&t.db).await.unwrap();
+                    super::$name(&t.db).await;
                 }
 
                 #[tokio::test]
                 async fn postgres() {
-                    let Some((_guard, db)) = super::TestDb::postgres().await else {
+                    let Some(t) = TestDb::postgres(stringify!($name)).await else {
                         return;
                     };
-                    super::$name(&db).await;
+                    orm::migrate(&t.db).await.unwrap();
+                    super::$name(&t.db).await;
                 }
             }
         };

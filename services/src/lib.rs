@@ -4,5 +4,9 @@
 //! Depends on `bpmn` and `orm` only.
 
 pub mod audit;
+pub mod case;
 pub mod clock;
+pub mod committer;
 pub mod journal;
+pub mod runtime;
+pub mod store;

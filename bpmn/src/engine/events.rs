@@ -263,10 +263,10 @@ fn fire(run: &mut Run<'_>, id: u64, sub: Subscription, vars: Vars) -> Result<(),
 /// (whoever routes messages must stop); a fired timer needs no word: its firing is the
 /// event that got here.
 fn consume(run: &mut Run<'_>, id: u64) {
-    if let Some(sub) = run.st.subscriptions.remove(&id) {
-        if matches!(sub.kind, SubscriptionKind::Message { .. }) {
-            run.fx.push(Effect::UnsubscribeMessage { subscription: id });
-        }
+    if let Some(sub) = run.st.subscriptions.remove(&id)
+        && matches!(sub.kind, SubscriptionKind::Message { .. })
+    {
+        run.fx.push(Effect::UnsubscribeMessage { subscription: id });
     }
 }
 

@@ -38,7 +38,8 @@ const MAX_DEPTH: u32 = 100;
 const MAX_LEN: usize = 10_000;
 
 pub(crate) const WALL_CLOCK: &str = "now()/today() read the wall clock; Recobro expressions are \
-     deterministic — use the `now` variable the engine provides";
+     deterministic (replaying a case must give the same result) — pass the date in a \
+     process variable, or use a timer event for waiting";
 
 /// Parses FEEL text (without the leading `=`). The error is a sentence without the source.
 pub(crate) fn compile(text: &str) -> Result<FeelExpr, String> {

@@ -214,7 +214,7 @@ fn null_equals_only_null_as_in_camunda_8() {
 #[test]
 fn wall_clock_and_external_functions_refused() {
     assert!(err_msg("= now() > due", Usage::Condition).contains("wall clock"));
-    assert!(err_msg("= today()", Usage::Value).contains("use the `now` variable"));
+    assert!(err_msg("= today()", Usage::Value).contains("pass the date in a process variable"));
     assert!(err_msg("= date(today())", Usage::Value).contains("wall clock"));
     // The engine-provided `now` variable is fine.
     assert_eq!(ok("= now", json!({"now": "x"})), json!("x"));

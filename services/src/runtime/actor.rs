@@ -1,0 +1,318 @@
+//! One actix actor per active case: it serialises all work on that case, runs the pure
+//! engine, hands the journal entry to the group committer and answers only after commit.
+//! Idle actors stop; the registry activates them again from snapshot + journal.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use bpmn::compile::Deployment;
+use bpmn::engine::Effect;
+
+use super::{Command, Outcome, RuntimeError, Shared};
+use crate::case::projection::changes;
+use crate::case::{CaseEvent, CaseState, apply};
+use crate::journal::{Entry, GENESIS};
+use crate::store::{Commit, NewCase, StoreError};
+
+/// Attempts after losing an optimistic-concurrency race before giving up.
+const MAX_ATTEMPTS: usize = 5;
+
+pub struct CaseActor {
+    pub(super) case_id: String,
+    pub(super) state: Option<CaseState>,
+    pub(super) shared: Arc<Shared>,
+    pub(super) last_used: Instant,
+}
+
+impl Actor for CaseActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        let idle = self.shared.config.passivate_after;
+        ctx.run_interval(idle.max(Duration::from_millis(10)), move |act, ctx| {
+            if act.last_used.elapsed() >= idle {
+                ctx.stop();
+            }
+        });
+    }
+
+    fn stopped(&mut self, _: &mut Self::Context) {
+        self.shared.registry_forget(&self.case_id);
+    }
+}
+
+/// A command for the case, with who issues it and an optional idempotency key.
+#[derive(Message)]
+#[rtype(result = "Result<Outcome, RuntimeError>")]
+pub struct Execute {
+    pub command: Command,
+    pub actor: String,
+    pub idempotency_key: Option<String>,
+}
+
+impl Handler<Execute> for CaseActor {
+    type Result = AtomicResponse<Self, Result<Outcome, RuntimeError>>;
+
+    fn handle(&mut self, msg: Execute, _: &mut Self::Context) -> Self::Result {
+        self.last_used = Instant::now();
+        let state = self.state.take();
+        let shared = self.shared.clone();
+        let case_id = self.case_id.clone();
+        AtomicResponse::new(Box::pin(
+            async move { execute(&shared, &case_id, state, msg).await }
+                .into_actor(self)
+                .map(|(state, result), act, _| {
+                    act.state = state;
+                    result
+                }),
+        ))
+    }
+}
+
+/// Reads the actor's state for queries.
+#[derive(Message)]
+#[rtype(result = "Result<Option<CaseState>, RuntimeError>")]
+pub struct Snapshot;
+
+impl Handler<Snapshot> for CaseActor {
+    type Result = AtomicResponse<Self, Result<Option<CaseState>, RuntimeError>>;
+
+    fn handle(&mut self, _: Snapshot, _: &mut Self::Context) -> Self::Result {
+        self.last_used = Instant::now();
+        let state = self.state.take();
+        let shared = self.shared.clone();
+        let case_id = self.case_id.clone();
+        AtomicResponse::new(Box::pin(
+            async move {
+                let state = match state {
+                    Some(s) => Some(s),
+                    None => match load(&shared, &case_id).await {
+                        Ok(s) => s,
+                        Err(e) => return (None, Err(e)),
+                    },
+                };
+                (state.clone(), Ok(state))
+            }
+            .into_actor(self)
+            .map(|(state, result), act, _| {
+                act.state = state;
+                result
+            }),
+        ))
+    }
+}
+
+/// Activation: the latest snapshot plus the journal after it.
+pub(super) async fn load(
+    shared: &Shared,
+    case_id: &str,
+) -> Result<Option<CaseState>, RuntimeError> {
+    let Some(stored) = shared.store.load(case_id).await? else {
+        return Ok(None);
+    };
+    let mut state = stored.snapshot;
+    for entry in stored.entries {
+        state = Some(replay_entry(shared, case_id, state, &entry).await?);
+    }
+    Ok(state)
+}
+
+/// Applies one stored entry; the engine's determinism makes this reproduce the state
+/// that was current when the entry was written.
+pub(super) async fn replay_entry(
+    shared: &Shared,
+    case_id: &str,
+    state: Option<CaseState>,
+    entry: &Entry,
+) -> Result<CaseState, RuntimeError> {
+    let event: CaseEvent = serde_json::from_value(entry.payload.clone())
+        .map_err(|e| RuntimeError::Corrupt(format!("case {case_id} entry {}: {e}", entry.seq)))?;
+    let defs = definitions_for(shared, state.as_ref(), &event).await?;
+    let (def, inst, _) = apply(
+        &defs,
+        case_id,
+        state.as_ref().map(|s| s.definition_id),
+        state.as_ref().map(|s| &s.instance),
+        &event,
+        entry.recorded_at,
+    )?;
+    let tenant = match (&event, &state) {
+        (CaseEvent::Opened { tenant, .. }, _) => tenant.clone(),
+        (_, Some(s)) => s.tenant.clone(),
+        (_, None) => String::new(),
+    };
+    Ok(CaseState {
+        case_id: case_id.to_string(),
+        tenant,
+        definition_id: def,
+        instance: inst,
+        seq: entry.seq,
+        last_hash: entry.hash.clone(),
+    })
+}
+
+async fn definitions_for(
+    shared: &Shared,
+    state: Option<&CaseState>,
+    event: &CaseEvent,
+) -> Result<BTreeMap<i64, Arc<Deployment>>, RuntimeError> {
+    let mut ids: Vec<i64> = state.map(|s| s.definition_id).into_iter().collect();
+    match event {
+        CaseEvent::Opened { definition_id, .. } | CaseEvent::Migrated { definition_id, .. } => {
+            ids.push(*definition_id)
+        }
+        CaseEvent::Engine { .. } => {}
+    }
+    let mut out = BTreeMap::new();
+    for id in ids {
+        out.insert(id, shared.definitions.get(&shared.store, id).await?);
+    }
+    Ok(out)
+}
+
+async fn execute(
+    shared: &Shared,
+    case_id: &str,
+    mut state: Option<CaseState>,
+    msg: Execute,
+) -> (Option<CaseState>, Result<Outcome, RuntimeError>) {
+    for _ in 0..MAX_ATTEMPTS {
+        if state.is_none() {
+            match load(shared, case_id).await {
+                Ok(s) => state = s,
+                Err(e) => return (None, Err(e)),
+            }
+        }
+        // Checked inside the actor, so a repeat racing its original sees its result.
+        if let Some(key) = &msg.idempotency_key {
+            let tenant = match (&msg.command, &state) {
+                (Command::Open { tenant, .. }, _) => Some(tenant.as_str()),
+                (_, Some(s)) => Some(s.tenant.as_str()),
+                (_, None) => None,
+            };
+            if let Some(tenant) = tenant {
+                match shared.store.idempotent(tenant, key).await {
+                    Ok(Some(row)) => return (state, super::repeated(&row.response)),
+                    Ok(None) => {}
+                    Err(e) => return (state, Err(e.into())),
+                }
+            }
+        }
+        match attempt(shared, case_id, state.as_ref(), &msg).await {
+            Ok((next, outcome)) => return (Some(next), Ok(outcome)),
+            Err(RuntimeError::Store(StoreError::Conflict(_))) => {
+                // Another node (or a restarted one) wrote first: reload and try again.
+                state = None;
+            }
+            Err(e) => return (state, Err(e)),
+        }
+    }
+    (None, Err(RuntimeError::Contended(case_id.to_string())))
+}
+
+async fn attempt(
+    shared: &Shared,
+    case_id: &str,
+    state: Option<&CaseState>,
+    msg: &Execute,
+) -> Result<(CaseState, Outcome), RuntimeError> {
+    let tenant = match (&msg.command, state) {
+        (Command::Open { tenant, .. }, _) => tenant.clone(),
+        (_, Some(s)) => s.tenant.clone(),
+        (_, None) => return Err(RuntimeError::UnknownCase(case_id.to_string())),
+    };
+    let event = msg.command.to_event();
+    let now = shared.clock.now();
+    let defs = definitions_for(shared, state, &event).await?;
+    let (def, instance, effects) = apply(
+        &defs,
+        case_id,
+        state.map(|s| s.definition_id),
+        state.map(|s| &s.instance),
+        &event,
+        now,
+    )?;
+    let seq = state.map_or(0, |s| s.seq) + 1;
+    let prev = state.map_or(GENESIS, |s| s.last_hash.as_str());
+    let payload = serde_json::to_value(&event).map_err(|e| RuntimeError::Corrupt(e.to_string()))?;
+    let entry = Entry::next(
+        case_id,
+        seq,
+        prev,
+        event.event_type(),
+        payload,
+        &msg.actor,
+        now,
+    );
+    let next = CaseState {
+        case_id: case_id.to_string(),
+        tenant: tenant.clone(),
+        definition_id: def,
+        instance,
+        seq,
+        last_hash: entry.hash.clone(),
+    };
+    let outcome = Outcome {
+        case_id: case_id.to_string(),
+        seq,
+        status: crate::case::projection::status_of(&next.instance).to_string(),
+        stage: next.instance.stage.clone(),
+        effects: effects.clone(),
+        repeated: false,
+    };
+    let every = shared.config.snapshot_every.max(1);
+    let snapshot = (seq == 1 || seq % every == 0)
+        .then(|| serde_json::to_string(&next))
+        .transpose()
+        .map_err(|e| RuntimeError::Corrupt(e.to_string()))?;
+    let commit = Commit {
+        changes: changes(&event, &next.instance, &effects),
+        entry,
+        tenant,
+        opened: match &event {
+            CaseEvent::Opened {
+                external_ref,
+                definition_id,
+                process_id,
+                version,
+                ..
+            } => Some(NewCase {
+                external_ref: external_ref.clone(),
+                definition_id: *definition_id,
+                process_id: process_id.clone(),
+                version: *version,
+            }),
+            _ => None,
+        },
+        definition: match &event {
+            CaseEvent::Migrated {
+                definition_id,
+                process_id,
+                version,
+                ..
+            } => Some((*definition_id, process_id.clone(), *version)),
+            _ => None,
+        },
+        snapshot,
+        idempotency: match &msg.idempotency_key {
+            Some(k) => Some((k.clone(), outcome.response()?)),
+            None => None,
+        },
+    };
+    shared.committer.commit(commit).await?;
+    shared.after_commit(&next, &effects);
+    Ok((next, outcome))
+}
+
+impl Outcome {
+    /// What a repeated request with the same idempotency key gets back.
+    pub(super) fn response(&self) -> Result<String, RuntimeError> {
+        let summary = serde_json::json!({
+            "case_id": self.case_id, "seq": self.seq, "status": self.status, "stage": self.stage,
+            "effects": self.effects.iter().filter(|e| !matches!(e, Effect::ElementCompleted { .. })).collect::<Vec<_>>(),
+        });
+        serde_json::to_string(&summary).map_err(|e| RuntimeError::Corrupt(e.to_string()))
+    }
+}

@@ -1,0 +1,452 @@
+//! The case runtime: a registry of case actors over the durable store.
+//!
+//! Every command goes to its case's actor, which runs the pure engine and is answered
+//! only after the journal entry, its projections and outbox rows are committed in one
+//! transaction. See `docs/decisions/0005-case-runtime.md`.
+
+mod actor;
+pub mod definitions;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use bpmn::engine::{Effect, Event};
+use bpmn::expr::Vars;
+use sea_orm::DatabaseConnection;
+use serde::{Deserialize, Serialize};
+
+pub use self::actor::CaseActor;
+use self::actor::{Execute, Snapshot};
+use self::definitions::{DefinitionCache, Deployed};
+use crate::case::{ApplyError, CaseEvent, CaseState};
+use crate::clock::Clock;
+use crate::committer::{Committer, GroupCommit};
+use crate::store::{Store, StoreError};
+
+/// Stable error codes for the API layer.
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    #[error("case {0} does not exist")]
+    UnknownCase(String),
+    #[error("process definition {0} is not deployed")]
+    UnknownDefinition(String),
+    #[error("invalid process model: {0}")]
+    InvalidModel(String),
+    #[error("{0}")]
+    Rejected(#[from] ApplyError),
+    #[error("case {0} is too contended: retry later")]
+    Contended(String),
+    #[error("stored data is unreadable: {0}")]
+    Corrupt(String),
+    #[error("the case actor is unavailable: {0}")]
+    Unavailable(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sea_orm::DbErr> for RuntimeError {
+    fn from(e: sea_orm::DbErr) -> Self {
+        RuntimeError::Store(StoreError::Db(e))
+    }
+}
+
+impl RuntimeError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            RuntimeError::UnknownCase(_) => "CASE_NOT_FOUND",
+            RuntimeError::UnknownDefinition(_) => "DEFINITION_NOT_FOUND",
+            RuntimeError::InvalidModel(_) => "INVALID_MODEL",
+            RuntimeError::Rejected(_) => "COMMAND_REJECTED",
+            RuntimeError::Contended(_) => "CONTENDED",
+            RuntimeError::Corrupt(_) => "CORRUPT_DATA",
+            RuntimeError::Unavailable(_) => "UNAVAILABLE",
+            RuntimeError::Store(_) => "STORAGE_ERROR",
+        }
+    }
+}
+
+/// What a case can be told to do.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Command {
+    Open {
+        tenant: String,
+        external_ref: Option<String>,
+        definition_id: i64,
+        process_id: String,
+        version: i32,
+        content_hash: String,
+        variables: Vars,
+        start_at: Option<String>,
+    },
+    Engine(Event),
+    Migrate {
+        definition_id: i64,
+        process_id: String,
+        version: i32,
+        content_hash: String,
+        mapping: BTreeMap<String, String>,
+    },
+}
+
+impl Command {
+    fn to_event(&self) -> CaseEvent {
+        match self.clone() {
+            Command::Open {
+                tenant,
+                external_ref,
+                definition_id,
+                process_id,
+                version,
+                content_hash,
+                variables,
+                start_at,
+            } => CaseEvent::Opened {
+                tenant,
+                external_ref,
+                definition_id,
+                process_id,
+                version,
+                content_hash,
+                variables,
+                start_at,
+            },
+            Command::Engine(event) => CaseEvent::Engine { event },
+            Command::Migrate {
+                definition_id,
+                process_id,
+                version,
+                content_hash,
+                mapping,
+            } => CaseEvent::Migrated {
+                definition_id,
+                process_id,
+                version,
+                content_hash,
+                mapping,
+            },
+        }
+    }
+}
+
+/// The answer to a command, given after commit.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Outcome {
+    pub case_id: String,
+    pub seq: i64,
+    pub status: String,
+    pub stage: Option<String>,
+    pub effects: Vec<Effect>,
+    /// True when an idempotency key repeated an earlier command: nothing changed.
+    pub repeated: bool,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct RuntimeConfig {
+    pub group_commit: GroupCommit,
+    /// Snapshot the case state every N journal entries.
+    pub snapshot_every: i64,
+    /// Stop a case actor after this long without work.
+    pub passivate_after: Duration,
+}
+
+impl Default for RuntimeConfig {
+    fn default() -> Self {
+        Self {
+            group_commit: GroupCommit::default(),
+            snapshot_every: 50,
+            passivate_after: Duration::from_secs(60),
+        }
+    }
+}
+
+pub struct Shared {
+    pub store: Store,
+    pub committer: Committer,
+    pub definitions: DefinitionCache,
+    pub clock: Arc<dyn Clock>,
+    pub config: RuntimeConfig,
+    actors: Mutex<HashMap<String, Addr<CaseActor>>>,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Shared {
+    fn registry_forget(&self, case_id: &str) {
+        let mut actors = self.actors.lock().unwrap_or_else(|p| p.into_inner());
+        if actors.get(case_id).is_some_and(|a| !a.connected()) {
+            actors.remove(case_id);
+        }
+    }
+
+    /// Hook after a commit (subscriptions, timer wake-ups); kept small on purpose.
+    fn after_commit(&self, _state: &CaseState, _effects: &[Effect]) {}
+}
+
+/// Handle to the runtime; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Runtime {
+    shared: Arc<Shared>,
+}
+
+impl Runtime {
+    /// Starts the runtime on a migrated database. Must run inside an actix system.
+    pub fn start(db: DatabaseConnection, clock: Arc<dyn Clock>, config: RuntimeConfig) -> Self {
+        let store = Store::new(db);
+        let committer = Committer::spawn(store.clone(), config.group_commit);
+        let shared = Arc::new(Shared {
+            store,
+            committer,
+            definitions: DefinitionCache::default(),
+            clock,
+            config,
+            actors: Mutex::new(HashMap::new()),
+        });
+        Runtime { shared }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.shared.store
+    }
+
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.shared.clock
+    }
+
+    /// Number of case actors in memory.
+    pub fn active_actors(&self) -> usize {
+        self.shared
+            .actors
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .len()
+    }
+
+    pub async fn deploy(
+        &self,
+        name: &str,
+        xml: &str,
+        deployed_by: &str,
+    ) -> Result<Vec<Deployed>, RuntimeError> {
+        let now = self.shared.clock.now();
+        self.shared
+            .definitions
+            .deploy(&self.shared.store, name, xml, deployed_by, now)
+            .await
+    }
+
+    /// Opens a case on the latest (or a given) version of a process.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn open_case(
+        &self,
+        tenant: &str,
+        process_id: &str,
+        version: Option<i32>,
+        external_ref: Option<String>,
+        variables: Vars,
+        actor: &str,
+        idempotency_key: Option<String>,
+    ) -> Result<Outcome, RuntimeError> {
+        if let Some(key) = &idempotency_key
+            && let Some(row) = self.shared.store.idempotent(tenant, key).await?
+        {
+            return repeated(&row.response);
+        }
+        let def = self
+            .shared
+            .definitions
+            .resolve(&self.shared.store, process_id, version)
+            .await?;
+        let case_id = uuid::Uuid::new_v4().to_string();
+        let command = Command::Open {
+            tenant: tenant.to_string(),
+            external_ref,
+            definition_id: def.id,
+            process_id: def.process_id,
+            version: def.version,
+            content_hash: def.content_hash,
+            variables,
+            start_at: None,
+        };
+        self.execute(&case_id, command, actor, idempotency_key)
+            .await
+    }
+
+    /// Sends a command to a case's actor, activating it if needed.
+    pub async fn execute(
+        &self,
+        case_id: &str,
+        command: Command,
+        actor: &str,
+        idempotency_key: Option<String>,
+    ) -> Result<Outcome, RuntimeError> {
+        let msg = || Execute {
+            command: command.clone(),
+            actor: actor.to_string(),
+            idempotency_key: idempotency_key.clone(),
+        };
+        for _ in 0..3 {
+            match self.actor(case_id).send(msg()).await {
+                Ok(result) => return result,
+                // The actor passivated between lookup and send: activate a fresh one.
+                Err(MailboxError::Closed) => self.shared.registry_forget(case_id),
+                Err(e) => return Err(RuntimeError::Unavailable(e.to_string())),
+            }
+        }
+        Err(RuntimeError::Unavailable(format!("case {case_id}")))
+    }
+
+    /// The current state of a case (activating its actor).
+    pub async fn case(&self, case_id: &str) -> Result<Option<CaseState>, RuntimeError> {
+        for _ in 0..3 {
+            match self.actor(case_id).send(Snapshot).await {
+                Ok(result) => return result,
+                Err(MailboxError::Closed) => self.shared.registry_forget(case_id),
+                Err(e) => return Err(RuntimeError::Unavailable(e.to_string())),
+            }
+        }
+        Err(RuntimeError::Unavailable(format!("case {case_id}")))
+    }
+
+    pub async fn complete_task(
+        &self,
+        case_id: &str,
+        task: u64,
+        variables: Vars,
+        actor: &str,
+        idempotency_key: Option<String>,
+    ) -> Result<Outcome, RuntimeError> {
+        let cmd = Command::Engine(Event::CompleteTask { task, variables });
+        self.execute(case_id, cmd, actor, idempotency_key).await
+    }
+
+    /// Correlates a message to one case, or to every case subscribed to the name and key.
+    pub async fn correlate_message(
+        &self,
+        case_id: Option<&str>,
+        name: &str,
+        correlation_key: Option<&str>,
+        variables: Vars,
+        actor: &str,
+    ) -> Result<Vec<Outcome>, RuntimeError> {
+        let targets = match case_id {
+            Some(id) => vec![id.to_string()],
+            None => self.shared.store.subscribers(name, correlation_key).await?,
+        };
+        let mut out = Vec::new();
+        for id in targets {
+            let cmd = Command::Engine(Event::Message {
+                name: name.to_string(),
+                correlation_key: correlation_key.map(str::to_string),
+                variables: variables.clone(),
+            });
+            out.push(self.execute(&id, cmd, actor, None).await?);
+        }
+        Ok(out)
+    }
+
+    pub async fn cancel_case(&self, case_id: &str, actor: &str) -> Result<Outcome, RuntimeError> {
+        self.execute(case_id, Command::Engine(Event::Cancel), actor, None)
+            .await
+    }
+
+    /// Moves a case to another version with an explicit element mapping.
+    pub async fn migrate_case(
+        &self,
+        case_id: &str,
+        process_id: &str,
+        version: i32,
+        mapping: BTreeMap<String, String>,
+        actor: &str,
+    ) -> Result<Outcome, RuntimeError> {
+        let def = self
+            .shared
+            .definitions
+            .resolve(&self.shared.store, process_id, Some(version))
+            .await?;
+        let cmd = Command::Migrate {
+            definition_id: def.id,
+            process_id: def.process_id,
+            version: def.version,
+            content_hash: def.content_hash,
+            mapping,
+        };
+        self.execute(case_id, cmd, actor, None).await
+    }
+
+    /// Fires every timer due by the clock's now, each in its case's own transaction, so
+    /// a timer fires exactly once in effect even across crashes.
+    pub async fn fire_due_timers(&self, limit: u64) -> Result<usize, RuntimeError> {
+        let due = self
+            .shared
+            .store
+            .due_timers(self.shared.clock.now(), limit)
+            .await?;
+        let mut fired = 0;
+        for t in due {
+            let cmd = Command::Engine(Event::TimerFired {
+                timer: t.timer_id as u64,
+            });
+            match self.execute(&t.case_id, cmd, "system:timer", None).await {
+                Ok(_) => fired += 1,
+                // Already fired or cancelled by a command that committed first.
+                Err(RuntimeError::Rejected(ApplyError::Engine(_))) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(fired)
+    }
+
+    /// Rebuilds a case from its whole journal (ignoring snapshots).
+    pub async fn replay(&self, case_id: &str) -> Result<Option<CaseState>, RuntimeError> {
+        let entries = self.shared.store.journal(case_id, 0).await?;
+        let mut state = None;
+        for e in &entries {
+            state = Some(actor::replay_entry(&self.shared, case_id, state, e).await?);
+        }
+        Ok(state)
+    }
+
+    fn actor(&self, case_id: &str) -> Addr<CaseActor> {
+        let mut actors = self.shared.actors.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(a) = actors.get(case_id).filter(|a| a.connected()) {
+            return a.clone();
+        }
+        let addr = CaseActor {
+            case_id: case_id.to_string(),
+            state: None,
+            shared: self.shared.clone(),
+            last_used: Instant::now(),
+        }
+        .start();
+        actors.insert(case_id.to_string(), addr.clone());
+        addr
+    }
+}
+
+pub(super) fn repeated(response: &str) -> Result<Outcome, RuntimeError> {
+    #[derive(Deserialize)]
+    struct Stored {
+        case_id: String,
+        seq: i64,
+        status: String,
+        stage: Option<String>,
+    }
+    let s: Stored =
+        serde_json::from_str(response).map_err(|e| RuntimeError::Corrupt(e.to_string()))?;
+    Ok(Outcome {
+        case_id: s.case_id,
+        seq: s.seq,
+        status: s.status,
+        stage: s.stage,
+        effects: Vec::new(),
+        repeated: true,
+    })
+}

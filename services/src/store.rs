@@ -1,0 +1,372 @@
+//! Durable side of a case: one transaction writes the journal entry, the projections it
+//! changes, the outbox rows and the idempotency key, or none of it.
+
+use chrono::{DateTime, Utc};
+use orm::entities::{
+    case_journal, cases, idempotency_keys, message_subscriptions, outbox, process_definitions,
+    tasks, timers,
+};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+};
+
+use crate::case::CaseState;
+use crate::case::projection::Changes;
+use crate::journal::{Entry, canonical_json};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Someone else appended to this case first: reload and retry.
+    #[error("case {0} was changed concurrently")]
+    Conflict(String),
+    #[error("stored data is unreadable: {0}")]
+    Corrupt(String),
+    #[error(transparent)]
+    Db(#[from] DbErr),
+}
+
+/// The case row as first written by `CaseOpened`.
+#[derive(Debug, Clone)]
+pub struct NewCase {
+    pub external_ref: Option<String>,
+    pub definition_id: i64,
+    pub process_id: String,
+    pub version: i32,
+}
+
+/// Everything one command writes.
+#[derive(Debug, Clone)]
+pub struct Commit {
+    pub entry: Entry,
+    pub tenant: String,
+    pub opened: Option<NewCase>,
+    /// New definition after a migration.
+    pub definition: Option<(i64, String, i32)>,
+    pub changes: Changes,
+    /// Serialised [`CaseState`] when a snapshot is due.
+    pub snapshot: Option<String>,
+    /// (idempotency key, response to repeat)
+    pub idempotency: Option<(String, String)>,
+}
+
+/// A case as stored: its latest snapshot (if any) and the journal after it.
+#[derive(Debug, Clone)]
+pub struct StoredCase {
+    pub snapshot: Option<CaseState>,
+    pub entries: Vec<Entry>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Store {
+    db: DatabaseConnection,
+}
+
+impl Store {
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    /// Writes several commits in one transaction (group commit). Fails as a whole.
+    pub async fn commit_batch(&self, batch: &[Commit]) -> Result<(), StoreError> {
+        let txn = self.db.begin().await?;
+        for c in batch {
+            if let Err(e) = write(&txn, c).await {
+                txn.rollback().await?;
+                return Err(e);
+            }
+        }
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// The snapshot and the journal entries after it.
+    pub async fn load(&self, case_id: &str) -> Result<Option<StoredCase>, StoreError> {
+        let Some(row) = cases::Entity::find_by_id(case_id.to_string())
+            .one(&self.db)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let snapshot: Option<CaseState> = match &row.snapshot {
+            Some(s) => {
+                Some(serde_json::from_str(s).map_err(|e| StoreError::Corrupt(e.to_string()))?)
+            }
+            None => None,
+        };
+        let after = snapshot.as_ref().map_or(0, |s| s.seq);
+        let entries = self.journal(case_id, after).await?;
+        Ok(Some(StoredCase { snapshot, entries }))
+    }
+
+    /// Journal entries of a case with `seq > after`, in order.
+    pub async fn journal(&self, case_id: &str, after: i64) -> Result<Vec<Entry>, StoreError> {
+        let rows = case_journal::Entity::find()
+            .filter(case_journal::Column::CaseId.eq(case_id))
+            .filter(case_journal::Column::Seq.gt(after))
+            .order_by_asc(case_journal::Column::Seq)
+            .all(&self.db)
+            .await?;
+        rows.into_iter().map(entry_of).collect()
+    }
+
+    /// The case and response recorded for an idempotency key.
+    pub async fn idempotent(
+        &self,
+        tenant: &str,
+        key: &str,
+    ) -> Result<Option<idempotency_keys::Model>, StoreError> {
+        Ok(
+            idempotency_keys::Entity::find_by_id((tenant.to_string(), key.to_string()))
+                .one(&self.db)
+                .await?,
+        )
+    }
+
+    /// Timers due at or before `until`, earliest first.
+    pub async fn due_timers(
+        &self,
+        until: DateTime<Utc>,
+        limit: u64,
+    ) -> Result<Vec<timers::Model>, StoreError> {
+        Ok(timers::Entity::find()
+            .filter(timers::Column::DueAt.lte(until))
+            .order_by_asc(timers::Column::DueAt)
+            .limit(limit)
+            .all(&self.db)
+            .await?)
+    }
+
+    /// The earliest pending timer.
+    pub async fn next_timer_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        Ok(timers::Entity::find()
+            .order_by_asc(timers::Column::DueAt)
+            .one(&self.db)
+            .await?
+            .map(|t| t.due_at))
+    }
+
+    /// Cases with a message subscription of this name (and key, when given).
+    pub async fn subscribers(
+        &self,
+        name: &str,
+        correlation_key: Option<&str>,
+    ) -> Result<Vec<String>, StoreError> {
+        let mut q = message_subscriptions::Entity::find()
+            .filter(message_subscriptions::Column::Name.eq(name));
+        if let Some(k) = correlation_key {
+            q = q.filter(message_subscriptions::Column::CorrelationKey.eq(k));
+        }
+        let rows = q
+            .order_by_asc(message_subscriptions::Column::CaseId)
+            .all(&self.db)
+            .await?;
+        let mut ids: Vec<String> = rows.into_iter().map(|r| r.case_id).collect();
+        ids.dedup();
+        Ok(ids)
+    }
+
+    pub async fn definition(
+        &self,
+        id: i64,
+    ) -> Result<Option<process_definitions::Model>, StoreError> {
+        Ok(process_definitions::Entity::find_by_id(id)
+            .one(&self.db)
+            .await?)
+    }
+}
+
+pub fn entry_of(row: case_journal::Model) -> Result<Entry, StoreError> {
+    Ok(Entry {
+        payload: serde_json::from_str(&row.payload)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        case_id: row.case_id,
+        seq: row.seq,
+        event_type: row.event_type,
+        actor: row.actor,
+        recorded_at: row.recorded_at,
+        prev_hash: row.prev_hash,
+        hash: row.hash,
+    })
+}
+
+fn conflict_or(e: DbErr, case_id: &str) -> StoreError {
+    if orm::is_unique_violation(&e) {
+        StoreError::Conflict(case_id.to_string())
+    } else {
+        StoreError::Db(e)
+    }
+}
+
+async fn write<C: ConnectionTrait>(db: &C, c: &Commit) -> Result<(), StoreError> {
+    let e = &c.entry;
+    let case_id = e.case_id.as_str();
+    let at = e.recorded_at;
+    case_journal::ActiveModel {
+        case_id: Set(e.case_id.clone()),
+        seq: Set(e.seq),
+        event_type: Set(e.event_type.clone()),
+        payload: Set(canonical_json(&e.payload)),
+        actor: Set(e.actor.clone()),
+        recorded_at: Set(at),
+        prev_hash: Set(e.prev_hash.clone()),
+        hash: Set(e.hash.clone()),
+    }
+    .insert(db)
+    .await
+    .map_err(|err| conflict_or(err, case_id))?;
+
+    let ch = &c.changes;
+    if let Some(new) = &c.opened {
+        cases::ActiveModel {
+            case_id: Set(e.case_id.clone()),
+            tenant: Set(c.tenant.clone()),
+            external_ref: Set(new.external_ref.clone()),
+            definition_id: Set(new.definition_id),
+            process_id: Set(new.process_id.clone()),
+            process_version: Set(new.version),
+            stage: Set(ch.stage.clone()),
+            status: Set(ch.status.to_string()),
+            seq: Set(e.seq),
+            snapshot: Set(c.snapshot.clone()),
+            snapshot_seq: Set(if c.snapshot.is_some() { e.seq } else { 0 }),
+            created_at: Set(at),
+            updated_at: Set(at),
+        }
+        .insert(db)
+        .await
+        .map_err(|err| conflict_or(err, case_id))?;
+    } else {
+        let mut q = cases::Entity::update_many()
+            .col_expr(cases::Column::Seq, Expr::value(e.seq))
+            .col_expr(cases::Column::Stage, Expr::value(ch.stage.clone()))
+            .col_expr(cases::Column::Status, Expr::value(ch.status))
+            .col_expr(cases::Column::UpdatedAt, Expr::value(at));
+        if let Some(s) = &c.snapshot {
+            q = q
+                .col_expr(cases::Column::Snapshot, Expr::value(s.clone()))
+                .col_expr(cases::Column::SnapshotSeq, Expr::value(e.seq));
+        }
+        if let Some((def, process, version)) = &c.definition {
+            q = q
+                .col_expr(cases::Column::DefinitionId, Expr::value(*def))
+                .col_expr(cases::Column::ProcessId, Expr::value(process.clone()))
+                .col_expr(cases::Column::ProcessVersion, Expr::value(*version));
+        }
+        let res = q
+            .filter(cases::Column::CaseId.eq(case_id))
+            .filter(cases::Column::Seq.eq(e.seq - 1))
+            .exec(db)
+            .await?;
+        if res.rows_affected != 1 {
+            return Err(StoreError::Conflict(case_id.to_string()));
+        }
+    }
+
+    for t in &ch.tasks_created {
+        tasks::ActiveModel {
+            case_id: Set(e.case_id.clone()),
+            task_id: Set(t.task_id),
+            tenant: Set(c.tenant.clone()),
+            element_id: Set(t.element_id.clone()),
+            name: Set(t.name.clone()),
+            status: Set("open".into()),
+            assignee: Set(t.assignee.clone()),
+            candidate_groups: Set(serde_json::to_string(&t.candidate_groups).unwrap_or_default()),
+            candidate_users: Set(serde_json::to_string(&t.candidate_users).unwrap_or_default()),
+            priority: Set(t.priority),
+            due_at: Set(t.due_at),
+            stage: Set(t.stage.clone()),
+            created_at: Set(at),
+            completed_at: Set(None),
+            completed_by: Set(None),
+        }
+        .insert(db)
+        .await?;
+    }
+    for (task, status) in &ch.tasks_closed {
+        let mut q = tasks::Entity::update_many()
+            .col_expr(tasks::Column::Status, Expr::value(*status))
+            .col_expr(tasks::Column::CompletedAt, Expr::value(at));
+        if *status == "completed" {
+            q = q.col_expr(tasks::Column::CompletedBy, Expr::value(e.actor.clone()));
+        }
+        q.filter(tasks::Column::CaseId.eq(case_id))
+            .filter(tasks::Column::TaskId.eq(*task))
+            .exec(db)
+            .await?;
+    }
+    if !ch.timers_removed.is_empty() {
+        timers::Entity::delete_many()
+            .filter(timers::Column::CaseId.eq(case_id))
+            .filter(timers::Column::TimerId.is_in(ch.timers_removed.clone()))
+            .exec(db)
+            .await?;
+    }
+    for (id, element, due) in &ch.timers_added {
+        timers::ActiveModel {
+            case_id: Set(e.case_id.clone()),
+            timer_id: Set(*id),
+            element_id: Set(element.clone()),
+            due_at: Set(*due),
+            claimed_by: Set(None),
+            claimed_until: Set(None),
+        }
+        .insert(db)
+        .await?;
+    }
+    if !ch.subscriptions_removed.is_empty() {
+        message_subscriptions::Entity::delete_many()
+            .filter(message_subscriptions::Column::CaseId.eq(case_id))
+            .filter(
+                message_subscriptions::Column::SubscriptionId
+                    .is_in(ch.subscriptions_removed.clone()),
+            )
+            .exec(db)
+            .await?;
+    }
+    for (id, name, key) in &ch.subscriptions_added {
+        message_subscriptions::ActiveModel {
+            case_id: Set(e.case_id.clone()),
+            subscription_id: Set(*id),
+            name: Set(name.clone()),
+            correlation_key: Set(key.clone()),
+        }
+        .insert(db)
+        .await?;
+    }
+    for (kind, payload) in &ch.outbox {
+        outbox::ActiveModel {
+            case_id: Set(e.case_id.clone()),
+            seq: Set(e.seq),
+            kind: Set(kind.to_string()),
+            payload: Set(canonical_json(payload)),
+            created_at: Set(at),
+            attempts: Set(0),
+            next_attempt_at: Set(at),
+            delivered_at: Set(None),
+            ..Default::default()
+        }
+        .insert(db)
+        .await?;
+    }
+    if let Some((key, response)) = &c.idempotency {
+        idempotency_keys::ActiveModel {
+            tenant: Set(c.tenant.clone()),
+            key: Set(key.clone()),
+            case_id: Set(e.case_id.clone()),
+            seq: Set(e.seq),
+            response: Set(response.clone()),
+            created_at: Set(at),
+        }
+        .insert(db)
+        .await
+        .map_err(|err| conflict_or(err, case_id))?;
+    }
+    Ok(())
+}

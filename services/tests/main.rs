@@ -1,0 +1,6 @@
+//! Integration tests of the case runtime, on SQLite and (when
+//! `RECOBRO_TEST_DATABASE_URL` is set, as in CI) PostgreSQL.
+
+mod support;
+
+mod runtime;

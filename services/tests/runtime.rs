@@ -1,0 +1,421 @@
+//! The case runtime end to end over a real database: commands committed with their
+//! projections, restart recovery, idempotency, optimistic concurrency, timers.
+
+use chrono::Duration;
+use orm::entities::{case_journal, cases, outbox, tasks, timers};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter};
+use serde_json::{Value, json};
+use services::clock::Clock;
+use services::journal::verify_chain;
+use services::runtime::RuntimeError;
+
+use crate::support::{clock, on_both, runtime};
+
+const MODEL: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+  xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" id="d" targetNamespace="t">
+  <bpmn:message id="m" name="payment-received">
+    <bpmn:extensionElements><zeebe:subscription correlationKey="= loanId"/></bpmn:extensionElements>
+  </bpmn:message>
+  <bpmn:process id="dunning" isExecutable="true">
+    <bpmn:startEvent id="s"/>
+    <bpmn:parallelGateway id="split"/>
+    <bpmn:userTask id="Call">
+      <bpmn:extensionElements>
+        <zeebe:assignmentDefinition candidateGroups="early"/>
+        <zeebe:properties><zeebe:property name="stage" value="early"/></zeebe:properties>
+      </bpmn:extensionElements>
+    </bpmn:userTask>
+    <bpmn:userTask id="Letter"/>
+    <bpmn:parallelGateway id="join"/>
+    <bpmn:eventBasedGateway id="wait"/>
+    <bpmn:intermediateCatchEvent id="paid"><bpmn:messageEventDefinition messageRef="m"/></bpmn:intermediateCatchEvent>
+    <bpmn:intermediateCatchEvent id="grace"><bpmn:timerEventDefinition><bpmn:timeDuration>P7D</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>
+    <bpmn:serviceTask id="Agency"><bpmn:extensionElements><zeebe:taskDefinition type="partner.place"/></bpmn:extensionElements></bpmn:serviceTask>
+    <bpmn:endEvent id="closed"/><bpmn:endEvent id="placed"/>
+    <bpmn:sequenceFlow id="f0" sourceRef="s" targetRef="split"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="split" targetRef="Call"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="split" targetRef="Letter"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="Call" targetRef="join"/>
+    <bpmn:sequenceFlow id="f4" sourceRef="Letter" targetRef="join"/>
+    <bpmn:sequenceFlow id="f5" sourceRef="join" targetRef="wait"/>
+    <bpmn:sequenceFlow id="f6" sourceRef="wait" targetRef="paid"/>
+    <bpmn:sequenceFlow id="f7" sourceRef="wait" targetRef="grace"/>
+    <bpmn:sequenceFlow id="f8" sourceRef="paid" targetRef="closed"/>
+    <bpmn:sequenceFlow id="f9" sourceRef="grace" targetRef="Agency"/>
+    <bpmn:sequenceFlow id="f10" sourceRef="Agency" targetRef="placed"/>
+  </bpmn:process>
+</bpmn:definitions>"#;
+
+fn vars(v: Value) -> bpmn::expr::Vars {
+    v.as_object().cloned().unwrap_or_default()
+}
+
+async fn open_tasks(db: &DatabaseConnection, case_id: &str) -> Vec<tasks::Model> {
+    tasks::Entity::find()
+        .filter(tasks::Column::CaseId.eq(case_id))
+        .filter(tasks::Column::Status.eq("open"))
+        .all(db)
+        .await
+        .unwrap()
+}
+
+async fn task_id(db: &DatabaseConnection, case_id: &str, element: &str) -> u64 {
+    let t = open_tasks(db, case_id).await;
+    t.iter()
+        .find(|t| t.element_id == element)
+        .map(|t| t.task_id as u64)
+        .expect("open task")
+}
+
+async fn journal(db: &DatabaseConnection, case_id: &str) -> Vec<services::journal::Entry> {
+    services::store::Store::new(db.clone())
+        .journal(case_id, 0)
+        .await
+        .unwrap()
+}
+
+async fn commands_are_committed_with_projections_and_survive_restart(db: &DatabaseConnection) {
+    let clock = clock();
+    let rt = runtime(db, clock.clone()).await;
+    let deployed = rt
+        .deploy("dunning.bpmn", MODEL, "supervisor:eva")
+        .await
+        .unwrap();
+    assert_eq!((deployed[0].version, deployed[0].created), (1, true));
+    let again = rt
+        .deploy("dunning.bpmn", MODEL, "supervisor:eva")
+        .await
+        .unwrap();
+    assert_eq!(
+        (again[0].version, again[0].created),
+        (1, false),
+        "same content, same version"
+    );
+
+    let opened = rt
+        .open_case(
+            "acme",
+            "dunning",
+            None,
+            Some("LOAN-1".into()),
+            vars(json!({"loanId": "L1"})),
+            "agent:ana",
+            None,
+        )
+        .await
+        .unwrap();
+    let case_id = opened.case_id.clone();
+    assert_eq!(opened.stage.as_deref(), Some("early"));
+    let open = open_tasks(db, &case_id).await;
+    assert_eq!(open.len(), 2);
+    let call = open.iter().find(|t| t.element_id == "Call").unwrap();
+    assert_eq!(call.candidate_groups, r#"["early"]"#);
+    assert_eq!(call.tenant, "acme");
+
+    let call_id = call.task_id as u64;
+    rt.complete_task(
+        &case_id,
+        call_id,
+        vars(json!({"outcome": "no answer"})),
+        "agent:ana",
+        None,
+    )
+    .await
+    .unwrap();
+    let row = cases::Entity::find_by_id(case_id.clone())
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (row.seq, row.status.as_str(), row.stage.as_deref()),
+        (2, "active", Some("early"))
+    );
+    let done = tasks::Entity::find_by_id((case_id.clone(), call.task_id))
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (done.status.as_str(), done.completed_by.as_deref()),
+        ("completed", Some("agent:ana"))
+    );
+
+    // A second runtime on the same database (a restart) sees the same case.
+    let before = rt.case(&case_id).await.unwrap().unwrap();
+    let rt2 = runtime(db, clock.clone()).await;
+    let after = rt2.case(&case_id).await.unwrap().unwrap();
+    assert_eq!(before, after);
+    let letter = task_id(db, &case_id, "Letter").await;
+    rt2.complete_task(&case_id, letter, vars(json!({})), "agent:luis", None)
+        .await
+        .unwrap();
+    assert_eq!(
+        timers::Entity::find().count(db).await.unwrap(),
+        1,
+        "grace timer stored"
+    );
+
+    // Completing the same task twice is refused and changes nothing.
+    let err = rt2
+        .complete_task(&case_id, letter, vars(json!({})), "agent:luis", None)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "COMMAND_REJECTED", "{err}");
+    assert_eq!(journal(db, &case_id).await.len(), 3);
+
+    // The journal is a verifiable chain and a full replay equals the live state.
+    let entries = journal(db, &case_id).await;
+    assert_eq!(verify_chain(&entries), Ok(()));
+    assert_eq!(entries[0].event_type, "CaseOpened");
+    assert_eq!(entries[1].actor, "agent:ana");
+    let live = rt2.case(&case_id).await.unwrap().unwrap();
+    let replayed = rt2.replay(&case_id).await.unwrap().unwrap();
+    assert_eq!(live, replayed);
+}
+on_both!(
+    committed_and_recovered,
+    super::commands_are_committed_with_projections_and_survive_restart
+);
+
+async fn idempotency_keys_repeat_the_first_answer(db: &DatabaseConnection) {
+    let rt = runtime(db, clock()).await;
+    rt.deploy("dunning.bpmn", MODEL, "supervisor:eva")
+        .await
+        .unwrap();
+    let open = || {
+        rt.open_case(
+            "acme",
+            "dunning",
+            None,
+            None,
+            vars(json!({"loanId": "L2"})),
+            "api:bank",
+            Some("import-42".into()),
+        )
+    };
+    let first = open().await.unwrap();
+    let second = open().await.unwrap();
+    assert!(!first.repeated && second.repeated);
+    assert_eq!(first.case_id, second.case_id);
+    assert_eq!(cases::Entity::find().count(db).await.unwrap(), 1);
+
+    let call = task_id(db, &first.case_id, "Call").await;
+    let complete = || {
+        rt.complete_task(
+            &first.case_id,
+            call,
+            vars(json!({})),
+            "agent:ana",
+            Some("click-1".into()),
+        )
+    };
+    let a = complete().await.unwrap();
+    let b = complete().await.unwrap();
+    assert_eq!((a.seq, b.seq, b.repeated), (2, 2, true));
+    assert_eq!(journal(db, &first.case_id).await.len(), 2);
+}
+on_both!(idempotency, super::idempotency_keys_repeat_the_first_answer);
+
+async fn a_stale_node_loses_the_race_reloads_and_retries(db: &DatabaseConnection) {
+    let clock = clock();
+    let a = runtime(db, clock.clone()).await;
+    let b = runtime(db, clock.clone()).await;
+    a.deploy("dunning.bpmn", MODEL, "supervisor:eva")
+        .await
+        .unwrap();
+    let case_id = a
+        .open_case(
+            "acme",
+            "dunning",
+            None,
+            None,
+            vars(json!({"loanId": "L3"})),
+            "x",
+            None,
+        )
+        .await
+        .unwrap()
+        .case_id;
+    // Both nodes hold the case in memory at seq 1.
+    assert_eq!(b.case(&case_id).await.unwrap().unwrap().seq, 1);
+    let call = task_id(db, &case_id, "Call").await;
+    let letter = task_id(db, &case_id, "Letter").await;
+    a.complete_task(&case_id, call, vars(json!({})), "agent:ana", None)
+        .await
+        .unwrap();
+    // b's state is stale: its append at seq 2 conflicts, it reloads and appends at 3.
+    let out = b
+        .complete_task(&case_id, letter, vars(json!({})), "agent:luis", None)
+        .await
+        .unwrap();
+    assert_eq!(out.seq, 3);
+    let entries = journal(db, &case_id).await;
+    assert_eq!(entries.iter().map(|e| e.seq).collect::<Vec<_>>(), [1, 2, 3]);
+    assert_eq!(verify_chain(&entries), Ok(()));
+    assert!(open_tasks(db, &case_id).await.is_empty());
+}
+on_both!(
+    optimistic_concurrency,
+    super::a_stale_node_loses_the_race_reloads_and_retries
+);
+
+async fn timers_fire_once_on_the_virtual_clock(db: &DatabaseConnection) {
+    let clock = clock();
+    let rt = runtime(db, clock.clone()).await;
+    rt.deploy("dunning.bpmn", MODEL, "supervisor:eva")
+        .await
+        .unwrap();
+    let case_id = rt
+        .open_case(
+            "acme",
+            "dunning",
+            None,
+            None,
+            vars(json!({"loanId": "L4"})),
+            "x",
+            None,
+        )
+        .await
+        .unwrap()
+        .case_id;
+    for element in ["Call", "Letter"] {
+        let t = task_id(db, &case_id, element).await;
+        rt.complete_task(&case_id, t, vars(json!({})), "agent:ana", None)
+            .await
+            .unwrap();
+    }
+    assert_eq!(rt.fire_due_timers(100).await.unwrap(), 0, "not due yet");
+    clock.advance(Duration::days(7));
+    assert_eq!(rt.fire_due_timers(100).await.unwrap(), 1);
+    assert_eq!(
+        rt.fire_due_timers(100).await.unwrap(),
+        0,
+        "fired exactly once"
+    );
+    assert_eq!(timers::Entity::find().count(db).await.unwrap(), 0);
+    let jobs = outbox::Entity::find()
+        .filter(outbox::Column::Kind.eq("job"))
+        .all(db)
+        .await
+        .unwrap();
+    assert_eq!(jobs.len(), 1);
+    assert!(jobs[0].payload.contains("partner.place"));
+    let fired = journal(db, &case_id)
+        .await
+        .into_iter()
+        .filter(|e| e.event_type == "TimerFired")
+        .count();
+    assert_eq!(fired, 1);
+    assert_eq!(clock.now(), rt.clock().now());
+}
+on_both!(timer_firing, super::timers_fire_once_on_the_virtual_clock);
+
+async fn messages_find_their_case_by_name_and_key(db: &DatabaseConnection) {
+    let rt = runtime(db, clock()).await;
+    rt.deploy("dunning.bpmn", MODEL, "supervisor:eva")
+        .await
+        .unwrap();
+    let mut ids = Vec::new();
+    for loan in ["L5", "L6"] {
+        let id = rt
+            .open_case(
+                "acme",
+                "dunning",
+                None,
+                None,
+                vars(json!({"loanId": loan})),
+                "x",
+                None,
+            )
+            .await
+            .unwrap()
+            .case_id;
+        for element in ["Call", "Letter"] {
+            let t = task_id(db, &id, element).await;
+            rt.complete_task(&id, t, vars(json!({})), "agent:ana", None)
+                .await
+                .unwrap();
+        }
+        ids.push(id);
+    }
+    let out = rt
+        .correlate_message(
+            None,
+            "payment-received",
+            Some("L6"),
+            vars(json!({"amount": 120})),
+            "ledger",
+        )
+        .await
+        .unwrap();
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].case_id, ids[1]);
+    assert_eq!(out[0].status, "completed");
+    let other = cases::Entity::find_by_id(ids[0].clone())
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(other.status, "active");
+    let none = rt
+        .correlate_message(
+            None,
+            "payment-received",
+            Some("L6"),
+            vars(json!({})),
+            "ledger",
+        )
+        .await
+        .unwrap();
+    assert!(none.is_empty(), "the subscription was consumed");
+}
+on_both!(messages, super::messages_find_their_case_by_name_and_key);
+
+async fn many_cases_commit_concurrently(db: &DatabaseConnection) {
+    let rt = runtime(db, clock()).await;
+    rt.deploy("dunning.bpmn", MODEL, "supervisor:eva")
+        .await
+        .unwrap();
+    let opens = (0..40).map(|i| {
+        let rt = rt.clone();
+        async move {
+            rt.open_case(
+                "acme",
+                "dunning",
+                None,
+                Some(format!("LOAN-{i}")),
+                vars(json!({"loanId": i})),
+                "import",
+                None,
+            )
+            .await
+        }
+    });
+    let results = futures_join_all(opens).await;
+    assert!(results.iter().all(Result::is_ok));
+    assert_eq!(cases::Entity::find().count(db).await.unwrap(), 40);
+    assert_eq!(case_journal::Entity::find().count(db).await.unwrap(), 40);
+    let err = rt
+        .open_case("acme", "nope", None, None, vars(json!({})), "x", None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RuntimeError::UnknownDefinition(_)), "{err}");
+}
+on_both!(concurrent_cases, super::many_cases_commit_concurrently);
+
+/// Runs futures concurrently on the current actix arbiter and collects their results.
+async fn futures_join_all<F: std::future::Future + 'static>(
+    futs: impl Iterator<Item = F>,
+) -> Vec<F::Output>
+where
+    F::Output: 'static,
+{
+    let handles: Vec<_> = futs.map(actix::spawn).collect();
+    let mut out = Vec::new();
+    for h in handles {
+        out.push(h.await.expect("task panicked"));
+    }
+    out
+}
