@@ -1,6 +1,8 @@
 //! `recobro`: the one binary of Recobro.
 
 mod process_cmd;
+mod serve;
+mod verify_cmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -25,6 +27,10 @@ enum Command {
     Process(ProcessCommand),
     /// Run the bundled collections process on a virtual clock and print its trace.
     Demo,
+    /// Run the HTTP server (migrates the database first).
+    Serve(serve::ServeArgs),
+    /// Verify the hash chains of the case journal; exit 1 when one is broken.
+    Verify(verify_cmd::VerifyArgs),
 }
 
 #[derive(Subcommand)]
@@ -65,5 +71,7 @@ fn main() -> ExitCode {
             outputs,
         }) => process_cmd::trace(&files, &vars, &outputs),
         Command::Demo => process_cmd::demo(),
+        Command::Serve(args) => serve::run(args),
+        Command::Verify(args) => verify_cmd::run(args),
     }
 }
