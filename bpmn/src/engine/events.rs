@@ -51,10 +51,13 @@ pub(super) fn handle(
                     format!("job of type '{job_type}' failed with no retries left: {message}");
                 run.incident(job, Phase::Job, msg)?;
             } else {
-                let backoff = chrono::Duration::milliseconds(retry_backoff_ms.min(i64::MAX as u64) as i64);
+                let backoff =
+                    chrono::Duration::milliseconds(retry_backoff_ms.min(i64::MAX as u64) as i64);
                 reinvoke(&mut run, job, retries)?;
                 if let Some(Effect::InvokeService(spec)) = run.fx.last_mut() {
-                    spec.not_before = now.checked_add_signed(backoff).filter(|_| retry_backoff_ms > 0);
+                    spec.not_before = now
+                        .checked_add_signed(backoff)
+                        .filter(|_| retry_backoff_ms > 0);
                 }
             }
         }
@@ -185,7 +188,11 @@ fn reinvoke(run: &mut Run<'_>, job: ElemId, retries: u32) -> Result<(), EngineEr
         spec.failures = failures;
     }
     if let Some(super::Element {
-        wait: Wait::Job { retries: r, failures: f, .. },
+        wait: Wait::Job {
+            retries: r,
+            failures: f,
+            ..
+        },
         ..
     }) = run.st.elements.get_mut(&job)
     {

@@ -180,7 +180,11 @@ impl<'a> Run<'a> {
             variables: self.el(id).map(|e| e.vars.clone()).unwrap_or_default(),
         };
         if let Some(e) = self.st.elements.get_mut(&id) {
-            e.wait = Wait::Job { job_type, retries, failures: 0 };
+            e.wait = Wait::Job {
+                job_type,
+                retries,
+                failures: 0,
+            };
         }
         self.fx.push(Effect::InvokeService(Box::new(spec)));
         Ok(())

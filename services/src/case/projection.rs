@@ -31,7 +31,11 @@ pub struct OutboxRow {
 }
 
 fn row(kind: &'static str, payload: Value) -> OutboxRow {
-    OutboxRow { kind, payload, not_before: None }
+    OutboxRow {
+        kind,
+        payload,
+        not_before: None,
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]

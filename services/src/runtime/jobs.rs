@@ -26,7 +26,10 @@ use crate::case::ApplyError;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum JobFailure {
     /// Try again later (`backoff` overrides the configured one).
-    Retry { message: String, backoff: Option<Duration> },
+    Retry {
+        message: String,
+        backoff: Option<Duration>,
+    },
     /// A business outcome the process models with an error boundary or event sub-process.
     BpmnError { code: String, message: String },
 }
@@ -99,7 +102,11 @@ pub fn spawn(rt: Runtime, handlers: JobHandlers, cfg: JobConfig) -> JobsHandle {
     let (stop_tx, stop_rx) = watch::channel(false);
     let (settled_tx, settled_rx) = watch::channel(0u64);
     let task = tokio::spawn(run(rt, handlers, cfg, stop_rx, settled_tx));
-    JobsHandle { stop: stop_tx, settled: settled_rx, task }
+    JobsHandle {
+        stop: stop_tx,
+        settled: settled_rx,
+        task,
+    }
 }
 
 async fn run(
@@ -127,9 +134,15 @@ async fn run(
             .await?;
         let mut done = 0;
         for row in rows {
-            let Ok(spec) = serde_json::from_str::<JobSpec>(&row.payload) else { continue };
+            let Ok(spec) = serde_json::from_str::<JobSpec>(&row.payload) else {
+                continue;
+            };
             // Jobs of types with no handler here wait for an external worker.
-            let Some(handler) = handlers.by_type.get(&spec.job_type).filter(|_| types.contains(&spec.job_type)) else {
+            let Some(handler) = handlers
+                .by_type
+                .get(&spec.job_type)
+                .filter(|_| types.contains(&spec.job_type))
+            else {
                 continue;
             };
             dispatch(&rt, &cfg, handler.as_ref(), &row, &spec).await?;
@@ -168,19 +181,29 @@ async fn dispatch(
     spec: &JobSpec,
 ) -> Result<(), RuntimeError> {
     let key = format!("job-{}", row.id);
-    let Some(state) = rt.case(&row.case_id).await? else { return Ok(()) };
+    let Some(state) = rt.case(&row.case_id).await? else {
+        return Ok(());
+    };
     // Cancelled, completed or retried elsewhere since the row was written: nothing to do.
-    let open = matches!(state.instance.elements.get(&spec.job).map(|e| &e.wait), Some(Wait::Job { .. }));
+    let open = matches!(
+        state.instance.elements.get(&spec.job).map(|e| &e.wait),
+        Some(Wait::Job { .. })
+    );
     if !open || rt.store().idempotent(&state.tenant, &key).await?.is_some() {
         return Ok(());
     }
     let variables = state.instance.visible_variables(spec.job);
     let event = match handler.run(spec, &variables, &key).await {
-        Ok(out) => Event::CompleteJob { job: spec.job, variables: out },
+        Ok(out) => Event::CompleteJob {
+            job: spec.job,
+            variables: out,
+        },
         Err(JobFailure::Retry { message, backoff }) => {
             let failed = spec.failures;
             let backoff = backoff.unwrap_or_else(|| {
-                cfg.base_backoff.saturating_mul(2u32.saturating_pow(failed)).min(cfg.max_backoff)
+                cfg.base_backoff
+                    .saturating_mul(2u32.saturating_pow(failed))
+                    .min(cfg.max_backoff)
             });
             Event::FailJob {
                 job: spec.job,
@@ -197,7 +220,10 @@ async fn dispatch(
         },
     };
     let actor = format!("worker:{}", spec.job_type);
-    match rt.execute(&row.case_id, Command::Engine(event), &actor, Some(key)).await {
+    match rt
+        .execute(&row.case_id, Command::Engine(event), &actor, Some(key))
+        .await
+    {
         Ok(_) | Err(RuntimeError::Rejected(ApplyError::Engine(_))) => Ok(()),
         Err(e) => Err(e),
     }

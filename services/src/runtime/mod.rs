@@ -212,7 +212,10 @@ impl Shared {
         {
             self.timer_wakeup.notify_one();
         }
-        if effects.iter().any(|e| matches!(e, Effect::InvokeService(_))) {
+        if effects
+            .iter()
+            .any(|e| matches!(e, Effect::InvokeService(_)))
+        {
             self.job_wakeup.notify_one();
         }
     }
