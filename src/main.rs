@@ -1,6 +1,7 @@
 //! `recobro`: the one binary of Recobro.
 
 mod process_cmd;
+mod replay_cmd;
 mod serve;
 mod verify_cmd;
 
@@ -31,6 +32,8 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Verify the hash chains of the case journal; exit 1 when one is broken.
     Verify(verify_cmd::VerifyArgs),
+    /// Rebuild a case from its journal and compare it with the projections.
+    Replay(replay_cmd::ReplayArgs),
 }
 
 #[derive(Subcommand)]
@@ -73,5 +76,6 @@ fn main() -> ExitCode {
         Command::Demo => process_cmd::demo(),
         Command::Serve(args) => serve::run(args),
         Command::Verify(args) => verify_cmd::run(args),
+        Command::Replay(args) => replay_cmd::run(args),
     }
 }

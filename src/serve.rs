@@ -179,6 +179,21 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .with_context(|| format!("cannot migrate the {}", target.description))?;
     tracing::info!("database schema is current");
 
+    // The case runtime: actors over the journal, the timer service and the job
+    // dispatcher. Job types with no handler here wait in the outbox for a worker.
+    let runtime = services::runtime::Runtime::start(
+        db.clone(),
+        std::sync::Arc::new(services::clock::SystemClock),
+        services::runtime::RuntimeConfig::default(),
+    );
+    let timers = services::runtime::timers::spawn(runtime.clone(), Default::default());
+    let jobs = services::runtime::jobs::spawn(
+        runtime.clone(),
+        services::runtime::jobs::JobHandlers::default(),
+        Default::default(),
+    );
+    tracing::info!("case runtime started");
+
     let data = web::Data::new(db.clone());
     let server = HttpServer::new(move || {
         App::new()
@@ -192,6 +207,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         tracing::info!(addr = %addr, "listening");
     }
     server.run().await.context("HTTP server failed")?;
+    timers.stop().await.context("stopping the timer service")?;
+    jobs.stop().await.context("stopping the job dispatcher")?;
     tracing::info!("stopped");
     db.close().await.context("closing the database")?;
     Ok(())

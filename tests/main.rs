@@ -1,4 +1,5 @@
 //! End-to-end tests of the `recobro` binary (one test binary).
 
 mod cli;
+mod replay;
 mod serve;

@@ -516,7 +516,10 @@ mod jobs {
             let loan = vars.get("loanId").cloned();
             Box::pin(async move {
                 if n < self.fail_first {
-                    return Err(JobFailure::Retry { message: format!("agency API down ({n})"), backoff: None });
+                    return Err(JobFailure::Retry {
+                        message: format!("agency API down ({n})"),
+                        backoff: None,
+                    });
                 }
                 let mut out = Vars::new();
                 out.insert("placedLoan".into(), loan.unwrap_or_default());
@@ -525,12 +528,32 @@ mod jobs {
         }
     }
 
-    async fn to_the_agency_job(rt: &services::runtime::Runtime, db: &DatabaseConnection, clock: &services::clock::VirtualClock) -> String {
-        rt.deploy("dunning.bpmn", MODEL, "supervisor:eva").await.unwrap();
-        let id = rt.open_case("acme", "dunning", None, None, vars(json!({"loanId": "L9"})), "x", None).await.unwrap().case_id;
+    async fn to_the_agency_job(
+        rt: &services::runtime::Runtime,
+        db: &DatabaseConnection,
+        clock: &services::clock::VirtualClock,
+    ) -> String {
+        rt.deploy("dunning.bpmn", MODEL, "supervisor:eva")
+            .await
+            .unwrap();
+        let id = rt
+            .open_case(
+                "acme",
+                "dunning",
+                None,
+                None,
+                vars(json!({"loanId": "L9"})),
+                "x",
+                None,
+            )
+            .await
+            .unwrap()
+            .case_id;
         for element in ["Call", "Letter"] {
             let t = task_id(db, &id, element).await;
-            rt.complete_task(&id, t, vars(json!({})), "agent:ana", None).await.unwrap();
+            rt.complete_task(&id, t, vars(json!({})), "agent:ana", None)
+                .await
+                .unwrap();
         }
         clock.advance(Duration::days(7));
         assert_eq!(rt.fire_due_timers(10).await.unwrap().fired, 1);
@@ -542,31 +565,60 @@ mod jobs {
         let rt = runtime(db, clock.clone()).await;
         let id = to_the_agency_job(&rt, db, &clock).await;
         let calls = Arc::new(AtomicU32::new(0));
-        let handlers = JobHandlers::default().with("partner.place", Flaky { fail_first: 2, calls: calls.clone() });
+        let handlers = JobHandlers::default().with(
+            "partner.place",
+            Flaky {
+                fail_first: 2,
+                calls: calls.clone(),
+            },
+        );
         let dispatcher = jobs::spawn(rt.clone(), handlers, Default::default());
         let mut settled = dispatcher.settled.clone();
         settled.wait_for(|n| *n >= 1).await.unwrap();
-        assert_eq!(calls.load(Ordering::SeqCst), 1, "the retry waits for its back-off");
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            1,
+            "the retry waits for its back-off"
+        );
         clock.advance(Duration::seconds(10));
         settled.wait_for(|n| *n >= 2).await.unwrap();
         clock.advance(Duration::seconds(20));
         settled.wait_for(|n| *n >= 3).await.unwrap();
         dispatcher.stop().await.unwrap();
         assert_eq!(calls.load(Ordering::SeqCst), 3);
-        let kinds: Vec<String> = journal(db, &id).await.into_iter().map(|e| e.event_type).collect();
-        assert_eq!(kinds[kinds.len() - 3..], ["JobFailed", "JobFailed", "JobCompleted"]);
+        let kinds: Vec<String> = journal(db, &id)
+            .await
+            .into_iter()
+            .map(|e| e.event_type)
+            .collect();
+        assert_eq!(
+            kinds[kinds.len() - 3..],
+            ["JobFailed", "JobFailed", "JobCompleted"]
+        );
         let state = rt.case(&id).await.unwrap().unwrap();
         assert_eq!(state.instance.status, bpmn::engine::Status::Completed);
-        assert_eq!(state.instance.variables().unwrap()["placedLoan"], json!("L9"));
+        assert_eq!(
+            state.instance.variables().unwrap()["placedLoan"],
+            json!("L9")
+        );
     }
-    on_both!(retry_then_success, super::failing_handler_retries_with_backoff_then_succeeds);
+    on_both!(
+        retry_then_success,
+        super::failing_handler_retries_with_backoff_then_succeeds
+    );
 
     async fn exhausted_retries_become_an_incident_on_the_case(db: &DatabaseConnection) {
         let clock = clock();
         let rt = runtime(db, clock.clone()).await;
         let id = to_the_agency_job(&rt, db, &clock).await;
         let calls = Arc::new(AtomicU32::new(0));
-        let handlers = JobHandlers::default().with("partner.place", Flaky { fail_first: u32::MAX, calls: calls.clone() });
+        let handlers = JobHandlers::default().with(
+            "partner.place",
+            Flaky {
+                fail_first: u32::MAX,
+                calls: calls.clone(),
+            },
+        );
         let dispatcher = jobs::spawn(rt.clone(), handlers, Default::default());
         let mut settled = dispatcher.settled.clone();
         for n in 1..=3u64 {
@@ -574,12 +626,27 @@ mod jobs {
             clock.advance(Duration::hours(1));
         }
         dispatcher.stop().await.unwrap();
-        assert_eq!(calls.load(Ordering::SeqCst), 3, "three attempts (retries=3)");
-        let row = cases::Entity::find_by_id(id.clone()).one(db).await.unwrap().unwrap();
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            3,
+            "three attempts (retries=3)"
+        );
+        let row = cases::Entity::find_by_id(id.clone())
+            .one(db)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(row.status, "incident");
         let state = rt.case(&id).await.unwrap().unwrap();
         let incident = state.instance.incidents.values().next().expect("incident");
-        assert!(incident.message.contains("agency API down (2)"), "{}", incident.message);
+        assert!(
+            incident.message.contains("agency API down (2)"),
+            "{}",
+            incident.message
+        );
     }
-    on_both!(retries_exhausted, super::exhausted_retries_become_an_incident_on_the_case);
+    on_both!(
+        retries_exhausted,
+        super::exhausted_retries_become_an_incident_on_the_case
+    );
 }
