@@ -369,6 +369,7 @@ async fn messages_find_their_case_by_name_and_key(db: &DatabaseConnection) {
             Some("L6"),
             vars(json!({"amount": 120})),
             "ledger",
+            Some("remittance-77"),
         )
         .await
         .unwrap();
@@ -388,10 +389,24 @@ async fn messages_find_their_case_by_name_and_key(db: &DatabaseConnection) {
             Some("L6"),
             vars(json!({})),
             "ledger",
+            None,
         )
         .await
         .unwrap();
     assert!(none.is_empty(), "the subscription was consumed");
+    // The same remittance again, addressed to the case: repeated, not applied twice.
+    let again = rt
+        .correlate_message(
+            Some(&ids[1]),
+            "payment-received",
+            Some("L6"),
+            vars(json!({"amount": 120})),
+            "ledger",
+            Some("remittance-77"),
+        )
+        .await
+        .unwrap();
+    assert!(again[0].repeated);
 }
 on_both!(messages, super::messages_find_their_case_by_name_and_key);
 
@@ -493,6 +508,144 @@ where
     }
     out
 }
+
+const MODEL_V2: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+  xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" id="d" targetNamespace="t">
+  <bpmn:process id="dunning" isExecutable="true">
+    <bpmn:startEvent id="s"/>
+    <bpmn:userTask id="CallDebtor"/>
+    <bpmn:boundaryEvent id="Sla" attachedToRef="CallDebtor">
+      <bpmn:timerEventDefinition><bpmn:timeDuration>P2D</bpmn:timeDuration></bpmn:timerEventDefinition>
+    </bpmn:boundaryEvent>
+    <bpmn:endEvent id="done"/><bpmn:endEvent id="late"/>
+    <bpmn:sequenceFlow id="f0" sourceRef="s" targetRef="CallDebtor"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="CallDebtor" targetRef="done"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="Sla" targetRef="late"/>
+  </bpmn:process>
+</bpmn:definitions>"#;
+
+const MODEL_V1_SIMPLE: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">
+  <bpmn:process id="dunning" isExecutable="true">
+    <bpmn:startEvent id="s"/>
+    <bpmn:userTask id="Call"/>
+    <bpmn:endEvent id="done"/>
+    <bpmn:sequenceFlow id="f0" sourceRef="s" targetRef="Call"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="Call" targetRef="done"/>
+  </bpmn:process>
+</bpmn:definitions>"#;
+
+async fn a_case_migrates_to_a_new_version_and_its_new_timer_is_stored(db: &DatabaseConnection) {
+    let clock = clock();
+    let rt = runtime(db, clock.clone()).await;
+    rt.deploy("v1.bpmn", MODEL_V1_SIMPLE, "supervisor:eva")
+        .await
+        .unwrap();
+    let id = rt
+        .open_case("acme", "dunning", None, None, vars(json!({})), "x", None)
+        .await
+        .unwrap()
+        .case_id;
+    let v2 = rt
+        .deploy("v2.bpmn", MODEL_V2, "supervisor:eva")
+        .await
+        .unwrap();
+    assert_eq!(v2[0].version, 2);
+    let mapping = [("Call".to_string(), "CallDebtor".to_string())]
+        .into_iter()
+        .collect();
+    let err = rt
+        .migrate_case(
+            &id,
+            "dunning",
+            2,
+            Default::default(),
+            "supervisor:eva",
+            None,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "COMMAND_REJECTED", "{err}");
+    let out = rt
+        .migrate_case(
+            &id,
+            "dunning",
+            2,
+            mapping,
+            "supervisor:eva",
+            Some("mig-1".into()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(out.seq, 2);
+    let row = cases::Entity::find_by_id(id.clone())
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (row.process_version, row.definition_id),
+        (2, v2[0].definition_id)
+    );
+    assert_eq!(
+        timers::Entity::find().count(db).await.unwrap(),
+        1,
+        "the new SLA timer is armed"
+    );
+    clock.advance(Duration::days(2));
+    assert_eq!(rt.fire_due_timers(10).await.unwrap().fired, 1);
+    let state = rt.case(&id).await.unwrap().unwrap();
+    assert_eq!(state.instance.status, bpmn::engine::Status::Completed);
+    // A restart replays the migration from the journal.
+    let rt2 = runtime(db, clock.clone()).await;
+    assert_eq!(
+        rt2.check_projection(&id).await.unwrap().mismatches,
+        Vec::<String>::new()
+    );
+    assert_eq!(verify_chain(&journal(db, &id).await), Ok(()));
+}
+on_both!(
+    migration,
+    super::a_case_migrates_to_a_new_version_and_its_new_timer_is_stored
+);
+
+async fn cancelling_closes_tasks_and_timers(db: &DatabaseConnection) {
+    let rt = runtime(db, clock()).await;
+    rt.deploy("dunning.bpmn", MODEL, "supervisor:eva")
+        .await
+        .unwrap();
+    let id = rt
+        .open_case(
+            "acme",
+            "dunning",
+            None,
+            None,
+            vars(json!({"loanId": "L8"})),
+            "x",
+            None,
+        )
+        .await
+        .unwrap()
+        .case_id;
+    let out = rt
+        .cancel_case(&id, "supervisor:eva", Some("cancel-1".into()))
+        .await
+        .unwrap();
+    assert_eq!(out.status, "cancelled");
+    assert!(open_tasks(db, &id).await.is_empty());
+    let again = rt
+        .cancel_case(&id, "supervisor:eva", Some("cancel-1".into()))
+        .await
+        .unwrap();
+    assert!(again.repeated);
+    let err = rt
+        .cancel_case(&id, "supervisor:eva", None)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "COMMAND_REJECTED");
+}
+on_both!(cancel, super::cancelling_closes_tasks_and_timers);
 
 mod jobs {
     use std::sync::Arc;

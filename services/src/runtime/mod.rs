@@ -369,6 +369,8 @@ impl Runtime {
     }
 
     /// Correlates a message to one case, or to every case subscribed to the name and key.
+    /// An idempotency key applies per case (`key@case`), so a repeated broadcast changes
+    /// nothing where it already arrived.
     pub async fn correlate_message(
         &self,
         case_id: Option<&str>,
@@ -376,6 +378,7 @@ impl Runtime {
         correlation_key: Option<&str>,
         variables: Vars,
         actor: &str,
+        idempotency_key: Option<&str>,
     ) -> Result<Vec<Outcome>, RuntimeError> {
         let targets = match case_id {
             Some(id) => vec![id.to_string()],
@@ -388,14 +391,25 @@ impl Runtime {
                 correlation_key: correlation_key.map(str::to_string),
                 variables: variables.clone(),
             });
-            out.push(self.execute(&id, cmd, actor, None).await?);
+            let key = idempotency_key.map(|k| format!("{k}@{id}"));
+            out.push(self.execute(&id, cmd, actor, key).await?);
         }
         Ok(out)
     }
 
-    pub async fn cancel_case(&self, case_id: &str, actor: &str) -> Result<Outcome, RuntimeError> {
-        self.execute(case_id, Command::Engine(Event::Cancel), actor, None)
-            .await
+    pub async fn cancel_case(
+        &self,
+        case_id: &str,
+        actor: &str,
+        idempotency_key: Option<String>,
+    ) -> Result<Outcome, RuntimeError> {
+        self.execute(
+            case_id,
+            Command::Engine(Event::Cancel),
+            actor,
+            idempotency_key,
+        )
+        .await
     }
 
     /// Moves a case to another version with an explicit element mapping.
@@ -406,6 +420,7 @@ impl Runtime {
         version: i32,
         mapping: BTreeMap<String, String>,
         actor: &str,
+        idempotency_key: Option<String>,
     ) -> Result<Outcome, RuntimeError> {
         let def = self
             .shared
@@ -419,7 +434,7 @@ impl Runtime {
             content_hash: def.content_hash,
             mapping,
         };
-        self.execute(case_id, cmd, actor, None).await
+        self.execute(case_id, cmd, actor, idempotency_key).await
     }
 
     /// Fires timers due by the clock's now (earliest first, at most `limit`), each in its
