@@ -442,6 +442,31 @@ async fn many_cases_commit_concurrently(db: &DatabaseConnection) {
 }
 on_both!(concurrent_cases, super::many_cases_commit_concurrently);
 
+async fn probing_unknown_cases_leaves_no_actors_behind(db: &DatabaseConnection) {
+    let rt = runtime(db, clock()).await;
+    for i in 0..50 {
+        let id = format!("no-such-case-{i}");
+        assert_eq!(rt.case(&id).await.unwrap(), None);
+        let err = rt
+            .complete_task(&id, 1, vars(json!({})), "x", None)
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), "CASE_NOT_FOUND", "{err}");
+    }
+    // Stopping is asynchronous: yield to the arbiter so the actors' `stopped` run.
+    for _ in 0..100 {
+        if rt.active_actors() == 0 {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(rt.active_actors(), 0);
+}
+on_both!(
+    unknown_cases,
+    super::probing_unknown_cases_leaves_no_actors_behind
+);
+
 async fn the_timer_service_drains_due_timers_after_the_clock_moves(db: &DatabaseConnection) {
     let clock = clock();
     let rt = runtime(db, clock.clone()).await;

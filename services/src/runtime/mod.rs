@@ -197,6 +197,14 @@ impl std::fmt::Debug for Shared {
 }
 
 impl Shared {
+    /// Removes a stopped actor's entry, unless a newer actor already took its place.
+    fn registry_remove(&self, case_id: &str, addr: &Addr<CaseActor>) {
+        let mut actors = self.actors.lock().unwrap_or_else(|p| p.into_inner());
+        if actors.get(case_id) == Some(addr) {
+            actors.remove(case_id);
+        }
+    }
+
     fn registry_forget(&self, case_id: &str) {
         let mut actors = self.actors.lock().unwrap_or_else(|p| p.into_inner());
         if actors.get(case_id).is_some_and(|a| !a.connected()) {
