@@ -2,6 +2,9 @@
 
 mod load;
 mod process_cmd;
+mod replay_cmd;
+mod serve;
+mod verify_cmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -26,6 +29,12 @@ enum Command {
     Process(ProcessCommand),
     /// Run the bundled collections process on a virtual clock and print its trace.
     Demo,
+    /// Run the HTTP server (migrates the database first).
+    Serve(serve::ServeArgs),
+    /// Verify the hash chains of the case journal; exit 1 when one is broken.
+    Verify(verify_cmd::VerifyArgs),
+    /// Rebuild a case from its journal and compare it with the projections.
+    Replay(replay_cmd::ReplayArgs),
     /// Load driver for crash tests and demos: opens N cases of a built-in dunning model and
     /// drives them all to completion through the durable runtime (tasks, timers on a
     /// virtual clock, jobs), resuming from the database after a crash. Prints
@@ -71,6 +80,9 @@ fn main() -> ExitCode {
             outputs,
         }) => process_cmd::trace(&files, &vars, &outputs),
         Command::Demo => process_cmd::demo(),
+        Command::Serve(args) => serve::run(args),
+        Command::Verify(args) => verify_cmd::run(args),
+        Command::Replay(args) => replay_cmd::run(args),
         Command::Load(args) => load::main(args),
     }
 }

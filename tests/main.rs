@@ -2,3 +2,5 @@
 
 mod cli;
 mod crash;
+mod replay;
+mod serve;

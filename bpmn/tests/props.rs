@@ -181,6 +181,7 @@ fn candidates(st: &Instance, codes: &[String], a: u32) -> (Vec<Event>, Vec<Event
                     job: id,
                     retries: a % 3,
                     message: "boom".into(),
+                    retry_backoff_ms: u64::from(a) * 1000,
                 });
                 out.push(Event::ThrowError {
                     job: id,
@@ -235,6 +236,7 @@ fn candidates(st: &Instance, codes: &[String], a: u32) -> (Vec<Event>, Vec<Event
         job: unknown,
         retries: 0,
         message: String::new(),
+        retry_backoff_ms: u64::MAX,
     });
     out.push(Event::Message {
         name: "no-such-message".into(),

@@ -61,6 +61,9 @@ pub enum OrmError {
     Db(#[from] DbErr),
 }
 
+/// How long connecting may take before `connect` reports the database unreachable.
+pub const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Opens a connection pool.
 ///
 /// SQLite (`sqlite://path?mode=rwc` creates the file): WAL journal, `synchronous=FULL`
@@ -72,13 +75,17 @@ pub enum OrmError {
 pub async fn connect(url: &str) -> Result<DatabaseConnection, OrmError> {
     let backend = backend_of(url)?;
     let mut options = ConnectOptions::new(url);
-    options.sqlx_logging(false).map_sqlx_sqlite_opts(|o| {
-        use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-        o.journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
-            .busy_timeout(SQLITE_BUSY_TIMEOUT)
-            .foreign_keys(true)
-    });
+    // Fail fast when the server is unreachable instead of waiting out the pool's default.
+    options
+        .connect_timeout(CONNECT_TIMEOUT)
+        .sqlx_logging(false)
+        .map_sqlx_sqlite_opts(|o| {
+            use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+            o.journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Full)
+                .busy_timeout(SQLITE_BUSY_TIMEOUT)
+                .foreign_keys(true)
+        });
     Database::connect(options)
         .await
         .map_err(|source| OrmError::Connect { backend, source })

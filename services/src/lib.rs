@@ -3,6 +3,7 @@
 //!
 //! Depends on `bpmn` and `orm` only.
 
+pub mod audit;
 pub mod case;
 pub mod clock;
 pub mod committer;

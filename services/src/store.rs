@@ -357,15 +357,15 @@ async fn write<C: ConnectionTrait>(db: &C, c: &Commit) -> Result<(), StoreError>
         .insert(db)
         .await?;
     }
-    for (kind, payload) in &ch.outbox {
+    for row in &ch.outbox {
         outbox::ActiveModel {
             case_id: Set(e.case_id.clone()),
             seq: Set(e.seq),
-            kind: Set(kind.to_string()),
-            payload: Set(canonical_json(payload)),
+            kind: Set(row.kind.to_string()),
+            payload: Set(canonical_json(&row.payload)),
             created_at: Set(at),
             attempts: Set(0),
-            next_attempt_at: Set(at),
+            next_attempt_at: Set(row.not_before.unwrap_or(at)),
             delivered_at: Set(None),
             ..Default::default()
         }

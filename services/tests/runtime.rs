@@ -173,6 +173,24 @@ async fn commands_are_committed_with_projections_and_survive_restart(db: &Databa
     let live = rt2.case(&case_id).await.unwrap().unwrap();
     let replayed = rt2.replay(&case_id).await.unwrap().unwrap();
     assert_eq!(live, replayed);
+    let check = rt2.check_projection(&case_id).await.unwrap();
+    assert_eq!(check.mismatches, Vec::<String>::new());
+    // A projection that drifted from the journal is caught.
+    let mut row: cases::ActiveModel = cases::Entity::find_by_id(case_id.clone())
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap()
+        .into();
+    row.stage = sea_orm::Set(Some("legal".into()));
+    sea_orm::ActiveModelTrait::update(row, db).await.unwrap();
+    let check = rt2.check_projection(&case_id).await.unwrap();
+    assert_eq!(check.mismatches.len(), 1, "{:?}", check.mismatches);
+    assert!(
+        check.mismatches[0].starts_with("stage: projection has Some(\"legal\")"),
+        "{:?}",
+        check.mismatches
+    );
 }
 on_both!(
     committed_and_recovered,
@@ -351,6 +369,7 @@ async fn messages_find_their_case_by_name_and_key(db: &DatabaseConnection) {
             Some("L6"),
             vars(json!({"amount": 120})),
             "ledger",
+            Some("remittance-77"),
         )
         .await
         .unwrap();
@@ -370,10 +389,24 @@ async fn messages_find_their_case_by_name_and_key(db: &DatabaseConnection) {
             Some("L6"),
             vars(json!({})),
             "ledger",
+            None,
         )
         .await
         .unwrap();
     assert!(none.is_empty(), "the subscription was consumed");
+    // The same remittance again, addressed to the case: repeated, not applied twice.
+    let again = rt
+        .correlate_message(
+            Some(&ids[1]),
+            "payment-received",
+            Some("L6"),
+            vars(json!({"amount": 120})),
+            "ledger",
+            Some("remittance-77"),
+        )
+        .await
+        .unwrap();
+    assert!(again[0].repeated);
 }
 on_both!(messages, super::messages_find_their_case_by_name_and_key);
 
@@ -408,6 +441,31 @@ async fn many_cases_commit_concurrently(db: &DatabaseConnection) {
     assert!(matches!(err, RuntimeError::UnknownDefinition(_)), "{err}");
 }
 on_both!(concurrent_cases, super::many_cases_commit_concurrently);
+
+async fn probing_unknown_cases_leaves_no_actors_behind(db: &DatabaseConnection) {
+    let rt = runtime(db, clock()).await;
+    for i in 0..50 {
+        let id = format!("no-such-case-{i}");
+        assert_eq!(rt.case(&id).await.unwrap(), None);
+        let err = rt
+            .complete_task(&id, 1, vars(json!({})), "x", None)
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), "CASE_NOT_FOUND", "{err}");
+    }
+    // Stopping is asynchronous: yield to the arbiter so the actors' `stopped` run.
+    for _ in 0..100 {
+        if rt.active_actors() == 0 {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(rt.active_actors(), 0);
+}
+on_both!(
+    unknown_cases,
+    super::probing_unknown_cases_leaves_no_actors_behind
+);
 
 async fn the_timer_service_drains_due_timers_after_the_clock_moves(db: &DatabaseConnection) {
     let clock = clock();
@@ -474,6 +532,301 @@ where
         out.push(h.await.expect("task panicked"));
     }
     out
+}
+
+const MODEL_V2: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+  xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" id="d" targetNamespace="t">
+  <bpmn:process id="dunning" isExecutable="true">
+    <bpmn:startEvent id="s"/>
+    <bpmn:userTask id="CallDebtor"/>
+    <bpmn:boundaryEvent id="Sla" attachedToRef="CallDebtor">
+      <bpmn:timerEventDefinition><bpmn:timeDuration>P2D</bpmn:timeDuration></bpmn:timerEventDefinition>
+    </bpmn:boundaryEvent>
+    <bpmn:endEvent id="done"/><bpmn:endEvent id="late"/>
+    <bpmn:sequenceFlow id="f0" sourceRef="s" targetRef="CallDebtor"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="CallDebtor" targetRef="done"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="Sla" targetRef="late"/>
+  </bpmn:process>
+</bpmn:definitions>"#;
+
+const MODEL_V1_SIMPLE: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">
+  <bpmn:process id="dunning" isExecutable="true">
+    <bpmn:startEvent id="s"/>
+    <bpmn:userTask id="Call"/>
+    <bpmn:endEvent id="done"/>
+    <bpmn:sequenceFlow id="f0" sourceRef="s" targetRef="Call"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="Call" targetRef="done"/>
+  </bpmn:process>
+</bpmn:definitions>"#;
+
+async fn a_case_migrates_to_a_new_version_and_its_new_timer_is_stored(db: &DatabaseConnection) {
+    let clock = clock();
+    let rt = runtime(db, clock.clone()).await;
+    rt.deploy("v1.bpmn", MODEL_V1_SIMPLE, "supervisor:eva")
+        .await
+        .unwrap();
+    let id = rt
+        .open_case("acme", "dunning", None, None, vars(json!({})), "x", None)
+        .await
+        .unwrap()
+        .case_id;
+    let v2 = rt
+        .deploy("v2.bpmn", MODEL_V2, "supervisor:eva")
+        .await
+        .unwrap();
+    assert_eq!(v2[0].version, 2);
+    let mapping = [("Call".to_string(), "CallDebtor".to_string())]
+        .into_iter()
+        .collect();
+    let err = rt
+        .migrate_case(
+            &id,
+            "dunning",
+            2,
+            Default::default(),
+            "supervisor:eva",
+            None,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "COMMAND_REJECTED", "{err}");
+    let out = rt
+        .migrate_case(
+            &id,
+            "dunning",
+            2,
+            mapping,
+            "supervisor:eva",
+            Some("mig-1".into()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(out.seq, 2);
+    let row = cases::Entity::find_by_id(id.clone())
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (row.process_version, row.definition_id),
+        (2, v2[0].definition_id)
+    );
+    assert_eq!(
+        timers::Entity::find().count(db).await.unwrap(),
+        1,
+        "the new SLA timer is armed"
+    );
+    clock.advance(Duration::days(2));
+    assert_eq!(rt.fire_due_timers(10).await.unwrap().fired, 1);
+    let state = rt.case(&id).await.unwrap().unwrap();
+    assert_eq!(state.instance.status, bpmn::engine::Status::Completed);
+    // A restart replays the migration from the journal.
+    let rt2 = runtime(db, clock.clone()).await;
+    assert_eq!(
+        rt2.check_projection(&id).await.unwrap().mismatches,
+        Vec::<String>::new()
+    );
+    assert_eq!(verify_chain(&journal(db, &id).await), Ok(()));
+}
+on_both!(
+    migration,
+    super::a_case_migrates_to_a_new_version_and_its_new_timer_is_stored
+);
+
+async fn cancelling_closes_tasks_and_timers(db: &DatabaseConnection) {
+    let rt = runtime(db, clock()).await;
+    rt.deploy("dunning.bpmn", MODEL, "supervisor:eva")
+        .await
+        .unwrap();
+    let id = rt
+        .open_case(
+            "acme",
+            "dunning",
+            None,
+            None,
+            vars(json!({"loanId": "L8"})),
+            "x",
+            None,
+        )
+        .await
+        .unwrap()
+        .case_id;
+    let out = rt
+        .cancel_case(&id, "supervisor:eva", Some("cancel-1".into()))
+        .await
+        .unwrap();
+    assert_eq!(out.status, "cancelled");
+    assert!(open_tasks(db, &id).await.is_empty());
+    let again = rt
+        .cancel_case(&id, "supervisor:eva", Some("cancel-1".into()))
+        .await
+        .unwrap();
+    assert!(again.repeated);
+    let err = rt
+        .cancel_case(&id, "supervisor:eva", None)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "COMMAND_REJECTED");
+}
+on_both!(cancel, super::cancelling_closes_tasks_and_timers);
+
+mod jobs {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use bpmn::engine::JobSpec;
+    use bpmn::expr::Vars;
+    use services::runtime::jobs::{self, JobFailure, JobFuture, JobHandler, JobHandlers};
+
+    use super::*;
+
+    /// Fails `fail_first` times, then completes with `{"placed": true}`.
+    struct Flaky {
+        fail_first: u32,
+        calls: Arc<AtomicU32>,
+    }
+
+    impl JobHandler for Flaky {
+        fn run<'a>(&'a self, _job: &'a JobSpec, vars: &'a Vars, _key: &'a str) -> JobFuture<'a> {
+            let n = self.calls.fetch_add(1, Ordering::SeqCst);
+            let loan = vars.get("loanId").cloned();
+            Box::pin(async move {
+                if n < self.fail_first {
+                    return Err(JobFailure::Retry {
+                        message: format!("agency API down ({n})"),
+                        backoff: None,
+                    });
+                }
+                let mut out = Vars::new();
+                out.insert("placedLoan".into(), loan.unwrap_or_default());
+                Ok(out)
+            })
+        }
+    }
+
+    async fn to_the_agency_job(
+        rt: &services::runtime::Runtime,
+        db: &DatabaseConnection,
+        clock: &services::clock::VirtualClock,
+    ) -> String {
+        rt.deploy("dunning.bpmn", MODEL, "supervisor:eva")
+            .await
+            .unwrap();
+        let id = rt
+            .open_case(
+                "acme",
+                "dunning",
+                None,
+                None,
+                vars(json!({"loanId": "L9"})),
+                "x",
+                None,
+            )
+            .await
+            .unwrap()
+            .case_id;
+        for element in ["Call", "Letter"] {
+            let t = task_id(db, &id, element).await;
+            rt.complete_task(&id, t, vars(json!({})), "agent:ana", None)
+                .await
+                .unwrap();
+        }
+        clock.advance(Duration::days(7));
+        assert_eq!(rt.fire_due_timers(10).await.unwrap().fired, 1);
+        id
+    }
+
+    async fn failing_handler_retries_with_backoff_then_succeeds(db: &DatabaseConnection) {
+        let clock = clock();
+        let rt = runtime(db, clock.clone()).await;
+        let id = to_the_agency_job(&rt, db, &clock).await;
+        let calls = Arc::new(AtomicU32::new(0));
+        let handlers = JobHandlers::default().with(
+            "partner.place",
+            Flaky {
+                fail_first: 2,
+                calls: calls.clone(),
+            },
+        );
+        let dispatcher = jobs::spawn(rt.clone(), handlers, Default::default());
+        let mut settled = dispatcher.settled.clone();
+        settled.wait_for(|n| *n >= 1).await.unwrap();
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            1,
+            "the retry waits for its back-off"
+        );
+        clock.advance(Duration::seconds(10));
+        settled.wait_for(|n| *n >= 2).await.unwrap();
+        clock.advance(Duration::seconds(20));
+        settled.wait_for(|n| *n >= 3).await.unwrap();
+        dispatcher.stop().await.unwrap();
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
+        let kinds: Vec<String> = journal(db, &id)
+            .await
+            .into_iter()
+            .map(|e| e.event_type)
+            .collect();
+        assert_eq!(
+            kinds[kinds.len() - 3..],
+            ["JobFailed", "JobFailed", "JobCompleted"]
+        );
+        let state = rt.case(&id).await.unwrap().unwrap();
+        assert_eq!(state.instance.status, bpmn::engine::Status::Completed);
+        assert_eq!(
+            state.instance.variables().unwrap()["placedLoan"],
+            json!("L9")
+        );
+    }
+    on_both!(
+        retry_then_success,
+        super::failing_handler_retries_with_backoff_then_succeeds
+    );
+
+    async fn exhausted_retries_become_an_incident_on_the_case(db: &DatabaseConnection) {
+        let clock = clock();
+        let rt = runtime(db, clock.clone()).await;
+        let id = to_the_agency_job(&rt, db, &clock).await;
+        let calls = Arc::new(AtomicU32::new(0));
+        let handlers = JobHandlers::default().with(
+            "partner.place",
+            Flaky {
+                fail_first: u32::MAX,
+                calls: calls.clone(),
+            },
+        );
+        let dispatcher = jobs::spawn(rt.clone(), handlers, Default::default());
+        let mut settled = dispatcher.settled.clone();
+        for n in 1..=3u64 {
+            settled.wait_for(|s| *s >= n).await.unwrap();
+            clock.advance(Duration::hours(1));
+        }
+        dispatcher.stop().await.unwrap();
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            3,
+            "three attempts (retries=3)"
+        );
+        let row = cases::Entity::find_by_id(id.clone())
+            .one(db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(row.status, "incident");
+        let state = rt.case(&id).await.unwrap().unwrap();
+        let incident = state.instance.incidents.values().next().expect("incident");
+        assert!(
+            incident.message.contains("agency API down (2)"),
+            "{}",
+            incident.message
+        );
+    }
+    on_both!(
+        retries_exhausted,
+        super::exhausted_retries_become_an_incident_on_the_case
+    );
 }
 
 async fn a_second_case_with_the_same_external_ref_is_refused(db: &DatabaseConnection) {

@@ -43,6 +43,7 @@ pub(super) fn handle(
             job,
             retries,
             message,
+            retry_backoff_ms,
         } => {
             let job_type = expect_job(run.st, job)?;
             if retries == 0 {
@@ -50,7 +51,14 @@ pub(super) fn handle(
                     format!("job of type '{job_type}' failed with no retries left: {message}");
                 run.incident(job, Phase::Job, msg)?;
             } else {
+                let backoff =
+                    chrono::Duration::milliseconds(retry_backoff_ms.min(i64::MAX as u64) as i64);
                 reinvoke(&mut run, job, retries)?;
+                if let Some(Effect::InvokeService(spec)) = run.fx.last_mut() {
+                    spec.not_before = now
+                        .checked_add_signed(backoff)
+                        .filter(|_| retry_backoff_ms > 0);
+                }
             }
         }
         Event::ThrowError {
@@ -163,6 +171,10 @@ fn expect_job(st: &Instance, job: ElemId) -> Result<String, EngineError> {
 
 fn reinvoke(run: &mut Run<'_>, job: ElemId, retries: u32) -> Result<(), EngineError> {
     let el = run.el(job)?;
+    let failures = match &el.wait {
+        Wait::Job { failures, .. } => failures + 1,
+        _ => 0,
+    };
     let (proc, node) = (el.proc, el.node.ok_or_else(|| corrupt("job on a root"))?);
     let (_, n, x) = run.node(proc, node)?;
     let Some(job_type) = &x.task_type else {
@@ -173,13 +185,19 @@ fn reinvoke(run: &mut Run<'_>, job: ElemId, retries: u32) -> Result<(), EngineEr
     }
     if let Some(Effect::InvokeService(spec)) = run.fx.last_mut() {
         spec.retries = retries;
+        spec.failures = failures;
     }
     if let Some(super::Element {
-        wait: Wait::Job { retries: r, .. },
+        wait: Wait::Job {
+            retries: r,
+            failures: f,
+            ..
+        },
         ..
     }) = run.st.elements.get_mut(&job)
     {
         *r = retries;
+        *f = failures;
     }
     Ok(())
 }

@@ -96,7 +96,13 @@ pub enum Wait {
     /// A user task: `CompleteTask`.
     Task,
     /// A job for a worker: `CompleteJob`, `FailJob` or `ThrowError`.
-    Job { job_type: String, retries: u32 },
+    Job {
+        job_type: String,
+        retries: u32,
+        /// Failed attempts so far (visible on the case; drives the retry back-off).
+        #[serde(default, skip_serializing_if = "is_zero")]
+        failures: u32,
+    },
     /// Intermediate catch event or receive task: its subscription.
     Event,
     /// Event-based gateway: the first of its subscriptions.
@@ -172,11 +178,14 @@ pub enum Event {
         job: ElemId,
         variables: Vars,
     },
-    /// A worker failed; with `retries == 0` the job becomes an incident.
+    /// A worker failed; with `retries == 0` the job becomes an incident, otherwise it
+    /// is offered again after `retry_backoff_ms`.
     FailJob {
         job: ElemId,
         retries: u32,
         message: String,
+        #[serde(default)]
+        retry_backoff_ms: u64,
     },
     /// A worker threw a BPMN error (caught by error boundary / event sub-process).
     ThrowError {
@@ -281,6 +290,12 @@ pub struct JobSpec {
     pub element_id: Arc<str>,
     pub job_type: String,
     pub retries: u32,
+    /// Failed attempts so far.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub failures: u32,
+    /// Not to be run before this time (a retry after a failure, with back-off).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_before: Option<DateTime<Utc>>,
     pub headers: BTreeMap<String, String>,
     /// The job's inputs: its input-mapped variables. The worker reads the case's other
     /// variables through [`Instance::visible_variables`] when it runs the job, so creating

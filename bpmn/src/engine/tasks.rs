@@ -174,11 +174,17 @@ impl<'a> Run<'a> {
             element_id: self.arc_id_of(id),
             job_type: job_type.clone(),
             retries,
+            failures: 0,
+            not_before: None,
             headers,
             variables: self.el(id).map(|e| e.vars.clone()).unwrap_or_default(),
         };
         if let Some(e) = self.st.elements.get_mut(&id) {
-            e.wait = Wait::Job { job_type, retries };
+            e.wait = Wait::Job {
+                job_type,
+                retries,
+                failures: 0,
+            };
         }
         self.fx.push(Effect::InvokeService(Box::new(spec)));
         Ok(())

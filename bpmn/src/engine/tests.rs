@@ -507,13 +507,16 @@ fn failed_job_retries_then_incident_then_resolution_reinvokes() {
             job,
             retries: 2,
             message: "gateway down".into(),
+            retry_backoff_ms: 30_000,
         })
         .unwrap();
-    assert!(matches!(&fx[..], [Effect::InvokeService(j)] if j.retries == 2));
+    assert!(matches!(&fx[..], [Effect::InvokeService(j)]
+        if j.retries == 2 && j.not_before == Some(t0() + Duration::seconds(30))));
     h.send(Event::FailJob {
         job,
         retries: 0,
         message: "gateway down".into(),
+        retry_backoff_ms: 0,
     })
     .unwrap();
     let incident = *h.st.incidents.keys().next().expect("incident");

@@ -21,6 +21,23 @@ pub struct TaskRow {
     pub stage: Option<String>,
 }
 
+/// An effect that leaves the system, delivered after commit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxRow {
+    pub kind: &'static str,
+    pub payload: Value,
+    /// Not to be delivered before (a job retry's back-off).
+    pub not_before: Option<DateTime<Utc>>,
+}
+
+fn row(kind: &'static str, payload: Value) -> OutboxRow {
+    OutboxRow {
+        kind,
+        payload,
+        not_before: None,
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Changes {
     pub stage: Option<String>,
@@ -32,8 +49,8 @@ pub struct Changes {
     pub timers_removed: Vec<i64>,
     pub subscriptions_added: Vec<(i64, String, Option<String>)>,
     pub subscriptions_removed: Vec<i64>,
-    /// (kind, payload) for the outbox dispatcher.
-    pub outbox: Vec<(&'static str, Value)>,
+    /// For the outbox dispatcher.
+    pub outbox: Vec<OutboxRow>,
 }
 
 /// The case's status as the read side shows it.
@@ -103,13 +120,17 @@ pub fn changes(event: &CaseEvent, after: &Instance, effects: &[Effect]) -> Chang
             Effect::UnsubscribeMessage { subscription } => {
                 c.subscriptions_removed.push(*subscription as i64)
             }
-            Effect::InvokeService(job) => c.outbox.push(("job", json!(job))),
-            Effect::CancelJob { job } => c.outbox.push(("job_cancelled", json!({"job": job}))),
+            Effect::InvokeService(job) => c.outbox.push(OutboxRow {
+                kind: "job",
+                payload: json!(job),
+                not_before: job.not_before,
+            }),
+            Effect::CancelJob { job } => c.outbox.push(row("job_cancelled", json!({"job": job}))),
             Effect::PublishMessage {
                 name,
                 correlation_key,
                 variables,
-            } => c.outbox.push((
+            } => c.outbox.push(row(
                 "message",
                 json!({"name": name, "correlation_key": correlation_key, "variables": variables}),
             )),
@@ -117,7 +138,7 @@ pub fn changes(event: &CaseEvent, after: &Instance, effects: &[Effect]) -> Chang
                 incident,
                 element_id,
                 message,
-            } => c.outbox.push((
+            } => c.outbox.push(row(
                 "incident",
                 json!({"incident": incident, "element_id": element_id, "message": message}),
             )),

@@ -38,8 +38,17 @@ impl Actor for CaseActor {
         });
     }
 
-    fn stopped(&mut self, _: &mut Self::Context) {
-        self.shared.registry_forget(&self.case_id);
+    fn stopped(&mut self, ctx: &mut Self::Context) {
+        self.shared.registry_remove(&self.case_id, &ctx.address());
+    }
+}
+
+impl CaseActor {
+    /// An actor for a case that does not exist (a typo, a probe) must not linger.
+    fn stop_if_absent(&self, ctx: &mut Context<Self>) {
+        if self.state.is_none() {
+            ctx.stop();
+        }
     }
 }
 
@@ -63,8 +72,9 @@ impl Handler<Execute> for CaseActor {
         AtomicResponse::new(Box::pin(
             async move { execute(&shared, &case_id, state, msg).await }
                 .into_actor(self)
-                .map(|(state, result), act, _| {
+                .map(|(state, result), act, ctx| {
                     act.state = state;
+                    act.stop_if_absent(ctx);
                     result
                 }),
         ))
@@ -96,8 +106,9 @@ impl Handler<Snapshot> for CaseActor {
                 (state.clone(), Ok(state))
             }
             .into_actor(self)
-            .map(|(state, result), act, _| {
+            .map(|(state, result), act, ctx| {
                 act.state = state;
+                act.stop_if_absent(ctx);
                 result
             }),
         ))

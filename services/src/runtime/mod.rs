@@ -5,7 +5,9 @@
 //! transaction. See `docs/decisions/0005-case-runtime.md`.
 
 mod actor;
+mod audit_projection;
 pub mod definitions;
+pub mod jobs;
 pub mod timers;
 
 use std::collections::{BTreeMap, HashMap};
@@ -20,6 +22,7 @@ use serde::{Deserialize, Serialize};
 
 pub use self::actor::CaseActor;
 use self::actor::{Execute, Snapshot};
+pub use self::audit_projection::ProjectionCheck;
 use self::definitions::{DefinitionCache, Deployed};
 use crate::case::{ApplyError, CaseEvent, CaseState};
 use crate::clock::Clock;
@@ -184,6 +187,8 @@ pub struct Shared {
     actors: Mutex<HashMap<String, Addr<CaseActor>>>,
     /// Wakes the timer service when a commit scheduled a timer.
     timer_wakeup: Arc<tokio::sync::Notify>,
+    /// Wakes the job dispatcher when a commit created a job.
+    job_wakeup: Arc<tokio::sync::Notify>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -195,6 +200,14 @@ impl std::fmt::Debug for Shared {
 }
 
 impl Shared {
+    /// Removes a stopped actor's entry, unless a newer actor already took its place.
+    fn registry_remove(&self, case_id: &str, addr: &Addr<CaseActor>) {
+        let mut actors = self.actors.lock().unwrap_or_else(|p| p.into_inner());
+        if actors.get(case_id) == Some(addr) {
+            actors.remove(case_id);
+        }
+    }
+
     fn registry_forget(&self, case_id: &str) {
         let mut actors = self.actors.lock().unwrap_or_else(|p| p.into_inner());
         if actors.get(case_id).is_some_and(|a| !a.connected()) {
@@ -209,6 +222,12 @@ impl Shared {
             .any(|e| matches!(e, Effect::ScheduleTimer { .. }))
         {
             self.timer_wakeup.notify_one();
+        }
+        if effects
+            .iter()
+            .any(|e| matches!(e, Effect::InvokeService(_)))
+        {
+            self.job_wakeup.notify_one();
         }
     }
 }
@@ -232,6 +251,7 @@ impl Runtime {
             config,
             actors: Mutex::new(HashMap::new()),
             timer_wakeup: Arc::new(tokio::sync::Notify::new()),
+            job_wakeup: Arc::new(tokio::sync::Notify::new()),
         });
         Runtime { shared }
     }
@@ -246,6 +266,10 @@ impl Runtime {
 
     pub fn timer_wakeup(&self) -> Arc<tokio::sync::Notify> {
         self.shared.timer_wakeup.clone()
+    }
+
+    pub fn job_wakeup(&self) -> Arc<tokio::sync::Notify> {
+        self.shared.job_wakeup.clone()
     }
 
     /// Number of case actors in memory.
@@ -356,6 +380,8 @@ impl Runtime {
     }
 
     /// Correlates a message to one case, or to every case subscribed to the name and key.
+    /// An idempotency key applies per case (`key@case`), so a repeated broadcast changes
+    /// nothing where it already arrived.
     pub async fn correlate_message(
         &self,
         case_id: Option<&str>,
@@ -363,6 +389,7 @@ impl Runtime {
         correlation_key: Option<&str>,
         variables: Vars,
         actor: &str,
+        idempotency_key: Option<&str>,
     ) -> Result<Vec<Outcome>, RuntimeError> {
         let targets = match case_id {
             Some(id) => vec![id.to_string()],
@@ -375,14 +402,25 @@ impl Runtime {
                 correlation_key: correlation_key.map(str::to_string),
                 variables: variables.clone(),
             });
-            out.push(self.execute(&id, cmd, actor, None).await?);
+            let key = idempotency_key.map(|k| format!("{k}@{id}"));
+            out.push(self.execute(&id, cmd, actor, key).await?);
         }
         Ok(out)
     }
 
-    pub async fn cancel_case(&self, case_id: &str, actor: &str) -> Result<Outcome, RuntimeError> {
-        self.execute(case_id, Command::Engine(Event::Cancel), actor, None)
-            .await
+    pub async fn cancel_case(
+        &self,
+        case_id: &str,
+        actor: &str,
+        idempotency_key: Option<String>,
+    ) -> Result<Outcome, RuntimeError> {
+        self.execute(
+            case_id,
+            Command::Engine(Event::Cancel),
+            actor,
+            idempotency_key,
+        )
+        .await
     }
 
     /// Moves a case to another version with an explicit element mapping.
@@ -393,6 +431,7 @@ impl Runtime {
         version: i32,
         mapping: BTreeMap<String, String>,
         actor: &str,
+        idempotency_key: Option<String>,
     ) -> Result<Outcome, RuntimeError> {
         let def = self
             .shared
@@ -406,7 +445,7 @@ impl Runtime {
             content_hash: def.content_hash,
             mapping,
         };
-        self.execute(case_id, cmd, actor, None).await
+        self.execute(case_id, cmd, actor, idempotency_key).await
     }
 
     /// Fires timers due by the clock's now (earliest first, at most `limit`), each in its

@@ -1,0 +1,230 @@
+//! Job dispatch: service tasks become `job` rows in the outbox; this loop hands each to
+//! the handler registered for its type and records the outcome on the case as a command.
+//! A failing handler becomes `JobFailed` with exponential back-off and, when its retries
+//! run out, an incident on the case — never a crashed actor.
+//!
+//! Delivery is at least once: a crash after the handler ran but before its outcome was
+//! committed runs it again, so handlers get a stable idempotency key (the outbox row id).
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bpmn::engine::{Event, JobSpec, Wait};
+use bpmn::expr::Vars;
+use orm::entities::outbox;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use tokio::sync::watch;
+
+use super::{Command, Runtime, RuntimeError};
+use crate::case::ApplyError;
+
+/// Why a handler did not complete its job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobFailure {
+    /// Try again later (`backoff` overrides the configured one).
+    Retry {
+        message: String,
+        backoff: Option<Duration>,
+    },
+    /// A business outcome the process models with an error boundary or event sub-process.
+    BpmnError { code: String, message: String },
+}
+
+pub type JobFuture<'a> = Pin<Box<dyn Future<Output = Result<Vars, JobFailure>> + Send + 'a>>;
+
+/// Does the work of one job type.
+pub trait JobHandler: Send + Sync + 'static {
+    /// `variables`: those visible at the task (its inputs included). `key`: stable across
+    /// redeliveries of the same attempt.
+    fn run<'a>(&'a self, job: &'a JobSpec, variables: &'a Vars, key: &'a str) -> JobFuture<'a>;
+}
+
+#[derive(Clone, Default)]
+pub struct JobHandlers {
+    by_type: HashMap<String, Arc<dyn JobHandler>>,
+}
+
+impl std::fmt::Debug for JobHandlers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries(self.by_type.keys()).finish()
+    }
+}
+
+impl JobHandlers {
+    pub fn with(mut self, job_type: &str, handler: impl JobHandler) -> Self {
+        self.by_type.insert(job_type.to_string(), Arc::new(handler));
+        self
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct JobConfig {
+    pub batch: u64,
+    /// First retry back-off; doubles per failed attempt up to `max_backoff`.
+    pub base_backoff: Duration,
+    pub max_backoff: Duration,
+    pub idle_poll: Duration,
+}
+
+impl Default for JobConfig {
+    fn default() -> Self {
+        Self {
+            batch: 100,
+            base_backoff: Duration::from_secs(10),
+            max_backoff: Duration::from_secs(3600),
+            idle_poll: Duration::from_secs(1),
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct JobsHandle {
+    stop: watch::Sender<bool>,
+    /// Outbox job rows settled so far (tests wait on it instead of sleeping).
+    pub settled: watch::Receiver<u64>,
+    task: tokio::task::JoinHandle<Result<(), RuntimeError>>,
+}
+
+impl JobsHandle {
+    pub async fn stop(self) -> Result<(), RuntimeError> {
+        let _ = self.stop.send(true);
+        self.task
+            .await
+            .map_err(|e| RuntimeError::Unavailable(format!("job dispatcher: {e}")))?
+    }
+}
+
+pub fn spawn(rt: Runtime, handlers: JobHandlers, cfg: JobConfig) -> JobsHandle {
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let (settled_tx, settled_rx) = watch::channel(0u64);
+    let task = tokio::spawn(run(rt, handlers, cfg, stop_rx, settled_tx));
+    JobsHandle {
+        stop: stop_tx,
+        settled: settled_rx,
+        task,
+    }
+}
+
+async fn run(
+    rt: Runtime,
+    handlers: JobHandlers,
+    cfg: JobConfig,
+    mut stop: watch::Receiver<bool>,
+    settled: watch::Sender<u64>,
+) -> Result<(), RuntimeError> {
+    let mut clock_changes = rt.clock().changes();
+    let wakeup = rt.job_wakeup();
+    loop {
+        if *stop.borrow() {
+            return Ok(());
+        }
+        let now = rt.clock().now();
+        let types: Vec<String> = handlers.by_type.keys().cloned().collect();
+        let rows = outbox::Entity::find()
+            .filter(outbox::Column::Kind.eq("job"))
+            .filter(outbox::Column::DeliveredAt.is_null())
+            .filter(outbox::Column::NextAttemptAt.lte(now))
+            .order_by_asc(outbox::Column::Id)
+            .limit(cfg.batch)
+            .all(rt.store().db())
+            .await?;
+        let mut done = 0;
+        for row in rows {
+            let Ok(spec) = serde_json::from_str::<JobSpec>(&row.payload) else {
+                continue;
+            };
+            // Jobs of types with no handler here wait for an external worker.
+            let Some(handler) = handlers
+                .by_type
+                .get(&spec.job_type)
+                .filter(|_| types.contains(&spec.job_type))
+            else {
+                continue;
+            };
+            dispatch(&rt, &cfg, handler.as_ref(), &row, &spec).await?;
+            outbox::Entity::update_many()
+                .col_expr(outbox::Column::DeliveredAt, Expr::value(rt.clock().now()))
+                .col_expr(outbox::Column::Attempts, Expr::value(row.attempts + 1))
+                .filter(outbox::Column::Id.eq(row.id))
+                .exec(rt.store().db())
+                .await?;
+            done += 1;
+        }
+        if done > 0 {
+            settled.send_modify(|n| *n += done);
+            continue;
+        }
+        match clock_changes.as_mut() {
+            Some(rx) => tokio::select! {
+                _ = rx.changed() => {}
+                _ = wakeup.notified() => {}
+                _ = stop.changed() => {}
+            },
+            None => tokio::select! {
+                _ = tokio::time::sleep(cfg.idle_poll) => {}
+                _ = wakeup.notified() => {}
+                _ = stop.changed() => {}
+            },
+        }
+    }
+}
+
+async fn dispatch(
+    rt: &Runtime,
+    cfg: &JobConfig,
+    handler: &dyn JobHandler,
+    row: &outbox::Model,
+    spec: &JobSpec,
+) -> Result<(), RuntimeError> {
+    let key = format!("job-{}", row.id);
+    let Some(state) = rt.case(&row.case_id).await? else {
+        return Ok(());
+    };
+    // Cancelled, completed or retried elsewhere since the row was written: nothing to do.
+    let open = matches!(
+        state.instance.elements.get(&spec.job).map(|e| &e.wait),
+        Some(Wait::Job { .. })
+    );
+    if !open || rt.store().idempotent(&state.tenant, &key).await?.is_some() {
+        return Ok(());
+    }
+    let variables = state.instance.visible_variables(spec.job);
+    let event = match handler.run(spec, &variables, &key).await {
+        Ok(out) => Event::CompleteJob {
+            job: spec.job,
+            variables: out,
+        },
+        Err(JobFailure::Retry { message, backoff }) => {
+            let failed = spec.failures;
+            let backoff = backoff.unwrap_or_else(|| {
+                cfg.base_backoff
+                    .saturating_mul(2u32.saturating_pow(failed))
+                    .min(cfg.max_backoff)
+            });
+            Event::FailJob {
+                job: spec.job,
+                retries: spec.retries.saturating_sub(1),
+                message,
+                retry_backoff_ms: backoff.as_millis().min(u128::from(u64::MAX)) as u64,
+            }
+        }
+        Err(JobFailure::BpmnError { code, message }) => Event::ThrowError {
+            job: spec.job,
+            code,
+            message,
+            variables: Vars::new(),
+        },
+    };
+    let actor = format!("worker:{}", spec.job_type);
+    match rt
+        .execute(&row.case_id, Command::Engine(event), &actor, Some(key))
+        .await
+    {
+        Ok(_) | Err(RuntimeError::Rejected(ApplyError::Engine(_))) => Ok(()),
+        Err(e) => Err(e),
+    }
+}

@@ -1,0 +1,531 @@
+//! `recobro serve` and `recobro verify` as a user runs them: the real binary, real HTTP
+//! on port 0, SQLite in a fresh data directory and PostgreSQL when
+//! `RECOBRO_TEST_DATABASE_URL` names an admin connection.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdout, Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use chrono::{TimeZone, Utc};
+use orm::entities::case_journal;
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, Database, DatabaseConnection, EntityTrait,
+    QueryFilter,
+};
+use serde_json::{Value, json};
+use services::journal::{Entry, GENESIS, canonical_json};
+
+const PG_URL_VAR: &str = "RECOBRO_TEST_DATABASE_URL";
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+fn unique_name() -> String {
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!("recobro_test_{}_{n}", std::process::id())
+}
+
+fn recobro() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_recobro"));
+    cmd.env_remove("RECOBRO_DATABASE_URL")
+        .env_remove("RECOBRO_LOG")
+        .env_remove("RUST_LOG");
+    cmd
+}
+
+/// A temporary directory, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> TempDir {
+        let path = std::env::temp_dir().join(unique_name());
+        std::fs::create_dir_all(&path).expect("create temp dir");
+        TempDir(path)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A fresh PostgreSQL database, dropped on drop; `None` when [`PG_URL_VAR`] is unset.
+struct PgDb {
+    admin_url: String,
+    name: String,
+    url: String,
+}
+
+impl PgDb {
+    async fn create(test: &str) -> Option<PgDb> {
+        let Ok(admin_url) = std::env::var(PG_URL_VAR) else {
+            eprintln!("note: {test}: PostgreSQL variant skipped, {PG_URL_VAR} is not set");
+            return None;
+        };
+        let name = unique_name();
+        let admin = Database::connect(admin_url.as_str())
+            .await
+            .expect("connect to the PostgreSQL admin database");
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+            .await
+            .expect("create test database");
+        admin.close().await.expect("close admin connection");
+        let url = with_database(&admin_url, &name);
+        Some(PgDb {
+            admin_url,
+            name,
+            url,
+        })
+    }
+}
+
+/// `admin_url` with its database name replaced by `name` (query string kept).
+fn with_database(admin_url: &str, name: &str) -> String {
+    let (base, query) = match admin_url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (admin_url, None),
+    };
+    let authority_end = base.find("://").map_or(0, |i| i + 3);
+    let host_part = match base[authority_end..].find('/') {
+        Some(i) => &base[..authority_end + i],
+        None => base,
+    };
+    match query {
+        Some(query) => format!("{host_part}/{name}?{query}"),
+        None => format!("{host_part}/{name}"),
+    }
+}
+
+impl Drop for PgDb {
+    fn drop(&mut self) {
+        let admin_url = self.admin_url.clone();
+        let sql = format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name);
+        let dropped = std::thread::spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime")
+                .block_on(async {
+                    let admin = Database::connect(admin_url.as_str()).await?;
+                    admin.execute_unprepared(&sql).await?;
+                    admin.close().await
+                })
+        })
+        .join();
+        if !matches!(dropped, Ok(Ok(()))) {
+            eprintln!("warning: test database {} was not dropped", self.name);
+        }
+    }
+}
+
+/// A running `recobro serve`, killed on drop.
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+    /// Log lines (JSON) read so far and the rest of stdout, drained by a thread.
+    drain: Option<std::thread::JoinHandle<Vec<String>>>,
+    head: Vec<String>,
+}
+
+impl Server {
+    /// Starts `recobro serve --listen 127.0.0.1:0 ARGS` and waits for its `listening` line.
+    fn start(args: &[&str], env: &[(&str, &str)]) -> Server {
+        let mut child = recobro()
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(args)
+            .envs(env.iter().copied())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn recobro serve");
+        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+        let mut head = Vec::new();
+        let addr = loop {
+            let mut line = String::new();
+            let n = stdout.read_line(&mut line).expect("read serve stdout");
+            if n == 0 {
+                let status = child.wait().expect("wait");
+                panic!("serve exited ({status}) before listening; its output:\n{head:#?}");
+            }
+            let log: Value = serde_json::from_str(&line)
+                .unwrap_or_else(|e| panic!("log line is not JSON ({e}): {line}"));
+            head.push(line);
+            if log["message"] == "listening" {
+                let addr = log["addr"].as_str().expect("addr field");
+                break addr.parse().expect("addr is a socket address");
+            }
+        };
+        let drain = std::thread::spawn(move || drain_lines(stdout));
+        Server {
+            child,
+            addr,
+            drain: Some(drain),
+            head,
+        }
+    }
+
+    fn get(&self, path: &str) -> (u16, Value) {
+        http_get(self.addr, path)
+    }
+
+    /// Sends SIGTERM and returns the exit status and all log lines.
+    fn terminate(mut self) -> (std::process::ExitStatus, Vec<String>) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -TERM failed");
+        let exit = self.child.wait().expect("wait for serve");
+        let mut lines = std::mem::take(&mut self.head);
+        lines.extend(
+            self.drain
+                .take()
+                .expect("drain")
+                .join()
+                .expect("drain thread"),
+        );
+        (exit, lines)
+    }
+}
+
+fn drain_lines(stdout: BufReader<ChildStdout>) -> Vec<String> {
+    stdout.lines().map_while(Result::ok).collect()
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A minimal HTTP/1.1 GET: status code and JSON body.
+fn http_get(addr: SocketAddr, path: &str) -> (u16, Value) {
+    let mut stream = TcpStream::connect(addr).expect("connect to serve");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("send request");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("read response");
+    let (head, body) = response
+        .split_once("\r\n\r\n")
+        .unwrap_or_else(|| panic!("malformed response: {response}"));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("malformed status line: {head}"));
+    let body = serde_json::from_str(body).unwrap_or_else(|e| panic!("body not JSON ({e}): {body}"));
+    (status, body)
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn serve_on_sqlite_creates_the_data_dir_and_answers_probes() {
+    let tmp = TempDir::new();
+    let data = tmp.0.join("nested").join("data");
+    let server = Server::start(&["--data-dir", data.to_str().unwrap()], &[]);
+    assert_eq!(server.get("/healthz"), (200, json!({"status": "ok"})));
+    assert_eq!(server.get("/readyz"), (200, json!({"status": "ok"})));
+
+    let (status, logs) = server.terminate();
+    assert!(status.success(), "graceful shutdown exits 0, got {status}");
+    assert!(data.join("recobro.db").is_file(), "database file created");
+    for line in &logs {
+        let log: Value = serde_json::from_str(line).expect("every log line is JSON");
+        assert!(
+            log["level"].is_string() && log["timestamp"].is_string(),
+            "{line}"
+        );
+    }
+    assert!(logs.iter().any(|l| l.contains("\"stopped\"")), "{logs:#?}");
+}
+
+#[test]
+fn text_logs_on_request() {
+    let tmp = TempDir::new();
+    let mut child = recobro()
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(&tmp.0)
+        .env("RECOBRO_LOG", "text")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn");
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let listening = loop {
+        let mut line = String::new();
+        assert_ne!(
+            stdout.read_line(&mut line).unwrap(),
+            0,
+            "serve exited early"
+        );
+        if line.contains("listening") {
+            break line;
+        }
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(listening.contains("INFO") && listening.contains("addr=127.0.0.1:"));
+    assert!(serde_json::from_str::<Value>(&listening).is_err());
+}
+
+#[tokio::test]
+async fn serve_on_postgres_answers_probes_and_never_logs_the_url() {
+    let Some(pg) = PgDb::create("serve_on_postgres").await else {
+        return;
+    };
+    let tmp = TempDir::new();
+    let url = pg.url.clone();
+    let data = tmp.0.join("unused");
+    let server = tokio::task::spawn_blocking(move || {
+        let server = Server::start(
+            &["--data-dir", data.to_str().unwrap()],
+            &[("RECOBRO_DATABASE_URL", &url)],
+        );
+        assert_eq!(server.get("/healthz").0, 200);
+        assert_eq!(server.get("/readyz"), (200, json!({"status": "ok"})));
+        assert!(
+            !data.exists(),
+            "no SQLite data directory when PostgreSQL is used"
+        );
+        server
+    })
+    .await
+    .unwrap();
+
+    // The schema was migrated.
+    let db = orm::connect(&pg.url).await.unwrap();
+    assert_eq!(case_journal::Entity::find().all(&db).await.unwrap(), vec![]);
+    db.close().await.unwrap();
+
+    // The database goes away: still alive, no longer ready.
+    let admin = Database::connect(pg.admin_url.as_str()).await.unwrap();
+    admin
+        .execute_unprepared(&format!("DROP DATABASE \"{}\" WITH (FORCE)", pg.name))
+        .await
+        .unwrap();
+    admin.close().await.unwrap();
+    let (status, logs) = tokio::task::spawn_blocking(move || {
+        assert_eq!(server.get("/healthz").0, 200);
+        let (code, body) = server.get("/readyz");
+        assert_eq!(code, 503, "{body}");
+        assert_eq!(body["status"], "unavailable");
+        assert!(
+            body["reason"].as_str().unwrap().starts_with("database"),
+            "{body}"
+        );
+        server.terminate()
+    })
+    .await
+    .unwrap();
+    assert!(status.success());
+    let all = logs.join("\n");
+    assert!(all.contains("postgres database"), "{all}");
+    assert!(all.contains("not ready"), "{all}");
+    // The database name may appear (in PostgreSQL's own messages); the URL never.
+    assert!(!all.contains(&pg.url), "{all}");
+}
+
+fn run_fails(args: &[&str]) -> Output {
+    let out = recobro().args(args).output().expect("run recobro");
+    assert_eq!(out.status.code(), Some(1), "{args:?}: {out:?}");
+    assert!(
+        !text(&out.stderr).contains("panicked"),
+        "{args:?}: {}",
+        text(&out.stderr)
+    );
+    out
+}
+
+#[test]
+fn bad_serve_input_exits_1_with_a_message() {
+    let tmp = TempDir::new();
+    let data = tmp.0.to_str().unwrap();
+
+    let out = run_fails(&["serve", "--listen", "not-an-address", "--data-dir", data]);
+    assert!(
+        text(&out.stderr).contains("invalid listen address `not-an-address`"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let file = tmp.0.join("a-file");
+    std::fs::write(&file, "").unwrap();
+    let out = run_fails(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--data-dir",
+        file.join("data").to_str().unwrap(),
+    ]);
+    assert!(
+        text(&out.stderr).contains("cannot create data directory"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // Nothing listens on port 1; the password must not leak into any output.
+    let out = run_fails(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--database-url",
+        "postgres://recobro:s3cret-pw@127.0.0.1:1/recobro",
+    ]);
+    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("cannot open the postgres database"),
+        "{all}"
+    );
+    assert!(!all.contains("s3cret-pw"), "{all}");
+
+    // The port is taken.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().to_string();
+    let out = run_fails(&["serve", "--listen", &port, "--data-dir", data]);
+    assert!(
+        text(&out.stderr).contains(&format!("cannot listen on {port}")),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+// --- verify ---
+
+/// Writes chains of three valid entries for `case-a` and `case-b`.
+async fn write_journal(db: &DatabaseConnection) {
+    let t = Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap();
+    for case in ["case-a", "case-b"] {
+        let mut prev = GENESIS.to_owned();
+        for seq in 1..=3 {
+            let e = Entry::next(
+                case,
+                seq,
+                &prev,
+                "PaymentReceived",
+                json!({"amount": "10.00", "seq": seq}),
+                "system:payments",
+                t + chrono::Duration::minutes(seq),
+            );
+            prev = e.hash.clone();
+            case_journal::Entity::insert(case_journal::ActiveModel {
+                case_id: Set(e.case_id),
+                seq: Set(e.seq),
+                event_type: Set(e.event_type),
+                payload: Set(canonical_json(&e.payload)),
+                actor: Set(e.actor),
+                recorded_at: Set(e.recorded_at),
+                prev_hash: Set(e.prev_hash),
+                hash: Set(e.hash),
+            })
+            .exec(db)
+            .await
+            .expect("insert journal row");
+        }
+    }
+}
+
+async fn tamper(db: &DatabaseConnection) {
+    use case_journal::Column;
+    case_journal::Entity::update_many()
+        .col_expr(
+            Column::Payload,
+            Expr::val(r#"{"amount":"1000.00","seq":2}"#),
+        )
+        .filter(Column::CaseId.eq("case-b"))
+        .filter(Column::Seq.eq(2))
+        .exec(db)
+        .await
+        .expect("tamper");
+}
+
+/// The verify scenario against the database `url`, with `storage` as the CLI arguments
+/// that name it.
+async fn verify_scenario(url: &str, storage: Vec<String>) {
+    let db = orm::connect(url).await.unwrap();
+    orm::migrate(&db).await.unwrap();
+    write_journal(&db).await;
+
+    let verify = |extra: &[&str]| {
+        let out = recobro()
+            .arg("verify")
+            .args(&storage)
+            .args(extra)
+            .output()
+            .expect("run recobro verify");
+        (out.status.code(), text(&out.stdout), text(&out.stderr))
+    };
+
+    let (code, stdout, stderr) = verify(&[]);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert_eq!(stdout, "verified 2 cases, 6 entries: ok\n");
+
+    let (code, stdout, _) = verify(&["--case", "case-b"]);
+    assert_eq!(code, Some(0));
+    assert_eq!(stdout, "verified 1 cases, 3 entries: ok\n");
+
+    tamper(&db).await;
+    let (code, stdout, stderr) = verify(&[]);
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    assert_eq!(
+        stdout,
+        "broken: case case-b: entry 2 was altered (hash mismatch)\n\
+         verified 2 cases, 6 entries: 1 broken\n"
+    );
+    let (code, stdout, _) = verify(&["--case", "case-a"]);
+    assert_eq!(
+        (code, stdout.as_str()),
+        (Some(0), "verified 1 cases, 3 entries: ok\n")
+    );
+
+    let (code, stdout, stderr) = verify(&["--case", "unknown"]);
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(
+        stderr.contains("no journal entries for case unknown"),
+        "{stderr}"
+    );
+    db.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn verify_on_sqlite_detects_tampering() {
+    let tmp = TempDir::new();
+    let file = tmp.0.join("recobro.db");
+    let url = format!("sqlite://{}?mode=rwc", file.display());
+    verify_scenario(
+        &url,
+        vec!["--data-dir".into(), tmp.0.to_str().unwrap().into()],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn verify_on_postgres_detects_tampering() {
+    let Some(pg) = PgDb::create("verify_on_postgres").await else {
+        return;
+    };
+    verify_scenario(&pg.url, vec!["--database-url".into(), pg.url.clone()]).await;
+}
+
+#[test]
+fn verify_without_a_database_exits_1() {
+    let tmp = TempDir::new();
+    let missing: &Path = &tmp.0.join("missing");
+    let out = run_fails(&["verify", "--data-dir", missing.to_str().unwrap()]);
+    assert!(
+        text(&out.stderr).contains("no database at"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!missing.exists(), "verify creates nothing");
+}
