@@ -8,8 +8,8 @@ use orm::entities::{
 };
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, Statement, TransactionTrait,
 };
 
 use crate::case::CaseState;
@@ -147,6 +147,57 @@ impl Store {
             .limit(limit)
             .all(&self.db)
             .await?)
+    }
+
+    /// Claims up to `limit` timers due by `now` for `node` until `lease_until`: rows
+    /// claimed by another live node are skipped (`FOR UPDATE SKIP LOCKED` on PostgreSQL;
+    /// SQLite has a single writer), and a dead node's claims are taken over once their
+    /// lease has passed. Earliest due first.
+    pub async fn claim_due_timers(
+        &self,
+        node: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u64,
+    ) -> Result<Vec<timers::Model>, StoreError> {
+        let backend = self.db.get_database_backend();
+        let lock = match backend {
+            DbBackend::Postgres => " FOR UPDATE SKIP LOCKED",
+            _ => "",
+        };
+        let sql = format!(
+            "UPDATE timers SET claimed_by = $1, claimed_until = $2 \
+             WHERE (case_id, timer_id) IN (SELECT case_id, timer_id FROM timers \
+             WHERE due_at <= $3 AND (claimed_until IS NULL OR claimed_until < $3) \
+             ORDER BY due_at LIMIT $4{lock}) \
+             RETURNING case_id, timer_id, element_id, due_at, claimed_by, claimed_until"
+        );
+        let stmt = Statement::from_sql_and_values(
+            backend,
+            sql,
+            [
+                node.into(),
+                lease_until.into(),
+                now.into(),
+                (limit as i64).into(),
+            ],
+        );
+        let mut rows = timers::Entity::find()
+            .from_raw_sql(stmt)
+            .all(&self.db)
+            .await?;
+        rows.sort_by_key(|t| t.due_at);
+        Ok(rows)
+    }
+
+    /// Drops a timer row whose timer the case no longer has (defensive clean-up).
+    pub async fn forget_timer(&self, case_id: &str, timer_id: i64) -> Result<(), StoreError> {
+        timers::Entity::delete_many()
+            .filter(timers::Column::CaseId.eq(case_id))
+            .filter(timers::Column::TimerId.eq(timer_id))
+            .exec(&self.db)
+            .await?;
+        Ok(())
     }
 
     /// The earliest pending timer.

@@ -467,6 +467,63 @@ on_both!(
     super::probing_unknown_cases_leaves_no_actors_behind
 );
 
+async fn a_claimed_timer_is_left_to_its_node_until_the_lease_passes(db: &DatabaseConnection) {
+    let clock = clock();
+    let rt = runtime(db, clock.clone()).await;
+    rt.deploy("dunning.bpmn", MODEL, "supervisor:eva")
+        .await
+        .unwrap();
+    let id = rt
+        .open_case(
+            "acme",
+            "dunning",
+            None,
+            None,
+            vars(json!({"loanId": "L10"})),
+            "x",
+            None,
+        )
+        .await
+        .unwrap()
+        .case_id;
+    for element in ["Call", "Letter"] {
+        let t = task_id(db, &id, element).await;
+        rt.complete_task(&id, t, vars(json!({})), "agent:ana", None)
+            .await
+            .unwrap();
+    }
+    clock.advance(Duration::days(7));
+    // Another node claims the due timer, then dies before firing it.
+    let now = clock.now();
+    let claimed = rt
+        .store()
+        .claim_due_timers("node-that-died", now, now + Duration::seconds(60), 10)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(
+        rt.fire_due_timers(10).await.unwrap().fired,
+        0,
+        "claimed by a live lease"
+    );
+    clock.advance(Duration::seconds(61));
+    assert_eq!(
+        rt.fire_due_timers(10).await.unwrap().fired,
+        1,
+        "the lease passed: taken over"
+    );
+    let fired = journal(db, &id)
+        .await
+        .into_iter()
+        .filter(|e| e.event_type == "TimerFired")
+        .count();
+    assert_eq!(fired, 1);
+}
+on_both!(
+    timer_claims,
+    super::a_claimed_timer_is_left_to_its_node_until_the_lease_passes
+);
+
 async fn the_timer_service_drains_due_timers_after_the_clock_moves(db: &DatabaseConnection) {
     let clock = clock();
     let rt = runtime(db, clock.clone()).await;

@@ -74,6 +74,10 @@ impl RuntimeError {
     }
 }
 
+/// How long a node's claim on due timer rows lasts; a crashed node's claims pass to
+/// others after this.
+pub const TIMER_CLAIM_LEASE_SECS: i64 = 60;
+
 /// What one pass of the timer service did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct FiringReport {
@@ -184,6 +188,8 @@ pub struct Shared {
     pub definitions: DefinitionCache,
     pub clock: Arc<dyn Clock>,
     pub config: RuntimeConfig,
+    /// This node's id, for claims on shared rows.
+    pub node: String,
     actors: Mutex<HashMap<String, Addr<CaseActor>>>,
     /// Wakes the timer service when a commit scheduled a timer.
     timer_wakeup: Arc<tokio::sync::Notify>,
@@ -249,6 +255,7 @@ impl Runtime {
             definitions: DefinitionCache::default(),
             clock,
             config,
+            node: uuid::Uuid::new_v4().to_string(),
             actors: Mutex::new(HashMap::new()),
             timer_wakeup: Arc::new(tokio::sync::Notify::new()),
             job_wakeup: Arc::new(tokio::sync::Notify::new()),
@@ -452,7 +459,12 @@ impl Runtime {
     /// case's own transaction, so a timer fires exactly once in effect even across crashes.
     pub async fn fire_due_timers(&self, limit: u64) -> Result<FiringReport, RuntimeError> {
         let now = self.shared.clock.now();
-        let due = self.shared.store.due_timers(now, limit).await?;
+        let lease = now + chrono::Duration::seconds(TIMER_CLAIM_LEASE_SECS);
+        let due = self
+            .shared
+            .store
+            .claim_due_timers(&self.shared.node, now, lease, limit)
+            .await?;
         let mut report = FiringReport::default();
         for t in due {
             let cmd = Command::Engine(Event::TimerFired {
@@ -463,8 +475,15 @@ impl Runtime {
                     report.fired += 1;
                     report.max_lag_ms = report.max_lag_ms.max((now - t.due_at).num_milliseconds());
                 }
-                // Already fired or cancelled by a command that committed first.
-                Err(RuntimeError::Rejected(ApplyError::Engine(_))) => report.stale += 1,
+                // The case no longer has this timer (fired or cancelled by a command that
+                // committed first): the row is stale.
+                Err(RuntimeError::Rejected(ApplyError::Engine(_))) => {
+                    report.stale += 1;
+                    self.shared
+                        .store
+                        .forget_timer(&t.case_id, t.timer_id)
+                        .await?;
+                }
                 Err(e) => return Err(e),
             }
         }
