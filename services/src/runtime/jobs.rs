@@ -98,10 +98,12 @@ impl JobsHandle {
     }
 }
 
+/// Starts the dispatcher on the current actix arbiter: a job's outcome may start the
+/// actor of a passivated case, which actix can only do inside the arbiter's task set.
 pub fn spawn(rt: Runtime, handlers: JobHandlers, cfg: JobConfig) -> JobsHandle {
     let (stop_tx, stop_rx) = watch::channel(false);
     let (settled_tx, settled_rx) = watch::channel(0u64);
-    let task = tokio::spawn(run(rt, handlers, cfg, stop_rx, settled_tx));
+    let task = actix::spawn(run(rt, handlers, cfg, stop_rx, settled_tx));
     JobsHandle {
         stop: stop_tx,
         settled: settled_rx,
