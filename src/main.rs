@@ -1,5 +1,6 @@
 //! `recobro`: the one binary of Recobro.
 
+mod bench;
 mod process_cmd;
 
 use std::path::PathBuf;
@@ -25,6 +26,9 @@ enum Command {
     Process(ProcessCommand),
     /// Run the bundled collections process on a virtual clock and print its trace.
     Demo,
+    /// Benchmark the case runtime against plain-database baselines.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
 }
 
 #[derive(Subcommand)]
@@ -65,5 +69,6 @@ fn main() -> ExitCode {
             outputs,
         }) => process_cmd::trace(&files, &vars, &outputs),
         Command::Demo => process_cmd::demo(),
+        Command::Bench(cmd) => bench::run(cmd),
     }
 }

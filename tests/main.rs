@@ -1,3 +1,4 @@
 //! End-to-end tests of the `recobro` binary (one test binary).
 
+mod bench;
 mod cli;
