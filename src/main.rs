@@ -1,5 +1,6 @@
 //! `recobro`: the one binary of Recobro.
 
+mod bench;
 mod load;
 mod process_cmd;
 mod replay_cmd;
@@ -40,6 +41,9 @@ enum Command {
     /// virtual clock, jobs), resuming from the database after a crash. Prints
     /// `ack <idempotency-key> <case_id> <seq>` per committed command, then `done`.
     Load(load::LoadArgs),
+    /// Benchmark the case runtime against plain-database baselines.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
 }
 
 #[derive(Subcommand)]
@@ -84,5 +88,6 @@ fn main() -> ExitCode {
         Command::Verify(args) => verify_cmd::run(args),
         Command::Replay(args) => replay_cmd::run(args),
         Command::Load(args) => load::main(args),
+        Command::Bench(cmd) => bench::run(cmd),
     }
 }

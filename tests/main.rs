@@ -1,5 +1,6 @@
 //! End-to-end tests of the `recobro` binary (one test binary).
 
+mod bench;
 mod cli;
 mod crash;
 mod replay;

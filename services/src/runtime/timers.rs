@@ -50,11 +50,13 @@ impl TimerHandle {
     }
 }
 
-/// Starts the service on the current runtime.
+/// Starts the service on the current actix arbiter. It must run there (not on a plain
+/// tokio task): firing a timer of a passivated case starts its actor, which actix can
+/// only do inside the arbiter's local task set.
 pub fn spawn(rt: Runtime, cfg: TimerConfig) -> TimerHandle {
     let (stop_tx, stop_rx) = watch::channel(false);
     let (fired_tx, fired_rx) = watch::channel(0u64);
-    let task = tokio::spawn(run(rt, cfg, stop_rx, fired_tx));
+    let task = actix::spawn(run(rt, cfg, stop_rx, fired_tx));
     TimerHandle {
         stop: stop_tx,
         fired: fired_rx,
