@@ -8,8 +8,8 @@ use orm::entities::{
 };
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, Statement, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set, Statement, TransactionTrait,
 };
 
 use crate::case::CaseState;
@@ -82,11 +82,9 @@ impl Store {
     /// Writes several commits in one transaction (group commit). Fails as a whole.
     pub async fn commit_batch(&self, batch: &[Commit]) -> Result<(), StoreError> {
         let txn = self.db.begin().await?;
-        for c in batch {
-            if let Err(e) = write(&txn, c).await {
-                txn.rollback().await?;
-                return Err(e);
-            }
+        if let Err(e) = write_all(&txn, batch).await {
+            txn.rollback().await?;
+            return Err(e);
         }
         txn.commit().await?;
         Ok(())
@@ -261,180 +259,249 @@ fn conflict_or(e: DbErr, case_id: &str) -> StoreError {
     }
 }
 
-async fn write<C: ConnectionTrait>(db: &C, c: &Commit) -> Result<(), StoreError> {
+/// Writes a batch: multi-row INSERTs for everything that only adds rows, one statement
+/// per case only for what differs per case (the guarded case-row update, task closures,
+/// deletions). A case appears at most once per batch (its actor awaits each commit).
+async fn write_all<C: ConnectionTrait>(db: &C, batch: &[Commit]) -> Result<(), StoreError> {
+    let Some(first) = batch.first() else {
+        return Ok(());
+    };
+    let single = batch.len() == 1;
+    let first_case = first.entry.case_id.as_str();
+    case_journal::Entity::insert_many(batch.iter().map(journal_row))
+        .exec(db)
+        .await
+        .map_err(|err| conflict_or(err, first_case))?;
+
+    let opened: Vec<cases::ActiveModel> = batch.iter().filter_map(case_row).collect();
+    if !opened.is_empty() {
+        cases::Entity::insert_many(opened)
+            .exec(db)
+            .await
+            .map_err(|err| {
+                match first.opened.as_ref().and_then(|n| n.external_ref.clone()) {
+                    // The journal append at seq 1 succeeded, so no row has this case id: the
+                    // violated key is (tenant, external_ref).
+                    Some(external_ref) if single && orm::is_unique_violation(&err) => {
+                        StoreError::DuplicateExternalRef {
+                            tenant: first.tenant.clone(),
+                            external_ref,
+                        }
+                    }
+                    _ => conflict_or(err, first_case),
+                }
+            })?;
+    }
+    for c in batch.iter().filter(|c| c.opened.is_none()) {
+        update_case(db, c).await?;
+    }
+
+    let tasks: Vec<tasks::ActiveModel> = batch
+        .iter()
+        .flat_map(|c| c.changes.tasks_created.iter().map(move |t| task_row(c, t)))
+        .collect();
+    if !tasks.is_empty() {
+        tasks::Entity::insert_many(tasks).exec(db).await?;
+    }
+    for c in batch {
+        close_tasks(db, c).await?;
+        let (case_id, ch) = (c.entry.case_id.as_str(), &c.changes);
+        if !ch.timers_removed.is_empty() {
+            timers::Entity::delete_many()
+                .filter(timers::Column::CaseId.eq(case_id))
+                .filter(timers::Column::TimerId.is_in(ch.timers_removed.clone()))
+                .exec(db)
+                .await?;
+        }
+        if !ch.subscriptions_removed.is_empty() {
+            message_subscriptions::Entity::delete_many()
+                .filter(message_subscriptions::Column::CaseId.eq(case_id))
+                .filter(
+                    message_subscriptions::Column::SubscriptionId
+                        .is_in(ch.subscriptions_removed.clone()),
+                )
+                .exec(db)
+                .await?;
+        }
+    }
+    let timers_added: Vec<timers::ActiveModel> = batch
+        .iter()
+        .flat_map(|c| {
+            c.changes
+                .timers_added
+                .iter()
+                .map(move |(id, element, due)| timers::ActiveModel {
+                    case_id: Set(c.entry.case_id.clone()),
+                    timer_id: Set(*id),
+                    element_id: Set(element.clone()),
+                    due_at: Set(*due),
+                    claimed_by: Set(None),
+                    claimed_until: Set(None),
+                })
+        })
+        .collect();
+    if !timers_added.is_empty() {
+        timers::Entity::insert_many(timers_added).exec(db).await?;
+    }
+    let subs: Vec<message_subscriptions::ActiveModel> = batch
+        .iter()
+        .flat_map(|c| {
+            c.changes
+                .subscriptions_added
+                .iter()
+                .map(move |(id, name, key)| message_subscriptions::ActiveModel {
+                    case_id: Set(c.entry.case_id.clone()),
+                    subscription_id: Set(*id),
+                    name: Set(name.clone()),
+                    correlation_key: Set(key.clone()),
+                })
+        })
+        .collect();
+    if !subs.is_empty() {
+        message_subscriptions::Entity::insert_many(subs)
+            .exec(db)
+            .await?;
+    }
+    let rows: Vec<outbox::ActiveModel> = batch
+        .iter()
+        .flat_map(|c| {
+            c.changes.outbox.iter().map(move |row| outbox::ActiveModel {
+                case_id: Set(c.entry.case_id.clone()),
+                seq: Set(c.entry.seq),
+                kind: Set(row.kind.to_string()),
+                payload: Set(canonical_json(&row.payload)),
+                created_at: Set(c.entry.recorded_at),
+                attempts: Set(0),
+                next_attempt_at: Set(row.not_before.unwrap_or(c.entry.recorded_at)),
+                delivered_at: Set(None),
+                ..Default::default()
+            })
+        })
+        .collect();
+    if !rows.is_empty() {
+        outbox::Entity::insert_many(rows).exec(db).await?;
+    }
+    let keys: Vec<idempotency_keys::ActiveModel> = batch
+        .iter()
+        .filter_map(|c| {
+            let (key, response) = c.idempotency.as_ref()?;
+            Some(idempotency_keys::ActiveModel {
+                tenant: Set(c.tenant.clone()),
+                key: Set(key.clone()),
+                case_id: Set(c.entry.case_id.clone()),
+                seq: Set(c.entry.seq),
+                response: Set(response.clone()),
+                created_at: Set(c.entry.recorded_at),
+            })
+        })
+        .collect();
+    if !keys.is_empty() {
+        idempotency_keys::Entity::insert_many(keys)
+            .exec(db)
+            .await
+            .map_err(|err| conflict_or(err, first_case))?;
+    }
+    Ok(())
+}
+
+fn journal_row(c: &Commit) -> case_journal::ActiveModel {
     let e = &c.entry;
-    let case_id = e.case_id.as_str();
-    let at = e.recorded_at;
     case_journal::ActiveModel {
         case_id: Set(e.case_id.clone()),
         seq: Set(e.seq),
         event_type: Set(e.event_type.clone()),
         payload: Set(canonical_json(&e.payload)),
         actor: Set(e.actor.clone()),
-        recorded_at: Set(at),
+        recorded_at: Set(e.recorded_at),
         prev_hash: Set(e.prev_hash.clone()),
         hash: Set(e.hash.clone()),
     }
-    .insert(db)
-    .await
-    .map_err(|err| conflict_or(err, case_id))?;
+}
 
-    let ch = &c.changes;
-    if let Some(new) = &c.opened {
-        cases::ActiveModel {
-            case_id: Set(e.case_id.clone()),
-            tenant: Set(c.tenant.clone()),
-            external_ref: Set(new.external_ref.clone()),
-            definition_id: Set(new.definition_id),
-            process_id: Set(new.process_id.clone()),
-            process_version: Set(new.version),
-            stage: Set(ch.stage.clone()),
-            status: Set(ch.status.to_string()),
-            seq: Set(e.seq),
-            snapshot: Set(c.snapshot.clone()),
-            snapshot_seq: Set(if c.snapshot.is_some() { e.seq } else { 0 }),
-            created_at: Set(at),
-            updated_at: Set(at),
-        }
-        .insert(db)
-        .await
-        .map_err(|err| match &new.external_ref {
-            // The journal append at seq 1 above succeeded, so no row has this case id:
-            // the violated key is (tenant, external_ref).
-            Some(external_ref) if orm::is_unique_violation(&err) => {
-                StoreError::DuplicateExternalRef {
-                    tenant: c.tenant.clone(),
-                    external_ref: external_ref.clone(),
-                }
-            }
-            _ => conflict_or(err, case_id),
-        })?;
-    } else {
-        let mut q = cases::Entity::update_many()
-            .col_expr(cases::Column::Seq, Expr::value(e.seq))
-            .col_expr(cases::Column::Stage, Expr::value(ch.stage.clone()))
-            .col_expr(cases::Column::Status, Expr::value(ch.status))
-            .col_expr(cases::Column::UpdatedAt, Expr::value(at));
-        if let Some(s) = &c.snapshot {
-            q = q
-                .col_expr(cases::Column::Snapshot, Expr::value(s.clone()))
-                .col_expr(cases::Column::SnapshotSeq, Expr::value(e.seq));
-        }
-        if let Some((def, process, version)) = &c.definition {
-            q = q
-                .col_expr(cases::Column::DefinitionId, Expr::value(*def))
-                .col_expr(cases::Column::ProcessId, Expr::value(process.clone()))
-                .col_expr(cases::Column::ProcessVersion, Expr::value(*version));
-        }
-        let res = q
-            .filter(cases::Column::CaseId.eq(case_id))
-            .filter(cases::Column::Seq.eq(e.seq - 1))
-            .exec(db)
-            .await?;
-        if res.rows_affected != 1 {
-            return Err(StoreError::Conflict(case_id.to_string()));
-        }
+fn case_row(c: &Commit) -> Option<cases::ActiveModel> {
+    let (e, new, ch) = (&c.entry, c.opened.as_ref()?, &c.changes);
+    Some(cases::ActiveModel {
+        case_id: Set(e.case_id.clone()),
+        tenant: Set(c.tenant.clone()),
+        external_ref: Set(new.external_ref.clone()),
+        definition_id: Set(new.definition_id),
+        process_id: Set(new.process_id.clone()),
+        process_version: Set(new.version),
+        stage: Set(ch.stage.clone()),
+        status: Set(ch.status.to_string()),
+        seq: Set(e.seq),
+        snapshot: Set(c.snapshot.clone()),
+        snapshot_seq: Set(if c.snapshot.is_some() { e.seq } else { 0 }),
+        created_at: Set(e.recorded_at),
+        updated_at: Set(e.recorded_at),
+    })
+}
+
+/// The case row follows the journal; `seq = prev` guards against a concurrent writer.
+async fn update_case<C: ConnectionTrait>(db: &C, c: &Commit) -> Result<(), StoreError> {
+    let (e, ch) = (&c.entry, &c.changes);
+    let mut q = cases::Entity::update_many()
+        .col_expr(cases::Column::Seq, Expr::value(e.seq))
+        .col_expr(cases::Column::Stage, Expr::value(ch.stage.clone()))
+        .col_expr(cases::Column::Status, Expr::value(ch.status))
+        .col_expr(cases::Column::UpdatedAt, Expr::value(e.recorded_at));
+    if let Some(s) = &c.snapshot {
+        q = q
+            .col_expr(cases::Column::Snapshot, Expr::value(s.clone()))
+            .col_expr(cases::Column::SnapshotSeq, Expr::value(e.seq));
     }
-
-    for t in &ch.tasks_created {
-        tasks::ActiveModel {
-            case_id: Set(e.case_id.clone()),
-            task_id: Set(t.task_id),
-            tenant: Set(c.tenant.clone()),
-            element_id: Set(t.element_id.clone()),
-            name: Set(t.name.clone()),
-            status: Set("open".into()),
-            assignee: Set(t.assignee.clone()),
-            candidate_groups: Set(serde_json::to_string(&t.candidate_groups).unwrap_or_default()),
-            candidate_users: Set(serde_json::to_string(&t.candidate_users).unwrap_or_default()),
-            priority: Set(t.priority),
-            due_at: Set(t.due_at),
-            stage: Set(t.stage.clone()),
-            created_at: Set(at),
-            completed_at: Set(None),
-            completed_by: Set(None),
-        }
-        .insert(db)
+    if let Some((def, process, version)) = &c.definition {
+        q = q
+            .col_expr(cases::Column::DefinitionId, Expr::value(*def))
+            .col_expr(cases::Column::ProcessId, Expr::value(process.clone()))
+            .col_expr(cases::Column::ProcessVersion, Expr::value(*version));
+    }
+    let res = q
+        .filter(cases::Column::CaseId.eq(e.case_id.as_str()))
+        .filter(cases::Column::Seq.eq(e.seq - 1))
+        .exec(db)
         .await?;
+    if res.rows_affected != 1 {
+        return Err(StoreError::Conflict(e.case_id.clone()));
     }
-    for (task, status) in &ch.tasks_closed {
+    Ok(())
+}
+
+fn task_row(c: &Commit, t: &crate::case::projection::TaskRow) -> tasks::ActiveModel {
+    tasks::ActiveModel {
+        case_id: Set(c.entry.case_id.clone()),
+        task_id: Set(t.task_id),
+        tenant: Set(c.tenant.clone()),
+        element_id: Set(t.element_id.clone()),
+        name: Set(t.name.clone()),
+        status: Set("open".into()),
+        assignee: Set(t.assignee.clone()),
+        candidate_groups: Set(serde_json::to_string(&t.candidate_groups).unwrap_or_default()),
+        candidate_users: Set(serde_json::to_string(&t.candidate_users).unwrap_or_default()),
+        priority: Set(t.priority),
+        due_at: Set(t.due_at),
+        stage: Set(t.stage.clone()),
+        created_at: Set(c.entry.recorded_at),
+        completed_at: Set(None),
+        completed_by: Set(None),
+    }
+}
+
+async fn close_tasks<C: ConnectionTrait>(db: &C, c: &Commit) -> Result<(), StoreError> {
+    for (task, status) in &c.changes.tasks_closed {
         let mut q = tasks::Entity::update_many()
             .col_expr(tasks::Column::Status, Expr::value(*status))
-            .col_expr(tasks::Column::CompletedAt, Expr::value(at));
+            .col_expr(tasks::Column::CompletedAt, Expr::value(c.entry.recorded_at));
         if *status == "completed" {
-            q = q.col_expr(tasks::Column::CompletedBy, Expr::value(e.actor.clone()));
+            q = q.col_expr(
+                tasks::Column::CompletedBy,
+                Expr::value(c.entry.actor.clone()),
+            );
         }
-        q.filter(tasks::Column::CaseId.eq(case_id))
+        q.filter(tasks::Column::CaseId.eq(c.entry.case_id.as_str()))
             .filter(tasks::Column::TaskId.eq(*task))
             .exec(db)
             .await?;
-    }
-    if !ch.timers_removed.is_empty() {
-        timers::Entity::delete_many()
-            .filter(timers::Column::CaseId.eq(case_id))
-            .filter(timers::Column::TimerId.is_in(ch.timers_removed.clone()))
-            .exec(db)
-            .await?;
-    }
-    for (id, element, due) in &ch.timers_added {
-        timers::ActiveModel {
-            case_id: Set(e.case_id.clone()),
-            timer_id: Set(*id),
-            element_id: Set(element.clone()),
-            due_at: Set(*due),
-            claimed_by: Set(None),
-            claimed_until: Set(None),
-        }
-        .insert(db)
-        .await?;
-    }
-    if !ch.subscriptions_removed.is_empty() {
-        message_subscriptions::Entity::delete_many()
-            .filter(message_subscriptions::Column::CaseId.eq(case_id))
-            .filter(
-                message_subscriptions::Column::SubscriptionId
-                    .is_in(ch.subscriptions_removed.clone()),
-            )
-            .exec(db)
-            .await?;
-    }
-    for (id, name, key) in &ch.subscriptions_added {
-        message_subscriptions::ActiveModel {
-            case_id: Set(e.case_id.clone()),
-            subscription_id: Set(*id),
-            name: Set(name.clone()),
-            correlation_key: Set(key.clone()),
-        }
-        .insert(db)
-        .await?;
-    }
-    for row in &ch.outbox {
-        outbox::ActiveModel {
-            case_id: Set(e.case_id.clone()),
-            seq: Set(e.seq),
-            kind: Set(row.kind.to_string()),
-            payload: Set(canonical_json(&row.payload)),
-            created_at: Set(at),
-            attempts: Set(0),
-            next_attempt_at: Set(row.not_before.unwrap_or(at)),
-            delivered_at: Set(None),
-            ..Default::default()
-        }
-        .insert(db)
-        .await?;
-    }
-    if let Some((key, response)) = &c.idempotency {
-        idempotency_keys::ActiveModel {
-            tenant: Set(c.tenant.clone()),
-            key: Set(key.clone()),
-            case_id: Set(e.case_id.clone()),
-            seq: Set(e.seq),
-            response: Set(response.clone()),
-            created_at: Set(at),
-        }
-        .insert(db)
-        .await
-        .map_err(|err| conflict_or(err, case_id))?;
     }
     Ok(())
 }
