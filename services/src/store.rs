@@ -9,7 +9,7 @@ use orm::entities::{
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set, Statement, TransactionTrait,
+    QueryOrder, Set, Statement, TransactionTrait,
 };
 
 use crate::case::CaseState;
@@ -131,20 +131,6 @@ impl Store {
                 .one(&self.db)
                 .await?,
         )
-    }
-
-    /// Timers due at or before `until`, earliest first.
-    pub async fn due_timers(
-        &self,
-        until: DateTime<Utc>,
-        limit: u64,
-    ) -> Result<Vec<timers::Model>, StoreError> {
-        Ok(timers::Entity::find()
-            .filter(timers::Column::DueAt.lte(until))
-            .order_by_asc(timers::Column::DueAt)
-            .limit(limit)
-            .all(&self.db)
-            .await?)
     }
 
     /// Claims up to `limit` timers due by `now` for `node` until `lease_until`: rows

@@ -68,6 +68,35 @@ async fn task_id(db: &DatabaseConnection, case_id: &str, element: &str) -> u64 {
         .expect("open task")
 }
 
+/// Opens a dunning case and completes its two parallel tasks, so it waits for the
+/// payment message or the 7-day timer.
+async fn open_to_the_wait(
+    rt: &services::runtime::Runtime,
+    db: &DatabaseConnection,
+    loan: Value,
+) -> String {
+    let id = rt
+        .open_case(
+            "acme",
+            "dunning",
+            None,
+            None,
+            vars(json!({"loanId": loan})),
+            "x",
+            None,
+        )
+        .await
+        .unwrap()
+        .case_id;
+    for element in ["Call", "Letter"] {
+        let t = task_id(db, &id, element).await;
+        rt.complete_task(&id, t, vars(json!({})), "agent:ana", None)
+            .await
+            .unwrap();
+    }
+    id
+}
+
 async fn journal(db: &DatabaseConnection, case_id: &str) -> Vec<services::journal::Entry> {
     services::store::Store::new(db.clone())
         .journal(case_id, 0)
@@ -285,25 +314,7 @@ async fn timers_fire_once_on_the_virtual_clock(db: &DatabaseConnection) {
     rt.deploy("dunning.bpmn", MODEL, "supervisor:eva")
         .await
         .unwrap();
-    let case_id = rt
-        .open_case(
-            "acme",
-            "dunning",
-            None,
-            None,
-            vars(json!({"loanId": "L4"})),
-            "x",
-            None,
-        )
-        .await
-        .unwrap()
-        .case_id;
-    for element in ["Call", "Letter"] {
-        let t = task_id(db, &case_id, element).await;
-        rt.complete_task(&case_id, t, vars(json!({})), "agent:ana", None)
-            .await
-            .unwrap();
-    }
+    let case_id = open_to_the_wait(&rt, db, json!("L4")).await;
     assert_eq!(
         rt.fire_due_timers(100).await.unwrap().fired,
         0,
@@ -341,25 +352,7 @@ async fn messages_find_their_case_by_name_and_key(db: &DatabaseConnection) {
         .unwrap();
     let mut ids = Vec::new();
     for loan in ["L5", "L6"] {
-        let id = rt
-            .open_case(
-                "acme",
-                "dunning",
-                None,
-                None,
-                vars(json!({"loanId": loan})),
-                "x",
-                None,
-            )
-            .await
-            .unwrap()
-            .case_id;
-        for element in ["Call", "Letter"] {
-            let t = task_id(db, &id, element).await;
-            rt.complete_task(&id, t, vars(json!({})), "agent:ana", None)
-                .await
-                .unwrap();
-        }
+        let id = open_to_the_wait(&rt, db, json!(loan)).await;
         ids.push(id);
     }
     let out = rt
@@ -473,25 +466,7 @@ async fn a_claimed_timer_is_left_to_its_node_until_the_lease_passes(db: &Databas
     rt.deploy("dunning.bpmn", MODEL, "supervisor:eva")
         .await
         .unwrap();
-    let id = rt
-        .open_case(
-            "acme",
-            "dunning",
-            None,
-            None,
-            vars(json!({"loanId": "L10"})),
-            "x",
-            None,
-        )
-        .await
-        .unwrap()
-        .case_id;
-    for element in ["Call", "Letter"] {
-        let t = task_id(db, &id, element).await;
-        rt.complete_task(&id, t, vars(json!({})), "agent:ana", None)
-            .await
-            .unwrap();
-    }
+    let id = open_to_the_wait(&rt, db, json!("L10")).await;
     clock.advance(Duration::days(7));
     // Another node claims the due timer, then dies before firing it.
     let now = clock.now();
@@ -533,25 +508,7 @@ async fn the_timer_service_drains_due_timers_after_the_clock_moves(db: &Database
     let service = services::runtime::timers::spawn(rt.clone(), Default::default());
     let mut ids = Vec::new();
     for i in 0..5 {
-        let id = rt
-            .open_case(
-                "acme",
-                "dunning",
-                None,
-                None,
-                vars(json!({"loanId": i})),
-                "x",
-                None,
-            )
-            .await
-            .unwrap()
-            .case_id;
-        for element in ["Call", "Letter"] {
-            let t = task_id(db, &id, element).await;
-            rt.complete_task(&id, t, vars(json!({})), "agent:ana", None)
-                .await
-                .unwrap();
-        }
+        let id = open_to_the_wait(&rt, db, json!(i)).await;
         ids.push(id);
     }
     assert_eq!(*service.fired.borrow(), 0);
@@ -771,25 +728,7 @@ mod jobs {
         rt.deploy("dunning.bpmn", MODEL, "supervisor:eva")
             .await
             .unwrap();
-        let id = rt
-            .open_case(
-                "acme",
-                "dunning",
-                None,
-                None,
-                vars(json!({"loanId": "L9"})),
-                "x",
-                None,
-            )
-            .await
-            .unwrap()
-            .case_id;
-        for element in ["Call", "Letter"] {
-            let t = task_id(db, &id, element).await;
-            rt.complete_task(&id, t, vars(json!({})), "agent:ana", None)
-                .await
-                .unwrap();
-        }
+        let id = open_to_the_wait(rt, db, json!("L9")).await;
         clock.advance(Duration::days(7));
         assert_eq!(rt.fire_due_timers(10).await.unwrap().fired, 1);
         id

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 
 use super::run::{Run, trigger_kind};
-use super::{Effect, EngineError, Instance, SubscriptionKind};
+use super::{Effect, EngineError, Instance};
 use crate::compile::{Deployment, ExecProcess};
 use crate::model::NodeKind;
 
@@ -220,7 +220,7 @@ pub fn migrate(
                 .map_err(|m| corrupt(&m))?;
         }
     }
-    arm_new_boundaries(&mut run, from, &new_nodes)?;
+    arm_new_boundaries(&mut run, &new_nodes)?;
     let fx = run.fx;
     *state = next;
     Ok(fx)
@@ -229,10 +229,8 @@ pub fn migrate(
 /// Boundary events the old version did not have on a live activity get armed now.
 fn arm_new_boundaries(
     run: &mut Run<'_>,
-    from: &Deployment,
     new_nodes: &BTreeMap<u64, (u32, Option<u32>)>,
 ) -> Result<(), MigrationError> {
-    let _ = from;
     let to = run.dep;
     for (&id, &(np, nn)) in new_nodes {
         let Some(nn) = nn else { continue };
@@ -325,14 +323,4 @@ fn kind_name(k: &NodeKind) -> String {
 
 fn corrupt(what: &str) -> MigrationError {
     MigrationError::Engine(EngineError::CorruptState(what.to_string()))
-}
-
-impl SubscriptionKind {
-    /// Due time of a timer subscription.
-    pub fn due(&self) -> Option<DateTime<Utc>> {
-        match self {
-            SubscriptionKind::Timer { due, .. } => Some(*due),
-            SubscriptionKind::Message { .. } => None,
-        }
-    }
 }
