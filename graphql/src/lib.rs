@@ -1,4 +1,3 @@
-//! The GraphQL API: schema, auth guards, dataloaders, error codes, actix-web routes.
-//!
-//! Reserved in the workspace layout (see `docs/decisions/0001-workspace-layout.md`).
-//! Depends on `services` and `partners` only.
+//! The GraphQL API over HTTP (actix-web): schema, authentication, server.
+
+pub mod auth;

@@ -3,10 +3,12 @@
 //!
 //! Depends on `bpmn` and `orm` only.
 
+pub mod access;
 pub mod audit;
 pub mod case;
 pub mod clock;
 pub mod committer;
+pub mod documents;
 pub mod journal;
 pub mod runtime;
 pub mod store;

@@ -3,6 +3,7 @@
 //! what replay, verification and crash recovery rely on.
 
 mod events;
+pub mod facts;
 pub mod projection;
 
 use std::collections::BTreeMap;

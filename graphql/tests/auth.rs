@@ -1,0 +1,1 @@
+//! JWT and OAuth2 tests over real HTTP.

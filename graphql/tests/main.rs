@@ -1,0 +1,3 @@
+//! The graphql crate's one integration-test binary.
+
+mod auth;

@@ -1,0 +1,73 @@
+//! Facts about a case that are not engine events: who works a task, which partner holds
+//! the case, comments, partner activities, documents. Journalled and hash-chained like
+//! engine events, so the history shows them; they never move the process tokens.
+
+use serde::{Deserialize, Serialize};
+
+pub use crate::documents::facts::DocumentFact;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "fact", rename_all = "snake_case")]
+pub enum CaseFact {
+    TaskClaimed {
+        task: u64,
+        user: String,
+    },
+    TaskUnclaimed {
+        task: u64,
+    },
+    TaskReassigned {
+        task: u64,
+        user: Option<String>,
+    },
+    CommentAdded {
+        task: Option<u64>,
+        text: String,
+    },
+    /// The internal agent who owns the case.
+    OwnerAssigned {
+        owner: Option<String>,
+    },
+    /// Placed with a partner organisation (agency, law firm).
+    Placed {
+        partner: String,
+        note: Option<String>,
+    },
+    PlacementAccepted {
+        partner: String,
+    },
+    /// The partner gives the case back.
+    PlacementReturned {
+        partner: String,
+        reason: String,
+    },
+    /// The creditor takes the case back.
+    PlacementRecalled {
+        partner: String,
+        reason: String,
+    },
+    /// A partner's or agent's work on the case: a call, a letter, a visit, a filing.
+    ActivityRecorded {
+        kind: String,
+        note: String,
+    },
+    Document(DocumentFact),
+}
+
+impl CaseFact {
+    pub fn event_type(&self) -> &'static str {
+        match self {
+            CaseFact::TaskClaimed { .. } => "TaskClaimed",
+            CaseFact::TaskUnclaimed { .. } => "TaskUnclaimed",
+            CaseFact::TaskReassigned { .. } => "TaskReassigned",
+            CaseFact::CommentAdded { .. } => "CommentAdded",
+            CaseFact::OwnerAssigned { .. } => "OwnerAssigned",
+            CaseFact::Placed { .. } => "CasePlaced",
+            CaseFact::PlacementAccepted { .. } => "PlacementAccepted",
+            CaseFact::PlacementReturned { .. } => "PlacementReturned",
+            CaseFact::PlacementRecalled { .. } => "PlacementRecalled",
+            CaseFact::ActivityRecorded { .. } => "ActivityRecorded",
+            CaseFact::Document(d) => d.event_type(),
+        }
+    }
+}

@@ -1,0 +1,3 @@
+//! Case documents: metadata, object storage, integrity and retention.
+
+pub mod facts;
