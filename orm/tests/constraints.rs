@@ -39,6 +39,13 @@ pub fn case(id: &str, definition_id: i64, external_ref: Option<&str>) -> cases::
         snapshot_seq: 0,
         created_at: at(1_700_000_000, 0),
         updated_at: at(1_700_000_000, 0),
+        debtor_id: Some("D-1".to_owned()),
+        owner: None,
+        partner: None,
+        placement_status: None,
+        amount_due_minor: Some(125_050),
+        currency: Some("EUR".to_owned()),
+        delinquent_since: chrono::NaiveDate::from_ymd_opt(2026, 9, 1),
     }
 }
 

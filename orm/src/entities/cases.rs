@@ -21,6 +21,18 @@ pub struct Model {
     pub snapshot_seq: i64,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    pub debtor_id: Option<String>,
+    /// The internal agent who owns the case.
+    pub owner: Option<String>,
+    /// The partner organisation the case is placed with.
+    pub partner: Option<String>,
+    /// `placed`, `accepted`; `None` when not placed.
+    pub placement_status: Option<String>,
+    /// The `amountDue` process variable in minor units (cents).
+    pub amount_due_minor: Option<i64>,
+    pub currency: Option<String>,
+    /// The `delinquentSince` process variable; days past due count from it.
+    pub delinquent_since: Option<Date>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -8,10 +8,14 @@
 //! JSON columns are `text` holding canonical JSON, so both back-ends store the same bytes.
 
 pub mod case_journal;
+pub mod case_notes;
 pub mod cases;
+pub mod debtors;
 pub mod idempotency_keys;
 pub mod message_subscriptions;
 pub mod outbox;
+pub mod partners;
 pub mod process_definitions;
+pub mod task_candidates;
 pub mod tasks;
 pub mod timers;

@@ -26,6 +26,11 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub completed_at: Option<DateTimeUtc>,
     pub completed_by: Option<String>,
+    /// The partner organisation that owns this task (a partner-lane task of a placed case).
+    pub partner: Option<String>,
+    /// Agenda rank, higher first: see `services::desk::rank`.
+    pub rank: i64,
+    pub amount_due_minor: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,4 +1,4 @@
-//! Schema migrations, one per table, applied in order by [`Migrator`].
+//! Schema migrations, one per table (or per change to existing tables), applied in order by [`Migrator`].
 //!
 //! Migrations are frozen once released: change the schema by adding a migration, never by
 //! editing one. Each migration runs in a transaction on both back-ends (SQLite and
@@ -19,9 +19,14 @@ mod m20260101_000005_timers;
 mod m20260101_000006_message_subscriptions;
 mod m20260101_000007_outbox;
 mod m20260101_000008_idempotency_keys;
+mod m20261123_000001_debtors;
+mod m20261123_000002_partners;
+mod m20261123_000003_case_notes;
+mod m20261123_000004_task_candidates;
+mod m20261123_000005_case_desk_columns;
 
 /// Names of the tables the migrations create, in creation order.
-pub const TABLES: [&str; 8] = [
+pub const TABLES: [&str; 12] = [
     "process_definitions",
     "case_journal",
     "cases",
@@ -30,6 +35,10 @@ pub const TABLES: [&str; 8] = [
     "message_subscriptions",
     "outbox",
     "idempotency_keys",
+    "debtors",
+    "partners",
+    "case_notes",
+    "task_candidates",
 ];
 
 /// All migrations of the Recobro schema.
@@ -47,6 +56,11 @@ impl MigratorTrait for Migrator {
             Box::new(m20260101_000006_message_subscriptions::Migration),
             Box::new(m20260101_000007_outbox::Migration),
             Box::new(m20260101_000008_idempotency_keys::Migration),
+            Box::new(m20261123_000001_debtors::Migration),
+            Box::new(m20261123_000002_partners::Migration),
+            Box::new(m20261123_000003_case_notes::Migration),
+            Box::new(m20261123_000004_task_candidates::Migration),
+            Box::new(m20261123_000005_case_desk_columns::Migration),
         ]
     }
 }

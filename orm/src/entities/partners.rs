@@ -1,0 +1,20 @@
+//! Partner organisations: collection agencies and law firms.
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "partners")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub partner_id: String,
+    pub tenant: String,
+    pub name: String,
+    /// `agency` or `law_firm`.
+    pub kind: String,
+    pub active: bool,
+    pub created_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
