@@ -110,3 +110,149 @@ impl Principal {
         }
     }
 }
+
+/// Everything a caller can ask of the desk, for the role table in [`permits`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Operation {
+    DeployProcess,
+    ReadProcess,
+    OpenCase,
+    ReadCase,
+    ReadHistory,
+    VerifyHistory,
+    MigrateCase,
+    CancelCase,
+    AssignOwner,
+    CorrelateMessage,
+    ReadTasks,
+    WorkTask,
+    ReassignTask,
+    Comment,
+    ManagePartners,
+    ReadPartners,
+    PlaceCase,
+    RespondToPlacement,
+    RecordActivity,
+    ManageApiClients,
+    ReadAccessLog,
+}
+
+impl Operation {
+    pub const ALL: [Operation; 21] = [
+        Operation::DeployProcess,
+        Operation::ReadProcess,
+        Operation::OpenCase,
+        Operation::ReadCase,
+        Operation::ReadHistory,
+        Operation::VerifyHistory,
+        Operation::MigrateCase,
+        Operation::CancelCase,
+        Operation::AssignOwner,
+        Operation::CorrelateMessage,
+        Operation::ReadTasks,
+        Operation::WorkTask,
+        Operation::ReassignTask,
+        Operation::Comment,
+        Operation::ManagePartners,
+        Operation::ReadPartners,
+        Operation::PlaceCase,
+        Operation::RespondToPlacement,
+        Operation::RecordActivity,
+        Operation::ManageApiClients,
+        Operation::ReadAccessLog,
+    ];
+}
+
+/// The role table. Partners additionally only ever reach cases placed with them and
+/// tasks their organisation owns; that object-level check lives with each query.
+pub fn permits(role: Role, op: Operation) -> bool {
+    use Operation as O;
+    use Role as R;
+    match role {
+        R::Admin => op != O::RespondToPlacement,
+        R::Supervisor => !matches!(
+            op,
+            O::RespondToPlacement | O::ManageApiClients | O::ReadAccessLog
+        ),
+        R::Agent => matches!(
+            op,
+            O::ReadProcess
+                | O::OpenCase
+                | O::ReadCase
+                | O::ReadHistory
+                | O::CorrelateMessage
+                | O::ReadTasks
+                | O::WorkTask
+                | O::Comment
+                | O::ReadPartners
+                | O::RecordActivity
+        ),
+        R::Partner => matches!(
+            op,
+            O::ReadCase
+                | O::CorrelateMessage
+                | O::ReadTasks
+                | O::WorkTask
+                | O::Comment
+                | O::RespondToPlacement
+                | O::RecordActivity
+        ),
+        R::Auditor => matches!(
+            op,
+            O::ReadProcess
+                | O::ReadCase
+                | O::ReadHistory
+                | O::VerifyHistory
+                | O::ReadTasks
+                | O::ReadPartners
+                | O::ReadAccessLog
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auditors_change_nothing() {
+        let writes = [
+            Operation::DeployProcess,
+            Operation::OpenCase,
+            Operation::MigrateCase,
+            Operation::CancelCase,
+            Operation::WorkTask,
+            Operation::Comment,
+            Operation::PlaceCase,
+            Operation::CorrelateMessage,
+        ];
+        for op in writes {
+            assert!(!permits(Role::Auditor, op), "{op:?}");
+        }
+        assert!(permits(Role::Auditor, Operation::ReadHistory));
+    }
+
+    #[test]
+    fn only_partners_answer_placements() {
+        for role in Role::ALL {
+            assert_eq!(
+                permits(role, Operation::RespondToPlacement),
+                role == Role::Partner
+            );
+        }
+    }
+
+    #[test]
+    fn principal_partner_binding() {
+        assert_eq!(
+            Principal::new("u", "t", Role::Partner, None, vec![]),
+            Err(PrincipalError::PartnerMissing)
+        );
+        assert_eq!(
+            Principal::new("u", "t", Role::Agent, Some("p".into()), vec![]),
+            Err(PrincipalError::PartnerNotAllowed)
+        );
+        let p = Principal::new("u", "t", Role::Partner, Some("lawco".into()), vec![]).unwrap();
+        assert_eq!(p.acting_identity(), "partner:u@lawco");
+    }
+}

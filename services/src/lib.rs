@@ -8,6 +8,7 @@ pub mod audit;
 pub mod case;
 pub mod clock;
 pub mod committer;
+pub mod desk;
 pub mod documents;
 pub mod journal;
 pub mod runtime;

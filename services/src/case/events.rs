@@ -6,6 +6,8 @@ use bpmn::engine::Event;
 use bpmn::expr::Vars;
 use serde::{Deserialize, Serialize};
 
+use super::facts::CaseFact;
+
 /// One journal entry's payload. The engine is deterministic, so recording the inputs
 /// (and the time, in the entry) is enough to rebuild every state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -32,6 +34,8 @@ pub enum CaseEvent {
         content_hash: String,
         mapping: BTreeMap<String, String>,
     },
+    /// Who works it, where it is placed, notes, documents: see [`CaseFact`].
+    Fact { fact: CaseFact },
 }
 
 impl CaseEvent {
@@ -40,6 +44,7 @@ impl CaseEvent {
         match self {
             CaseEvent::Opened { .. } => "CaseOpened",
             CaseEvent::Migrated { .. } => "CaseMigrated",
+            CaseEvent::Fact { fact } => fact.event_type(),
             CaseEvent::Engine { event } => match event {
                 Event::CompleteTask { .. } => "TaskCompleted",
                 Event::CompleteJob { .. } => "JobCompleted",

@@ -6,13 +6,14 @@ mod events;
 pub mod facts;
 pub mod projection;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use bpmn::compile::Deployment;
-use bpmn::engine::{self, Effect, Instance, StartAt};
+use bpmn::engine::{self, Effect, Event, Instance, StartAt, Status, Wait};
 use chrono::{DateTime, Utc};
 pub use events::CaseEvent;
+pub use facts::CaseFact;
 use serde::{Deserialize, Serialize};
 
 /// Everything a case actor holds in memory.
@@ -26,6 +27,33 @@ pub struct CaseState {
     pub seq: i64,
     /// Hash of that entry (the next entry's `prev_hash`).
     pub last_hash: String,
+    /// The internal agent who owns the case.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub placement: Option<Placement>,
+    /// Task assignments made after creation (claims, reassignments), by task id.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub assignees: BTreeMap<u64, Option<String>>,
+    /// Open tasks in the partner lane (candidate group [`PARTNER_LANE`]).
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub partner_tasks: BTreeSet<u64>,
+}
+
+/// The candidate group that marks a user task as the placed partner's work.
+pub const PARTNER_LANE: &str = "partner";
+
+/// Where a case is placed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Placement {
+    pub partner: String,
+    pub accepted: bool,
+}
+
+impl Placement {
+    pub fn status(&self) -> &'static str {
+        if self.accepted { "accepted" } else { "placed" }
+    }
 }
 
 /// Why an event could not be applied.
@@ -41,6 +69,14 @@ pub enum ApplyError {
     Engine(#[from] engine::EngineError),
     #[error(transparent)]
     Migration(#[from] engine::MigrationError),
+    #[error("task {0} is not open")]
+    NoOpenTask(u64),
+    #[error("task {task} is already claimed by {by}")]
+    AlreadyClaimed { task: u64, by: String },
+    #[error("the case is closed")]
+    Closed,
+    #[error("{0}")]
+    Placement(String),
 }
 
 /// Looks up deployed definitions by id.
@@ -86,6 +122,8 @@ pub fn apply(
             Ok((*definition_id, inst, fx))
         }
         (_, None, _) | (_, _, None) => Err(ApplyError::NoCase(case_id.into())),
+        // Facts never move tokens; [`step`] validates and applies them.
+        (CaseEvent::Fact { .. }, Some(inst), Some(def)) => Ok((def, inst.clone(), Vec::new())),
         (CaseEvent::Engine { event }, Some(inst), Some(def)) => {
             let d = dep(def)?;
             let mut next = inst.clone();
@@ -108,4 +146,159 @@ pub fn apply(
             Ok((*definition_id, next, fx))
         }
     }
+}
+
+/// Applies one event to a whole case state: the engine part through [`apply`], then
+/// who works which task and where the case is placed. Used both to execute a command
+/// and to replay the journal, so both always agree. `seq` and `last_hash` are left for
+/// the caller, who knows the journal entry.
+pub fn step(
+    defs: &dyn Definitions,
+    case_id: &str,
+    state: Option<&CaseState>,
+    event: &CaseEvent,
+    at: DateTime<Utc>,
+) -> Result<(CaseState, Vec<Effect>), ApplyError> {
+    let (def, instance, effects) = apply(
+        defs,
+        case_id,
+        state.map(|s| s.definition_id),
+        state.map(|s| &s.instance),
+        event,
+        at,
+    )?;
+    let mut next = match state {
+        Some(s) => CaseState {
+            definition_id: def,
+            instance,
+            ..s.clone()
+        },
+        None => CaseState {
+            case_id: case_id.to_string(),
+            tenant: match event {
+                CaseEvent::Opened { tenant, .. } => tenant.clone(),
+                _ => String::new(),
+            },
+            definition_id: def,
+            instance,
+            seq: 0,
+            last_hash: String::new(),
+            owner: None,
+            placement: None,
+            assignees: BTreeMap::new(),
+            partner_tasks: BTreeSet::new(),
+        },
+    };
+    next.seq = state.map_or(0, |s| s.seq) + 1;
+    if let CaseEvent::Fact { fact } = event {
+        apply_fact(&mut next, fact)?;
+    }
+    if let CaseEvent::Engine {
+        event: Event::CompleteTask { task, .. },
+    } = event
+    {
+        next.close_task(*task);
+    }
+    for fx in &effects {
+        match fx {
+            Effect::CreateTask(t) if t.candidate_groups.iter().any(|g| g == PARTNER_LANE) => {
+                next.partner_tasks.insert(t.task);
+            }
+            Effect::CancelTask { task } => next.close_task(*task),
+            _ => {}
+        }
+    }
+    Ok((next, effects))
+}
+
+impl CaseState {
+    fn close_task(&mut self, task: u64) {
+        self.assignees.remove(&task);
+        self.partner_tasks.remove(&task);
+    }
+
+    pub fn is_open_task(&self, task: u64) -> bool {
+        self.instance
+            .elements
+            .get(&task)
+            .is_some_and(|e| e.wait == Wait::Task)
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.instance.status != Status::Active
+    }
+}
+
+fn apply_fact(state: &mut CaseState, fact: &CaseFact) -> Result<(), ApplyError> {
+    let open_task = |state: &CaseState, task: u64| {
+        if state.is_open_task(task) {
+            Ok(())
+        } else {
+            Err(ApplyError::NoOpenTask(task))
+        }
+    };
+    let placed_with = |state: &CaseState, partner: &str| match &state.placement {
+        Some(p) if p.partner == partner => Ok(()),
+        _ => Err(ApplyError::Placement(format!(
+            "the case is not placed with {partner}"
+        ))),
+    };
+    match fact {
+        CaseFact::TaskClaimed { task, user } => {
+            open_task(state, *task)?;
+            if let Some(Some(by)) = state.assignees.get(task)
+                && by != user
+            {
+                return Err(ApplyError::AlreadyClaimed {
+                    task: *task,
+                    by: by.clone(),
+                });
+            }
+            state.assignees.insert(*task, Some(user.clone()));
+        }
+        CaseFact::TaskUnclaimed { task } => {
+            open_task(state, *task)?;
+            state.assignees.insert(*task, None);
+        }
+        CaseFact::TaskReassigned { task, user } => {
+            open_task(state, *task)?;
+            state.assignees.insert(*task, user.clone());
+        }
+        CaseFact::OwnerAssigned { owner } => state.owner = owner.clone(),
+        CaseFact::Placed { partner, .. } => {
+            if state.is_closed() {
+                return Err(ApplyError::Closed);
+            }
+            if let Some(p) = &state.placement {
+                return Err(ApplyError::Placement(format!(
+                    "the case is already placed with {}",
+                    p.partner
+                )));
+            }
+            state.placement = Some(Placement {
+                partner: partner.clone(),
+                accepted: false,
+            });
+        }
+        CaseFact::PlacementAccepted { partner } => {
+            placed_with(state, partner)?;
+            if let Some(p) = &mut state.placement {
+                if p.accepted {
+                    return Err(ApplyError::Placement(
+                        "the placement is already accepted".into(),
+                    ));
+                }
+                p.accepted = true;
+            }
+        }
+        CaseFact::PlacementReturned { partner, .. }
+        | CaseFact::PlacementRecalled { partner, .. } => {
+            placed_with(state, partner)?;
+            state.placement = None;
+        }
+        CaseFact::CommentAdded { .. }
+        | CaseFact::ActivityRecorded { .. }
+        | CaseFact::Document(_) => {}
+    }
+    Ok(())
 }

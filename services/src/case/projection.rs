@@ -3,10 +3,11 @@
 //! Written in the same transaction as the journal entry.
 
 use bpmn::engine::{Effect, Event, Instance, Status};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::{Value, json};
 
-use super::CaseEvent;
+use super::{CaseEvent, CaseFact, CaseState, PARTNER_LANE};
+use crate::desk::rank;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct TaskRow {
@@ -19,6 +20,10 @@ pub struct TaskRow {
     pub priority: i32,
     pub due_at: Option<DateTime<Utc>>,
     pub stage: Option<String>,
+    /// The partner that owns it: a partner-lane task of a placed case.
+    pub partner: Option<String>,
+    pub amount_due_minor: Option<i64>,
+    pub rank: i64,
 }
 
 /// An effect that leaves the system, delivered after commit.
@@ -51,6 +56,35 @@ pub struct Changes {
     pub subscriptions_removed: Vec<i64>,
     /// For the outbox dispatcher.
     pub outbox: Vec<OutboxRow>,
+    /// The case row's working columns, after the event.
+    pub desk: CaseDesk,
+    /// (task id, assignee) for claims, unclaims and reassignments.
+    pub tasks_assigned: Vec<(i64, Option<String>)>,
+    /// (task id, partner) when a placement starts or ends.
+    pub tasks_partner: Vec<(i64, Option<String>)>,
+    /// A comment or activity to list on the case.
+    pub note: Option<NoteRow>,
+    /// (debtor id, name) to record when a case opens.
+    pub debtor: Option<(String, String)>,
+}
+
+/// Columns of the case row that follow who works the case and what is at stake.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CaseDesk {
+    pub debtor_id: Option<String>,
+    pub owner: Option<String>,
+    pub partner: Option<String>,
+    pub placement_status: Option<&'static str>,
+    pub amount_due_minor: Option<i64>,
+    pub currency: Option<String>,
+    pub delinquent_since: Option<NaiveDate>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NoteRow {
+    pub task_id: Option<i64>,
+    pub kind: String,
+    pub text: String,
 }
 
 /// The case's status as the read side shows it.
@@ -63,12 +97,26 @@ pub fn status_of(inst: &Instance) -> &'static str {
     }
 }
 
-pub fn changes(event: &CaseEvent, after: &Instance, effects: &[Effect]) -> Changes {
+pub fn changes(
+    event: &CaseEvent,
+    state: &CaseState,
+    effects: &[Effect],
+    at: DateTime<Utc>,
+) -> Changes {
+    let after = &state.instance;
+    let desk = desk_of(state);
     let mut c = Changes {
         stage: after.stage.clone(),
         status: status_of(after),
         ..Changes::default()
     };
+    fact_changes(&mut c, event, state);
+    if let (CaseEvent::Opened { .. }, Some(id)) = (event, &desk.debtor_id) {
+        let name = root_var(after, "debtorName")
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        c.debtor = Some((id.clone(), name));
+    }
     match event {
         CaseEvent::Engine {
             event: Event::CompleteTask { task, .. },
@@ -85,6 +133,19 @@ pub fn changes(event: &CaseEvent, after: &Instance, effects: &[Effect]) -> Chang
     for fx in effects {
         match fx {
             Effect::CreateTask(t) => c.tasks_created.push(TaskRow {
+                partner: match &state.placement {
+                    Some(p) if t.candidate_groups.iter().any(|g| g == PARTNER_LANE) => {
+                        Some(p.partner.clone())
+                    }
+                    _ => None,
+                },
+                amount_due_minor: desk.amount_due_minor,
+                rank: rank::rank(&rank::RankInputs {
+                    priority: t.priority,
+                    due_at: due_of(t.due_date.as_deref()),
+                    created_at: at,
+                    amount_due_minor: desk.amount_due_minor,
+                }),
                 task_id: t.task as i64,
                 element_id: t.element_id.to_string(),
                 name: t.name.clone(),
@@ -92,11 +153,7 @@ pub fn changes(event: &CaseEvent, after: &Instance, effects: &[Effect]) -> Chang
                 candidate_groups: t.candidate_groups.clone(),
                 candidate_users: t.candidate_users.clone(),
                 priority: t.priority.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32,
-                due_at: t
-                    .due_date
-                    .as_deref()
-                    .and_then(|d| DateTime::parse_from_rfc3339(d).ok())
-                    .map(|d| d.with_timezone(&Utc)),
+                due_at: due_of(t.due_date.as_deref()),
                 stage: t.stage.clone(),
             }),
             Effect::CancelTask { task } => c.tasks_closed.push((*task as i64, "cancelled")),
@@ -153,5 +210,94 @@ pub fn changes(event: &CaseEvent, after: &Instance, effects: &[Effect]) -> Chang
         .retain(|(id, _, _)| !c.timers_removed.contains(id));
     c.subscriptions_added
         .retain(|(id, _, _)| !c.subscriptions_removed.contains(id));
+    c.desk = desk;
     c
+}
+
+fn due_of(due_date: Option<&str>) -> Option<DateTime<Utc>> {
+    due_date
+        .and_then(|d| DateTime::parse_from_rfc3339(d).ok())
+        .map(|d| d.with_timezone(&Utc))
+}
+
+fn fact_changes(c: &mut Changes, event: &CaseEvent, state: &CaseState) {
+    let CaseEvent::Fact { fact } = event else {
+        return;
+    };
+    let partner_tasks = |partner: Option<&str>| {
+        state
+            .partner_tasks
+            .iter()
+            .map(|t| (*t as i64, partner.map(str::to_string)))
+            .collect::<Vec<_>>()
+    };
+    match fact {
+        CaseFact::TaskClaimed { task, user } => {
+            c.tasks_assigned.push((*task as i64, Some(user.clone())));
+        }
+        CaseFact::TaskUnclaimed { task } => c.tasks_assigned.push((*task as i64, None)),
+        CaseFact::TaskReassigned { task, user } => {
+            c.tasks_assigned.push((*task as i64, user.clone()));
+        }
+        CaseFact::Placed { partner, .. } => c.tasks_partner = partner_tasks(Some(partner)),
+        CaseFact::PlacementReturned { .. } | CaseFact::PlacementRecalled { .. } => {
+            c.tasks_partner = partner_tasks(None);
+        }
+        CaseFact::CommentAdded { task, text } => {
+            c.note = Some(NoteRow {
+                task_id: task.map(|t| t as i64),
+                kind: "comment".into(),
+                text: text.clone(),
+            });
+        }
+        CaseFact::ActivityRecorded { kind, note } => {
+            c.note = Some(NoteRow {
+                task_id: None,
+                kind: kind.clone(),
+                text: note.clone(),
+            });
+        }
+        CaseFact::OwnerAssigned { .. }
+        | CaseFact::PlacementAccepted { .. }
+        | CaseFact::Document(_) => {}
+    }
+}
+
+fn root_var<'a>(inst: &'a Instance, name: &str) -> Option<&'a Value> {
+    inst.elements.get(&inst.root)?.vars.get(name)
+}
+
+/// The working columns of a case: who owns it, where it is placed, and the amount and
+/// delinquency date from the process variables `amountDue`, `currency`,
+/// `delinquentSince` and `debtorId` (see `docs/process-modelling.md`).
+pub fn desk_of(state: &CaseState) -> CaseDesk {
+    let inst = &state.instance;
+    let text = |name: &str| {
+        root_var(inst, name).and_then(|v| match v {
+            Value::String(s) if !s.is_empty() => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        })
+    };
+    CaseDesk {
+        debtor_id: text("debtorId"),
+        owner: state.owner.clone(),
+        partner: state.placement.as_ref().map(|p| p.partner.clone()),
+        placement_status: state.placement.as_ref().map(|p| p.status()),
+        amount_due_minor: root_var(inst, "amountDue").and_then(minor_units),
+        currency: text("currency"),
+        delinquent_since: text("delinquentSince")
+            .and_then(|d| NaiveDate::parse_from_str(d.get(..10).unwrap_or(&d), "%Y-%m-%d").ok()),
+    }
+}
+
+/// An amount (a JSON number or decimal string) in minor units, rounded half away from zero.
+pub fn minor_units(v: &Value) -> Option<i64> {
+    let major = match v {
+        Value::Number(n) => n.as_f64()?,
+        Value::String(s) => s.trim().parse::<f64>().ok()?,
+        _ => return None,
+    };
+    let minor = (major * 100.0).round();
+    (minor.is_finite() && minor.abs() < 9.0e15).then_some(minor as i64)
 }

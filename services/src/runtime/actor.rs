@@ -12,7 +12,7 @@ use bpmn::engine::Effect;
 
 use super::{Command, Outcome, RuntimeError, Shared};
 use crate::case::projection::changes;
-use crate::case::{CaseEvent, CaseState, apply};
+use crate::case::{CaseEvent, CaseState, step};
 use crate::journal::{Entry, GENESIS};
 use crate::store::{Commit, NewCase, StoreError};
 
@@ -141,27 +141,10 @@ pub(super) async fn replay_entry(
     let event: CaseEvent = serde_json::from_value(entry.payload.clone())
         .map_err(|e| RuntimeError::Corrupt(format!("case {case_id} entry {}: {e}", entry.seq)))?;
     let defs = definitions_for(shared, state.as_ref(), &event).await?;
-    let (def, inst, _) = apply(
-        &defs,
-        case_id,
-        state.as_ref().map(|s| s.definition_id),
-        state.as_ref().map(|s| &s.instance),
-        &event,
-        entry.recorded_at,
-    )?;
-    let tenant = match (&event, &state) {
-        (CaseEvent::Opened { tenant, .. }, _) => tenant.clone(),
-        (_, Some(s)) => s.tenant.clone(),
-        (_, None) => String::new(),
-    };
-    Ok(CaseState {
-        case_id: case_id.to_string(),
-        tenant,
-        definition_id: def,
-        instance: inst,
-        seq: entry.seq,
-        last_hash: entry.hash.clone(),
-    })
+    let (mut next, _) = step(&defs, case_id, state.as_ref(), &event, entry.recorded_at)?;
+    next.seq = entry.seq;
+    next.last_hash = entry.hash.clone();
+    Ok(next)
 }
 
 async fn definitions_for(
@@ -174,7 +157,7 @@ async fn definitions_for(
         CaseEvent::Opened { definition_id, .. } | CaseEvent::Migrated { definition_id, .. } => {
             ids.push(*definition_id)
         }
-        CaseEvent::Engine { .. } => {}
+        CaseEvent::Engine { .. } | CaseEvent::Fact { .. } => {}
     }
     let mut out = BTreeMap::new();
     for id in ids {
@@ -237,15 +220,8 @@ async fn attempt(
     let event = msg.command.to_event();
     let now = shared.clock.now();
     let defs = definitions_for(shared, state, &event).await?;
-    let (def, instance, effects) = apply(
-        &defs,
-        case_id,
-        state.map(|s| s.definition_id),
-        state.map(|s| &s.instance),
-        &event,
-        now,
-    )?;
-    let seq = state.map_or(0, |s| s.seq) + 1;
+    let (mut next, effects) = step(&defs, case_id, state, &event, now)?;
+    let seq = next.seq;
     let prev = state.map_or(GENESIS, |s| s.last_hash.as_str());
     let payload = serde_json::to_value(&event).map_err(|e| RuntimeError::Corrupt(e.to_string()))?;
     let entry = Entry::next(
@@ -257,14 +233,7 @@ async fn attempt(
         &msg.actor,
         now,
     );
-    let next = CaseState {
-        case_id: case_id.to_string(),
-        tenant: tenant.clone(),
-        definition_id: def,
-        instance,
-        seq,
-        last_hash: entry.hash.clone(),
-    };
+    next.last_hash = entry.hash.clone();
     let outcome = Outcome {
         case_id: case_id.to_string(),
         seq,
@@ -279,7 +248,7 @@ async fn attempt(
         .transpose()
         .map_err(|e| RuntimeError::Corrupt(e.to_string()))?;
     let commit = Commit {
-        changes: changes(&event, &next.instance, &effects),
+        changes: changes(&event, &next, &effects, now),
         entry,
         tenant,
         opened: match &event {
@@ -312,8 +281,25 @@ async fn attempt(
             None => None,
         },
     };
+    let notice = super::CaseNotice {
+        tenant: commit.tenant.clone(),
+        case_id: case_id.to_string(),
+        seq,
+        event_type: commit.entry.event_type.clone(),
+        partner: commit.changes.desk.partner.clone(),
+        queues: commit
+            .changes
+            .tasks_created
+            .iter()
+            .flat_map(|t| crate::store::candidates(&t.candidate_groups, &t.candidate_users))
+            .collect(),
+        tasks_changed: !(commit.changes.tasks_created.is_empty()
+            && commit.changes.tasks_closed.is_empty()
+            && commit.changes.tasks_assigned.is_empty()
+            && commit.changes.tasks_partner.is_empty()),
+    };
     shared.committer.commit(commit).await?;
-    shared.after_commit(&next, &effects);
+    shared.after_commit(&next, &effects, notice);
     Ok((next, outcome))
 }
 

@@ -24,7 +24,7 @@ pub use self::actor::CaseActor;
 use self::actor::{Execute, Snapshot};
 pub use self::audit_projection::ProjectionCheck;
 use self::definitions::{DefinitionCache, Deployed};
-use crate::case::{ApplyError, CaseEvent, CaseState};
+use crate::case::{ApplyError, CaseEvent, CaseFact, CaseState};
 use crate::clock::Clock;
 use crate::committer::{Committer, GroupCommit};
 use crate::store::{Store, StoreError};
@@ -109,6 +109,7 @@ pub enum Command {
         content_hash: String,
         mapping: BTreeMap<String, String>,
     },
+    Fact(CaseFact),
 }
 
 impl Command {
@@ -134,6 +135,7 @@ impl Command {
                 start_at,
             },
             Command::Engine(event) => CaseEvent::Engine { event },
+            Command::Fact(fact) => CaseEvent::Fact { fact },
             Command::Migrate {
                 definition_id,
                 process_id,
@@ -195,6 +197,23 @@ pub struct Shared {
     timer_wakeup: Arc<tokio::sync::Notify>,
     /// Wakes the job dispatcher when a commit created a job.
     job_wakeup: Arc<tokio::sync::Notify>,
+    /// Every committed journal entry, for subscriptions (lossy for slow listeners).
+    notices: tokio::sync::broadcast::Sender<CaseNotice>,
+}
+
+/// Told to listeners after a journal entry commits.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CaseNotice {
+    pub tenant: String,
+    pub case_id: String,
+    pub seq: i64,
+    pub event_type: String,
+    /// The partner the case is placed with after the entry.
+    pub partner: Option<String>,
+    /// Candidates (groups, `user:<id>`) of tasks the entry created.
+    pub queues: Vec<String>,
+    /// Whether any task was created, closed, claimed or moved between partners.
+    pub tasks_changed: bool,
 }
 
 impl std::fmt::Debug for Shared {
@@ -222,7 +241,9 @@ impl Shared {
     }
 
     /// Runs after a commit: wakes the timer service when a timer was scheduled.
-    fn after_commit(&self, _state: &CaseState, effects: &[Effect]) {
+    fn after_commit(&self, _state: &CaseState, effects: &[Effect], notice: CaseNotice) {
+        // No listener is not an error.
+        let _ = self.notices.send(notice);
         if effects
             .iter()
             .any(|e| matches!(e, Effect::ScheduleTimer { .. }))
@@ -259,6 +280,7 @@ impl Runtime {
             actors: Mutex::new(HashMap::new()),
             timer_wakeup: Arc::new(tokio::sync::Notify::new()),
             job_wakeup: Arc::new(tokio::sync::Notify::new()),
+            notices: tokio::sync::broadcast::channel(4096).0,
         });
         Runtime { shared }
     }
@@ -277,6 +299,11 @@ impl Runtime {
 
     pub fn job_wakeup(&self) -> Arc<tokio::sync::Notify> {
         self.shared.job_wakeup.clone()
+    }
+
+    /// Committed entries from now on, for subscriptions.
+    pub fn notices(&self) -> tokio::sync::broadcast::Receiver<CaseNotice> {
+        self.shared.notices.subscribe()
     }
 
     /// Number of case actors in memory.
@@ -413,6 +440,19 @@ impl Runtime {
             out.push(self.execute(&id, cmd, actor, key).await?);
         }
         Ok(out)
+    }
+
+    /// Records a fact about a case (a claim, a placement, a comment, a document) in its
+    /// journal, validated against the case's current state by its actor.
+    pub async fn record_fact(
+        &self,
+        case_id: &str,
+        fact: CaseFact,
+        actor: &str,
+        idempotency_key: Option<String>,
+    ) -> Result<Outcome, RuntimeError> {
+        self.execute(case_id, Command::Fact(fact), actor, idempotency_key)
+            .await
     }
 
     pub async fn cancel_case(

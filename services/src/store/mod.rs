@@ -1,6 +1,10 @@
 //! Durable side of a case: one transaction writes the journal entry, the projections it
 //! changes, the outbox rows and the idempotency key, or none of it.
 
+mod desk;
+
+pub use desk::candidates;
+
 use chrono::{DateTime, Utc};
 use orm::entities::{
     case_journal, cases, idempotency_keys, message_subscriptions, outbox, process_definitions,
@@ -288,9 +292,11 @@ async fn write_all<C: ConnectionTrait>(db: &C, batch: &[Commit]) -> Result<(), S
         .collect();
     if !tasks.is_empty() {
         tasks::Entity::insert_many(tasks).exec(db).await?;
+        desk::insert_candidates(db, batch).await?;
     }
     for c in batch {
         close_tasks(db, c).await?;
+        desk::write(db, c).await?;
         let (case_id, ch) = (c.entry.case_id.as_str(), &c.changes);
         if !ch.timers_removed.is_empty() {
             timers::Entity::delete_many()
@@ -420,6 +426,13 @@ fn case_row(c: &Commit) -> Option<cases::ActiveModel> {
         snapshot_seq: Set(if c.snapshot.is_some() { e.seq } else { 0 }),
         created_at: Set(e.recorded_at),
         updated_at: Set(e.recorded_at),
+        debtor_id: Set(ch.desk.debtor_id.clone()),
+        owner: Set(ch.desk.owner.clone()),
+        partner: Set(ch.desk.partner.clone()),
+        placement_status: Set(ch.desk.placement_status.map(str::to_string)),
+        amount_due_minor: Set(ch.desk.amount_due_minor),
+        currency: Set(ch.desk.currency.clone()),
+        delinquent_since: Set(ch.desk.delinquent_since),
     })
 }
 
@@ -431,6 +444,7 @@ async fn update_case<C: ConnectionTrait>(db: &C, c: &Commit) -> Result<(), Store
         .col_expr(cases::Column::Stage, Expr::value(ch.stage.clone()))
         .col_expr(cases::Column::Status, Expr::value(ch.status))
         .col_expr(cases::Column::UpdatedAt, Expr::value(e.recorded_at));
+    q = desk::case_columns(q, &ch.desk);
     if let Some(s) = &c.snapshot {
         q = q
             .col_expr(cases::Column::Snapshot, Expr::value(s.clone()))
@@ -470,6 +484,9 @@ fn task_row(c: &Commit, t: &crate::case::projection::TaskRow) -> tasks::ActiveMo
         created_at: Set(c.entry.recorded_at),
         completed_at: Set(None),
         completed_by: Set(None),
+        partner: Set(t.partner.clone()),
+        rank: Set(t.rank),
+        amount_due_minor: Set(t.amount_due_minor),
     }
 }
 
@@ -489,5 +506,5 @@ async fn close_tasks<C: ConnectionTrait>(db: &C, c: &Commit) -> Result<(), Store
             .exec(db)
             .await?;
     }
-    Ok(())
+    desk::forget_candidates(db, c).await
 }
