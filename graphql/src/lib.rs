@@ -1,3 +1,6 @@
 //! The GraphQL API over HTTP (actix-web): schema, authentication, server.
 
 pub mod auth;
+pub mod errors;
+pub mod schema;
+pub mod server;

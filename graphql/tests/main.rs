@@ -1,3 +1,4 @@
 //! The graphql crate's one integration-test binary.
 
+mod api;
 mod auth;

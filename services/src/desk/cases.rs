@@ -117,6 +117,10 @@ impl Desk {
         if let Some(d) = new.delinquent_since {
             set("delinquentSince", d.format("%Y-%m-%d").to_string().into());
         }
+        // Payments and bank files name the creditor's reference, so models correlate on it.
+        if let Some(r) = &new.external_ref {
+            set("externalRef", r.clone().into());
+        }
         Ok(self
             .runtime
             .open_case(

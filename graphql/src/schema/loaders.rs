@@ -1,0 +1,94 @@
+//! Per-request batch loaders, so a page of cases costs one query per relation whatever
+//! its size. Each loader carries the caller, so the desk's authorisation applies.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_graphql::dataloader::{DataLoader, Loader};
+use orm::entities::{debtors, partners, tasks};
+use services::access::Principal;
+use services::desk::Desk;
+
+pub struct DebtorLoader(pub Desk, pub Principal);
+pub struct OpenTasksLoader(pub Desk, pub Principal);
+pub struct PartnerLoader(pub Desk, pub Principal);
+
+/// Loader errors are shared by every waiting field.
+pub type LoadError = Arc<async_graphql::Error>;
+
+impl Loader<String> for DebtorLoader {
+    type Value = debtors::Model;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[String]) -> Result<HashMap<String, Self::Value>, Self::Error> {
+        let rows = self
+            .0
+            .debtors(&self.1, keys)
+            .await
+            .map_err(|e| Arc::new(crate::errors::desk(e)))?;
+        Ok(rows.into_iter().map(|d| (d.debtor_id.clone(), d)).collect())
+    }
+}
+
+impl Loader<String> for OpenTasksLoader {
+    type Value = Vec<tasks::Model>;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[String]) -> Result<HashMap<String, Self::Value>, Self::Error> {
+        let rows = self
+            .0
+            .open_tasks_of(&self.1, keys)
+            .await
+            .map_err(|e| Arc::new(crate::errors::desk(e)))?;
+        let mut out: HashMap<String, Vec<tasks::Model>> =
+            keys.iter().map(|k| (k.clone(), Vec::new())).collect();
+        for t in rows {
+            out.entry(t.case_id.clone()).or_default().push(t);
+        }
+        Ok(out)
+    }
+}
+
+impl Loader<String> for PartnerLoader {
+    type Value = partners::Model;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[String]) -> Result<HashMap<String, Self::Value>, Self::Error> {
+        let rows = self
+            .0
+            .partners_by_id(&self.1, keys)
+            .await
+            .map_err(|e| Arc::new(crate::errors::desk(e)))?;
+        Ok(rows
+            .into_iter()
+            .map(|p| (p.partner_id.clone(), p))
+            .collect())
+    }
+}
+
+/// The loaders for one request (cloned into each operation of a batch, sharing caches).
+#[derive(Clone)]
+pub struct Loaders {
+    pub debtors: Arc<DataLoader<DebtorLoader>>,
+    pub open_tasks: Arc<DataLoader<OpenTasksLoader>>,
+    pub partners: Arc<DataLoader<PartnerLoader>>,
+}
+
+impl Loaders {
+    pub fn new(desk: &Desk, principal: &Principal) -> Self {
+        Loaders {
+            debtors: Arc::new(DataLoader::new(
+                DebtorLoader(desk.clone(), principal.clone()),
+                tokio::spawn,
+            )),
+            open_tasks: Arc::new(DataLoader::new(
+                OpenTasksLoader(desk.clone(), principal.clone()),
+                tokio::spawn,
+            )),
+            partners: Arc::new(DataLoader::new(
+                PartnerLoader(desk.clone(), principal.clone()),
+                tokio::spawn,
+            )),
+        }
+    }
+}

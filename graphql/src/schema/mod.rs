@@ -1,0 +1,65 @@
+//! The GraphQL schema: queries, mutations and subscriptions over the desk.
+//!
+//! Resolvers only translate: every rule (roles, partner isolation, tenant scoping) is
+//! enforced by [`services::desk::Desk`].
+
+mod loaders;
+mod mutation;
+mod query;
+mod subscription;
+pub mod types;
+
+use async_graphql::{Context, Schema};
+use services::access::Principal;
+use services::desk::Desk;
+
+pub use self::loaders::Loaders;
+pub use self::mutation::Mutation;
+pub use self::query::Query;
+pub use self::subscription::Subscription;
+use crate::errors::coded;
+
+pub type RecobroSchema = Schema<Query, Mutation, Subscription>;
+
+/// Limits on what one request may ask.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub depth: usize,
+    pub complexity: usize,
+    /// Largest HTTP body accepted at `/graphql`, in bytes.
+    pub body_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            depth: 12,
+            complexity: 5_000,
+            body_bytes: 1024 * 1024,
+        }
+    }
+}
+
+pub fn build(desk: Desk, limits: Limits) -> RecobroSchema {
+    Schema::build(Query, Mutation, Subscription)
+        .data(desk)
+        .limit_depth(limits.depth)
+        .limit_complexity(limits.complexity)
+        .limit_recursive_depth(32)
+        .limit_directives(20)
+        .finish()
+}
+
+/// The SDL the schema publishes; `graphql/schema.graphql` must equal it.
+pub fn sdl() -> String {
+    Schema::build(Query, Mutation, Subscription).finish().sdl()
+}
+
+pub(crate) fn desk<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Desk> {
+    ctx.data::<Desk>()
+}
+
+pub(crate) fn principal<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Principal> {
+    ctx.data_opt::<Principal>()
+        .ok_or_else(|| coded("UNAUTHENTICATED", "a bearer token is required"))
+}

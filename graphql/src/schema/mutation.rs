@@ -1,0 +1,403 @@
+//! Mutations. Each command accepts an optional `idempotencyKey`: repeating a key returns
+//! the first result and changes nothing.
+
+use std::collections::BTreeMap;
+
+use async_graphql::{Context, ID, InputObject, Json, Object, Result, SimpleObject};
+use chrono::NaiveDate;
+use services::desk::{NewCase, NewPartner};
+use services::runtime::Outcome;
+
+use super::query::task_key;
+use super::types::{Case, Partner, PartnerKind, ProcessDefinition};
+use super::{desk, principal};
+use crate::errors::{self, coded};
+
+type Variables = Json<serde_json::Map<String, serde_json::Value>>;
+
+/// What a command did, answered after it was committed.
+pub struct CommandResult(Outcome);
+
+#[Object]
+impl CommandResult {
+    async fn case_id(&self) -> ID {
+        ID(self.0.case_id.clone())
+    }
+    /// The history entry the command wrote.
+    async fn seq(&self) -> i64 {
+        self.0.seq
+    }
+    async fn status(&self) -> &str {
+        &self.0.status
+    }
+    async fn stage(&self) -> Option<&str> {
+        self.0.stage.as_deref()
+    }
+    /// True when the idempotency key was seen before: nothing changed.
+    async fn repeated(&self) -> bool {
+        self.0.repeated
+    }
+    /// The case after the command, if you may still see it.
+    async fn case(&self, ctx: &Context<'_>) -> Result<Option<Case>> {
+        Ok(desk(ctx)?
+            .case(principal(ctx)?, &self.0.case_id)
+            .await
+            .ok()
+            .map(Case))
+    }
+}
+
+#[derive(InputObject)]
+pub struct DebtorInput {
+    /// The creditor's debtor reference.
+    pub id: String,
+    pub name: String,
+}
+
+#[derive(InputObject)]
+pub struct OpenCaseInput {
+    pub process_id: String,
+    /// Latest when omitted.
+    pub version: Option<i32>,
+    pub external_ref: Option<String>,
+    pub debtor: Option<DebtorInput>,
+    /// Major units, e.g. 1250.50.
+    pub amount_due: Option<f64>,
+    pub currency: Option<String>,
+    pub delinquent_since: Option<NaiveDate>,
+    pub variables: Option<Variables>,
+    pub idempotency_key: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct ElementMapping {
+    pub from: String,
+    /// Empty: the element's tokens end (and its timers are dropped) on purpose.
+    pub to: String,
+}
+
+#[derive(SimpleObject)]
+pub struct DeployedProcess {
+    pub definition: ProcessDefinition,
+    /// False when the same XML was already deployed: nothing new was stored.
+    pub created: bool,
+}
+
+fn outcome(r: std::result::Result<Outcome, services::desk::DeskError>) -> Result<CommandResult> {
+    r.map(CommandResult).map_err(errors::desk)
+}
+
+pub struct Mutation;
+
+#[Object]
+impl Mutation {
+    /// Deploys BPMN XML; every process in it becomes a new version (unless unchanged).
+    /// Problems come back with line and column in `extensions.problems`.
+    async fn deploy_process(
+        &self,
+        ctx: &Context<'_>,
+        name: String,
+        xml: String,
+    ) -> Result<Vec<DeployedProcess>> {
+        let (d, p) = (desk(ctx)?, principal(ctx)?);
+        let report = d.deploy(p, &name, &xml).await.map_err(errors::desk)?;
+        let mut out = Vec::new();
+        for dep in report.deployed {
+            let row = d
+                .definition(p, dep.definition_id)
+                .await
+                .map_err(errors::desk)?;
+            out.push(DeployedProcess {
+                definition: ProcessDefinition(row),
+                created: dep.created,
+            });
+        }
+        Ok(out)
+    }
+
+    async fn open_case(&self, ctx: &Context<'_>, input: OpenCaseInput) -> Result<CommandResult> {
+        let (debtor_id, debtor_name) = match input.debtor {
+            Some(d) => (Some(d.id), Some(d.name)),
+            None => (None, None),
+        };
+        let new = NewCase {
+            process_id: input.process_id,
+            version: input.version,
+            external_ref: input.external_ref,
+            debtor_id,
+            debtor_name,
+            amount_due: input.amount_due,
+            currency: input.currency,
+            delinquent_since: input.delinquent_since,
+            variables: input.variables.map(|v| v.0).unwrap_or_default(),
+            idempotency_key: input.idempotency_key,
+        };
+        outcome(desk(ctx)?.open_case(principal(ctx)?, new).await)
+    }
+
+    async fn migrate_case(
+        &self,
+        ctx: &Context<'_>,
+        case_id: ID,
+        process_id: String,
+        version: i32,
+        #[graphql(default)] mapping: Vec<ElementMapping>,
+        idempotency_key: Option<String>,
+    ) -> Result<CommandResult> {
+        let mapping: BTreeMap<String, String> =
+            mapping.into_iter().map(|m| (m.from, m.to)).collect();
+        outcome(
+            desk(ctx)?
+                .migrate_case(
+                    principal(ctx)?,
+                    &case_id,
+                    &process_id,
+                    version,
+                    mapping,
+                    idempotency_key,
+                )
+                .await,
+        )
+    }
+
+    async fn cancel_case(
+        &self,
+        ctx: &Context<'_>,
+        case_id: ID,
+        idempotency_key: Option<String>,
+    ) -> Result<CommandResult> {
+        outcome(
+            desk(ctx)?
+                .cancel_case(principal(ctx)?, &case_id, idempotency_key)
+                .await,
+        )
+    }
+
+    /// Sets (or with `owner: null` clears) the agent who owns the case.
+    async fn assign_case_owner(
+        &self,
+        ctx: &Context<'_>,
+        case_id: ID,
+        owner: Option<String>,
+        idempotency_key: Option<String>,
+    ) -> Result<CommandResult> {
+        outcome(
+            desk(ctx)?
+                .assign_owner(principal(ctx)?, &case_id, owner, idempotency_key)
+                .await,
+        )
+    }
+
+    async fn claim_task(
+        &self,
+        ctx: &Context<'_>,
+        task_id: ID,
+        idempotency_key: Option<String>,
+    ) -> Result<CommandResult> {
+        let key = task_key(&task_id)?;
+        outcome(
+            desk(ctx)?
+                .claim_task(principal(ctx)?, &key, idempotency_key)
+                .await,
+        )
+    }
+
+    async fn unclaim_task(
+        &self,
+        ctx: &Context<'_>,
+        task_id: ID,
+        idempotency_key: Option<String>,
+    ) -> Result<CommandResult> {
+        let key = task_key(&task_id)?;
+        outcome(
+            desk(ctx)?
+                .unclaim_task(principal(ctx)?, &key, idempotency_key)
+                .await,
+        )
+    }
+
+    /// Completes a task you hold (or may claim), with output variables.
+    async fn complete_task(
+        &self,
+        ctx: &Context<'_>,
+        task_id: ID,
+        variables: Option<Variables>,
+        idempotency_key: Option<String>,
+    ) -> Result<CommandResult> {
+        let key = task_key(&task_id)?;
+        let vars = variables.map(|v| v.0).unwrap_or_default();
+        outcome(
+            desk(ctx)?
+                .complete_task(principal(ctx)?, &key, vars, idempotency_key)
+                .await,
+        )
+    }
+
+    /// Gives a task to a user, or with `user: null` back to its queue.
+    async fn reassign_task(
+        &self,
+        ctx: &Context<'_>,
+        task_id: ID,
+        user: Option<String>,
+        idempotency_key: Option<String>,
+    ) -> Result<CommandResult> {
+        let key = task_key(&task_id)?;
+        outcome(
+            desk(ctx)?
+                .reassign_task(principal(ctx)?, &key, user, idempotency_key)
+                .await,
+        )
+    }
+
+    /// A comment on a case, or on one of its tasks (`taskId`).
+    async fn add_comment(
+        &self,
+        ctx: &Context<'_>,
+        case_id: ID,
+        task_id: Option<ID>,
+        text: String,
+        idempotency_key: Option<String>,
+    ) -> Result<CommandResult> {
+        let task = match &task_id {
+            Some(id) => {
+                let key = task_key(id)?;
+                if key.case_id != case_id.0 {
+                    return Err(coded("BAD_INPUT", "the task belongs to another case"));
+                }
+                Some(key.task_id)
+            }
+            None => None,
+        };
+        outcome(
+            desk(ctx)?
+                .add_comment(principal(ctx)?, &case_id, task, &text, idempotency_key)
+                .await,
+        )
+    }
+
+    /// Delivers a message (payment received, promise broken, ...) to one case, or to
+    /// every case waiting for `name` with `correlationKey`.
+    async fn correlate_message(
+        &self,
+        ctx: &Context<'_>,
+        name: String,
+        correlation_key: Option<String>,
+        case_id: Option<ID>,
+        variables: Option<Variables>,
+        idempotency_key: Option<String>,
+    ) -> Result<Vec<CommandResult>> {
+        let vars = variables.map(|v| v.0).unwrap_or_default();
+        let out = desk(ctx)?
+            .correlate_message(
+                principal(ctx)?,
+                case_id.as_ref().map(|c| c.as_str()),
+                &name,
+                correlation_key.as_deref(),
+                vars,
+                idempotency_key.as_deref(),
+            )
+            .await
+            .map_err(errors::desk)?;
+        Ok(out.into_iter().map(CommandResult).collect())
+    }
+
+    async fn register_partner(
+        &self,
+        ctx: &Context<'_>,
+        name: String,
+        kind: PartnerKind,
+    ) -> Result<Partner> {
+        desk(ctx)?
+            .register_partner(
+                principal(ctx)?,
+                NewPartner {
+                    name,
+                    kind: kind.as_str().to_string(),
+                },
+            )
+            .await
+            .map(Partner)
+            .map_err(errors::desk)
+    }
+
+    /// Places a case with a partner agency or law firm: its partner-lane tasks become theirs.
+    async fn place_case(
+        &self,
+        ctx: &Context<'_>,
+        case_id: ID,
+        partner_id: ID,
+        note: Option<String>,
+        idempotency_key: Option<String>,
+    ) -> Result<CommandResult> {
+        outcome(
+            desk(ctx)?
+                .place_case(
+                    principal(ctx)?,
+                    &case_id,
+                    &partner_id,
+                    note,
+                    idempotency_key,
+                )
+                .await,
+        )
+    }
+
+    async fn recall_case(
+        &self,
+        ctx: &Context<'_>,
+        case_id: ID,
+        reason: String,
+        idempotency_key: Option<String>,
+    ) -> Result<CommandResult> {
+        outcome(
+            desk(ctx)?
+                .recall_case(principal(ctx)?, &case_id, &reason, idempotency_key)
+                .await,
+        )
+    }
+
+    /// A partner accepts a case placed with it.
+    async fn accept_placement(
+        &self,
+        ctx: &Context<'_>,
+        case_id: ID,
+        idempotency_key: Option<String>,
+    ) -> Result<CommandResult> {
+        outcome(
+            desk(ctx)?
+                .accept_placement(principal(ctx)?, &case_id, idempotency_key)
+                .await,
+        )
+    }
+
+    /// A partner gives a case back, saying why.
+    async fn return_placement(
+        &self,
+        ctx: &Context<'_>,
+        case_id: ID,
+        reason: String,
+        idempotency_key: Option<String>,
+    ) -> Result<CommandResult> {
+        outcome(
+            desk(ctx)?
+                .return_placement(principal(ctx)?, &case_id, &reason, idempotency_key)
+                .await,
+        )
+    }
+
+    /// Records work done on a case: a call, a letter, a visit, a filing.
+    async fn record_activity(
+        &self,
+        ctx: &Context<'_>,
+        case_id: ID,
+        kind: String,
+        note: String,
+        idempotency_key: Option<String>,
+    ) -> Result<CommandResult> {
+        outcome(
+            desk(ctx)?
+                .record_activity(principal(ctx)?, &case_id, &kind, &note, idempotency_key)
+                .await,
+        )
+    }
+}

@@ -1,0 +1,228 @@
+//! Queries.
+
+use async_graphql::connection::{Connection, Edge, OpaqueCursor};
+use async_graphql::{Context, ID, InputObject, Object, Result};
+use chrono::{DateTime, Utc};
+use services::desk::{CaseFilter, TaskKey};
+
+use super::types::{Agenda, Case, Me, Partner, ProcessDefinition, Task};
+use super::{desk, principal};
+use crate::errors::{self, coded};
+
+type CaseCursor = OpaqueCursor<(DateTime<Utc>, String)>;
+type TaskCursor = OpaqueCursor<(i64, String, i64)>;
+
+pub(super) fn decode<T: serde::de::DeserializeOwned + serde::Serialize>(
+    after: Option<String>,
+) -> Result<Option<T>> {
+    after
+        .map(|s| {
+            async_graphql::connection::CursorType::decode_cursor(&s)
+                .map(|c: OpaqueCursor<T>| c.0)
+                .map_err(|_| coded("BAD_CURSOR", "the cursor is malformed"))
+        })
+        .transpose()
+}
+
+/// Case list filters, combined with AND. Amounts in major units (e.g. 1250.50).
+#[derive(InputObject, Default)]
+pub struct CaseFilterInput {
+    pub stage: Option<String>,
+    pub status: Option<String>,
+    pub owner: Option<String>,
+    pub partner_id: Option<ID>,
+    pub process_id: Option<String>,
+    pub debtor_id: Option<String>,
+    pub external_ref: Option<String>,
+    pub min_amount: Option<f64>,
+    pub max_amount: Option<f64>,
+    pub min_days_past_due: Option<i64>,
+    pub max_days_past_due: Option<i64>,
+}
+
+fn minor(v: Option<f64>) -> Result<Option<i64>> {
+    v.map(|a| {
+        if a.is_finite() && a.abs() < 1e13 {
+            Ok((a * 100.0).round() as i64)
+        } else {
+            Err(coded("BAD_INPUT", format!("amount {a} is out of range")))
+        }
+    })
+    .transpose()
+}
+
+impl CaseFilterInput {
+    fn into_filter(self) -> Result<CaseFilter> {
+        Ok(CaseFilter {
+            stage: self.stage,
+            status: self.status,
+            owner: self.owner,
+            partner: self.partner_id.map(|p| p.0),
+            process_id: self.process_id,
+            debtor_id: self.debtor_id,
+            external_ref: self.external_ref,
+            min_amount_minor: minor(self.min_amount)?,
+            max_amount_minor: minor(self.max_amount)?,
+            min_days_past_due: self.min_days_past_due,
+            max_days_past_due: self.max_days_past_due,
+        })
+    }
+}
+
+pub(super) fn task_key(id: &ID) -> Result<TaskKey> {
+    TaskKey::parse(id)
+        .ok_or_else(|| coded("TASK_NOT_FOUND", format!("task {} does not exist", id.0)))
+}
+
+pub(super) fn task_connection(page: services::desk::TaskPage) -> Connection<TaskCursor, Task> {
+    let mut conn = Connection::new(false, page.has_next);
+    conn.edges.extend(page.tasks.into_iter().map(|t| {
+        let cursor = OpaqueCursor((t.rank, t.case_id.clone(), t.task_id));
+        Edge::new(cursor, Task(t))
+    }));
+    conn
+}
+
+/// A list field costs its page size times what each item asks for, so aliasing many
+/// big pages hits the complexity limit.
+fn page_cost(first: Option<i32>, child_complexity: usize) -> usize {
+    let n = first
+        .unwrap_or(20)
+        .clamp(1, services::desk::MAX_PAGE as i32) as usize;
+    n.saturating_mul(child_complexity.max(1))
+}
+
+pub struct Query;
+
+#[Object]
+impl Query {
+    /// Who the server thinks you are.
+    async fn me(&self, ctx: &Context<'_>) -> Result<Me> {
+        Ok(Me::from(principal(ctx)?))
+    }
+
+    /// Deployed process versions, newest first.
+    async fn process_definitions(
+        &self,
+        ctx: &Context<'_>,
+        process_id: Option<String>,
+    ) -> Result<Vec<ProcessDefinition>> {
+        let rows = desk(ctx)?
+            .definitions(principal(ctx)?, process_id.as_deref())
+            .await
+            .map_err(errors::desk)?;
+        Ok(rows.into_iter().map(ProcessDefinition).collect())
+    }
+
+    async fn process_definition(&self, ctx: &Context<'_>, id: ID) -> Result<ProcessDefinition> {
+        let id: i64 = id.parse().map_err(|_| {
+            coded(
+                "DEFINITION_NOT_FOUND",
+                format!("process definition {} does not exist", id.0),
+            )
+        })?;
+        desk(ctx)?
+            .definition(principal(ctx)?, id)
+            .await
+            .map(ProcessDefinition)
+            .map_err(errors::desk)
+    }
+
+    /// One case; `CASE_NOT_FOUND` when it does not exist or is not yours to see.
+    async fn case(&self, ctx: &Context<'_>, id: ID) -> Result<Case> {
+        desk(ctx)?
+            .case(principal(ctx)?, &id)
+            .await
+            .map(Case)
+            .map_err(errors::desk)
+    }
+
+    /// Cases, newest first. A partner sees only cases placed with it.
+    #[graphql(complexity = "page_cost(first, child_complexity)")]
+    async fn cases(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<CaseFilterInput>,
+        #[graphql(desc = "1 to 100; default 20")] first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connection<CaseCursor, Case>> {
+        let after = decode::<(DateTime<Utc>, String)>(after)?;
+        let filter = filter.unwrap_or_default().into_filter()?;
+        let page = desk(ctx)?
+            .list_cases(principal(ctx)?, &filter, first.map(i64::from), after)
+            .await
+            .map_err(errors::desk)?;
+        let mut conn = Connection::new(false, page.has_next);
+        conn.edges.extend(
+            page.cases
+                .into_iter()
+                .map(|c| Edge::new(OpaqueCursor((c.created_at, c.case_id.clone())), Case(c))),
+        );
+        Ok(conn)
+    }
+
+    async fn task(&self, ctx: &Context<'_>, id: ID) -> Result<Task> {
+        desk(ctx)?
+            .task(principal(ctx)?, &task_key(&id)?)
+            .await
+            .map(Task)
+            .map_err(errors::desk)
+    }
+
+    /// Unclaimed open tasks of a candidate group, most urgent first.
+    #[graphql(complexity = "page_cost(first, child_complexity)")]
+    async fn queue(
+        &self,
+        ctx: &Context<'_>,
+        group: String,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connection<TaskCursor, Task>> {
+        let after = decode::<(i64, String, i64)>(after)?;
+        let page = desk(ctx)?
+            .queue(principal(ctx)?, &group, first.map(i64::from), after)
+            .await
+            .map_err(errors::desk)?;
+        Ok(task_connection(page))
+    }
+
+    /// Open tasks assigned to you, most urgent first.
+    #[graphql(complexity = "page_cost(first, child_complexity)")]
+    async fn my_tasks(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connection<TaskCursor, Task>> {
+        let after = decode::<(i64, String, i64)>(after)?;
+        let page = desk(ctx)?
+            .my_tasks(principal(ctx)?, first.map(i64::from), after)
+            .await
+            .map_err(errors::desk)?;
+        Ok(task_connection(page))
+    }
+
+    /// The next tasks you should work, ranked by priority, due date and amount at stake,
+    /// each with the reasons for its place.
+    #[graphql(complexity = "page_cost(Some(first), child_complexity)")]
+    async fn agenda(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 10)] first: i32,
+    ) -> Result<Vec<Agenda>> {
+        let items = desk(ctx)?
+            .agenda(principal(ctx)?, i64::from(first))
+            .await
+            .map_err(errors::desk)?;
+        Ok(items.into_iter().map(Agenda).collect())
+    }
+
+    /// Partner organisations (a partner sees its own).
+    async fn partners(&self, ctx: &Context<'_>) -> Result<Vec<Partner>> {
+        let rows = desk(ctx)?
+            .partners(principal(ctx)?)
+            .await
+            .map_err(errors::desk)?;
+        Ok(rows.into_iter().map(Partner).collect())
+    }
+}

@@ -1,0 +1,412 @@
+//! Object types: cases, tasks, debtors, partners, history, definitions.
+
+use async_graphql::{Context, Enum, ID, Json, Object, Result, SimpleObject};
+use chrono::{DateTime, NaiveDate, Utc};
+use orm::entities::{case_notes, cases, debtors, partners, process_definitions, tasks};
+use services::access::Principal;
+use services::desk::{AgendaItem, TaskKey};
+use services::journal::Entry;
+
+use super::loaders::Loaders;
+use super::{desk, principal};
+use crate::errors;
+
+/// Money in minor units shown as a decimal string ("1250.50"): no float rounding.
+pub fn money(minor: i64) -> String {
+    let sign = if minor < 0 { "-" } else { "" };
+    format!("{sign}{}.{:02}", (minor / 100).abs(), (minor % 100).abs())
+}
+
+pub struct Case(pub cases::Model);
+
+#[Object]
+impl Case {
+    async fn id(&self) -> ID {
+        ID(self.0.case_id.clone())
+    }
+    /// The creditor's own reference (account or loan number).
+    async fn external_ref(&self) -> Option<&str> {
+        self.0.external_ref.as_deref()
+    }
+    async fn process_id(&self) -> &str {
+        &self.0.process_id
+    }
+    async fn process_version(&self) -> i32 {
+        self.0.process_version
+    }
+    async fn definition_id(&self) -> ID {
+        ID(self.0.definition_id.to_string())
+    }
+    /// Collection stage: early, late, extrajudicial, legal, closed (as the model names them).
+    async fn stage(&self) -> Option<&str> {
+        self.0.stage.as_deref()
+    }
+    /// active, incident, completed or cancelled.
+    async fn status(&self) -> &str {
+        &self.0.status
+    }
+    /// Number of entries in the case's history.
+    async fn seq(&self) -> i64 {
+        self.0.seq
+    }
+    async fn owner(&self) -> Option<&str> {
+        self.0.owner.as_deref()
+    }
+    async fn placement_status(&self) -> Option<&str> {
+        self.0.placement_status.as_deref()
+    }
+    async fn amount_due(&self) -> Option<String> {
+        self.0.amount_due_minor.map(money)
+    }
+    async fn currency(&self) -> Option<&str> {
+        self.0.currency.as_deref()
+    }
+    async fn delinquent_since(&self) -> Option<NaiveDate> {
+        self.0.delinquent_since
+    }
+    /// Days past due as of today (the server's clock).
+    async fn days_past_due(&self, ctx: &Context<'_>) -> Result<Option<i64>> {
+        let today = desk(ctx)?.runtime().clock().now().date_naive();
+        Ok(self
+            .0
+            .delinquent_since
+            .map(|d| (today - d).num_days().max(0)))
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+    async fn debtor(&self, ctx: &Context<'_>) -> Result<Option<Debtor>> {
+        let Some(id) = &self.0.debtor_id else {
+            return Ok(None);
+        };
+        let loaders = ctx.data::<Loaders>()?;
+        Ok(loaders
+            .debtors
+            .load_one(id.clone())
+            .await
+            .map_err(|e| (*e).clone())?
+            .map(Debtor))
+    }
+    async fn partner(&self, ctx: &Context<'_>) -> Result<Option<Partner>> {
+        let Some(id) = &self.0.partner else {
+            return Ok(None);
+        };
+        let loaders = ctx.data::<Loaders>()?;
+        Ok(loaders
+            .partners
+            .load_one(id.clone())
+            .await
+            .map_err(|e| (*e).clone())?
+            .map(Partner))
+    }
+    /// Open tasks (for a partner: those its organisation owns).
+    async fn open_tasks(&self, ctx: &Context<'_>) -> Result<Vec<Task>> {
+        let loaders = ctx.data::<Loaders>()?;
+        Ok(loaders
+            .open_tasks
+            .load_one(self.0.case_id.clone())
+            .await
+            .map_err(|e| (*e).clone())?
+            .unwrap_or_default()
+            .into_iter()
+            .map(Task)
+            .collect())
+    }
+    /// Every journal entry, hash-chained: what happened, when, by whom.
+    async fn history(&self, ctx: &Context<'_>) -> Result<Vec<HistoryEntry>> {
+        let h = desk(ctx)?
+            .history(principal(ctx)?, &self.0.case_id)
+            .await
+            .map_err(errors::desk)?;
+        Ok(h.entries.into_iter().map(HistoryEntry).collect())
+    }
+    /// Recomputes the hash chain of the history.
+    async fn history_check(&self, ctx: &Context<'_>) -> Result<HistoryCheck> {
+        let c = desk(ctx)?
+            .verify_history(principal(ctx)?, &self.0.case_id)
+            .await
+            .map_err(errors::desk)?;
+        Ok(HistoryCheck {
+            valid: c.problem.is_none(),
+            entries: c.entries as i64,
+            problem: c.problem,
+        })
+    }
+    /// Comments and recorded activities, oldest first.
+    async fn notes(&self, ctx: &Context<'_>) -> Result<Vec<Note>> {
+        let n = desk(ctx)?
+            .notes(principal(ctx)?, &self.0.case_id)
+            .await
+            .map_err(errors::desk)?;
+        Ok(n.into_iter().map(Note).collect())
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct HistoryCheck {
+    pub valid: bool,
+    pub entries: i64,
+    pub problem: Option<String>,
+}
+
+pub struct Debtor(pub debtors::Model);
+
+#[Object]
+impl Debtor {
+    async fn id(&self) -> ID {
+        ID(self.0.debtor_id.clone())
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum PartnerKind {
+    Agency,
+    LawFirm,
+}
+
+impl PartnerKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PartnerKind::Agency => "agency",
+            PartnerKind::LawFirm => "law_firm",
+        }
+    }
+}
+
+pub struct Partner(pub partners::Model);
+
+#[Object]
+impl Partner {
+    async fn id(&self) -> ID {
+        ID(self.0.partner_id.clone())
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn kind(&self) -> PartnerKind {
+        if self.0.kind == "law_firm" {
+            PartnerKind::LawFirm
+        } else {
+            PartnerKind::Agency
+        }
+    }
+    async fn active(&self) -> bool {
+        self.0.active
+    }
+}
+
+pub struct Task(pub tasks::Model);
+
+#[Object]
+impl Task {
+    /// `<case id>:<task number>`.
+    async fn id(&self) -> ID {
+        ID(TaskKey {
+            case_id: self.0.case_id.clone(),
+            task_id: self.0.task_id,
+        }
+        .to_string())
+    }
+    async fn case_id(&self) -> ID {
+        ID(self.0.case_id.clone())
+    }
+    async fn case(&self, ctx: &Context<'_>) -> Result<Case> {
+        desk(ctx)?
+            .case(principal(ctx)?, &self.0.case_id)
+            .await
+            .map(Case)
+            .map_err(errors::desk)
+    }
+    /// The BPMN element id of the user task.
+    async fn element_id(&self) -> &str {
+        &self.0.element_id
+    }
+    async fn name(&self) -> Option<&str> {
+        self.0.name.as_deref()
+    }
+    /// open, completed or cancelled.
+    async fn status(&self) -> &str {
+        &self.0.status
+    }
+    async fn assignee(&self) -> Option<&str> {
+        self.0.assignee.as_deref()
+    }
+    async fn candidate_groups(&self) -> Vec<String> {
+        serde_json::from_str(&self.0.candidate_groups).unwrap_or_default()
+    }
+    async fn candidate_users(&self) -> Vec<String> {
+        serde_json::from_str(&self.0.candidate_users).unwrap_or_default()
+    }
+    /// 0..100 from the model; 50 when it sets none.
+    async fn priority(&self) -> i32 {
+        self.0.priority
+    }
+    async fn due_at(&self) -> Option<DateTime<Utc>> {
+        self.0.due_at
+    }
+    async fn stage(&self) -> Option<&str> {
+        self.0.stage.as_deref()
+    }
+    /// The partner organisation that owns this task.
+    async fn partner_id(&self) -> Option<ID> {
+        self.0.partner.clone().map(ID)
+    }
+    /// Agenda rank: higher is more urgent.
+    async fn rank(&self) -> i64 {
+        self.0.rank
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn completed_at(&self) -> Option<DateTime<Utc>> {
+        self.0.completed_at
+    }
+    async fn completed_by(&self) -> Option<&str> {
+        self.0.completed_by.as_deref()
+    }
+}
+
+pub struct Agenda(pub AgendaItem);
+
+#[Object]
+impl Agenda {
+    async fn task(&self) -> Task {
+        Task(self.0.task.clone())
+    }
+    async fn score(&self) -> i64 {
+        self.0.parts.score()
+    }
+    async fn priority_points(&self) -> i64 {
+        self.0.parts.priority_points
+    }
+    async fn amount_points(&self) -> i64 {
+        self.0.parts.amount_points
+    }
+    async fn due_points(&self) -> i64 {
+        self.0.parts.due_points
+    }
+    /// The due date the ranking used: the task's, or its creation plus the default SLA.
+    async fn effective_due(&self) -> DateTime<Utc> {
+        self.0.parts.effective_due
+    }
+    /// Why the task ranks here, in words.
+    async fn reasons(&self) -> &[String] {
+        &self.0.reasons
+    }
+}
+
+pub struct HistoryEntry(pub Entry);
+
+#[Object]
+impl HistoryEntry {
+    async fn case_id(&self) -> ID {
+        ID(self.0.case_id.clone())
+    }
+    async fn seq(&self) -> i64 {
+        self.0.seq
+    }
+    /// What happened: CaseOpened, TaskCompleted, CasePlaced, ...
+    async fn event_type(&self) -> &str {
+        &self.0.event_type
+    }
+    async fn payload(&self) -> Json<serde_json::Value> {
+        Json(self.0.payload.clone())
+    }
+    /// Who did it: `role:subject[@partner]`, or `system:...`.
+    async fn actor(&self) -> &str {
+        &self.0.actor
+    }
+    async fn recorded_at(&self) -> DateTime<Utc> {
+        self.0.recorded_at
+    }
+    async fn prev_hash(&self) -> &str {
+        &self.0.prev_hash
+    }
+    async fn hash(&self) -> &str {
+        &self.0.hash
+    }
+}
+
+pub struct Note(pub case_notes::Model);
+
+#[Object]
+impl Note {
+    async fn seq(&self) -> i64 {
+        self.0.seq
+    }
+    /// `comment`, or the activity kind (call, letter, visit, filing, ...).
+    async fn kind(&self) -> &str {
+        &self.0.kind
+    }
+    async fn task_id(&self) -> Option<ID> {
+        self.0
+            .task_id
+            .map(|t| ID(format!("{}:{t}", self.0.case_id)))
+    }
+    async fn author(&self) -> &str {
+        &self.0.author
+    }
+    async fn text(&self) -> &str {
+        &self.0.text
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+pub struct ProcessDefinition(pub process_definitions::Model);
+
+#[Object]
+impl ProcessDefinition {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    async fn process_id(&self) -> &str {
+        &self.0.process_id
+    }
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+    /// SHA-256 of the XML.
+    async fn content_hash(&self) -> &str {
+        &self.0.content_hash
+    }
+    async fn deployed_by(&self) -> &str {
+        &self.0.deployed_by
+    }
+    async fn deployed_at(&self) -> DateTime<Utc> {
+        self.0.deployed_at
+    }
+    /// The BPMN XML as deployed.
+    async fn xml(&self) -> &str {
+        &self.0.bpmn_xml
+    }
+}
+
+/// The caller, as the server understood their token.
+#[derive(SimpleObject)]
+pub struct Me {
+    pub subject: String,
+    pub tenant: String,
+    pub role: String,
+    pub partner_id: Option<ID>,
+    pub groups: Vec<String>,
+}
+
+impl From<&Principal> for Me {
+    fn from(p: &Principal) -> Self {
+        Me {
+            subject: p.subject.clone(),
+            tenant: p.tenant.clone(),
+            role: p.role.as_str().to_string(),
+            partner_id: p.partner.clone().map(ID),
+            groups: p.groups.clone(),
+        }
+    }
+}

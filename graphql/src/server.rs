@@ -1,0 +1,238 @@
+//! HTTP: `POST /graphql` (queries and mutations), `GET /graphql` (GraphiQL, or a
+//! graphql-ws subscription when the request upgrades to a WebSocket).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use async_graphql::http::GraphiQLSource;
+use async_graphql::{BatchRequest, BatchResponse, Data};
+use async_graphql_actix_web::GraphQLSubscription;
+use futures_util::StreamExt;
+use serde_json::json;
+use services::access::Principal;
+use services::desk::Desk;
+
+use crate::errors::code_for_engine_error;
+use crate::schema::{self, Limits, Loaders, RecobroSchema};
+
+/// Why a token was refused, for the 401 answer.
+#[derive(Debug, Clone)]
+pub struct AuthFailure {
+    pub code: &'static str,
+    pub message: String,
+}
+
+/// Turns a bearer token into a caller; implemented by [`crate::auth`].
+pub trait Verifier: Send + Sync + 'static {
+    fn verify<'a>(
+        &'a self,
+        token: &'a str,
+    ) -> Pin<Box<dyn Future<Output = Result<Principal, AuthFailure>> + Send + 'a>>;
+}
+
+pub struct Api {
+    pub schema: RecobroSchema,
+    pub desk: Desk,
+    pub verifier: Arc<dyn Verifier>,
+    pub limits: Limits,
+}
+
+impl Api {
+    pub fn new(desk: Desk, verifier: Arc<dyn Verifier>, limits: Limits) -> Self {
+        Api {
+            schema: schema::build(desk.clone(), limits),
+            desk,
+            verifier,
+            limits,
+        }
+    }
+}
+
+/// Mounts `/graphql`.
+pub fn configure(cfg: &mut web::ServiceConfig, api: web::Data<Api>) {
+    cfg.app_data(api).service(
+        web::resource("/graphql")
+            .route(web::post().to(post))
+            .route(web::get().to(get)),
+    );
+}
+
+fn error_body(status: StatusCode, code: &str, message: &str) -> HttpResponse {
+    let mut r = HttpResponse::build(status);
+    if status == StatusCode::UNAUTHORIZED {
+        r.insert_header(("WWW-Authenticate", "Bearer error=\"invalid_token\""));
+    }
+    r.json(json!({"errors": [{"message": message, "extensions": {"code": code}}]}))
+}
+
+fn bearer(req: &HttpRequest) -> Option<&str> {
+    let h = req.headers().get("authorization")?.to_str().ok()?;
+    let (scheme, token) = h.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
+}
+
+async fn authenticate(api: &Api, token: Option<&str>) -> Result<Principal, AuthFailure> {
+    match token {
+        Some(t) if !t.is_empty() => api.verifier.verify(t).await,
+        _ => Err(AuthFailure {
+            code: "UNAUTHENTICATED",
+            message: "a bearer token is required".into(),
+        }),
+    }
+}
+
+async fn read_limited(mut payload: web::Payload, limit: usize) -> Result<Vec<u8>, HttpResponse> {
+    let mut body = Vec::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| {
+            error_body(
+                StatusCode::BAD_REQUEST,
+                "BAD_REQUEST",
+                &format!("reading the body failed: {e}"),
+            )
+        })?;
+        if body.len() + chunk.len() > limit {
+            return Err(error_body(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "PAYLOAD_TOO_LARGE",
+                &format!("the body exceeds {limit} bytes"),
+            ));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+async fn post(req: HttpRequest, payload: web::Payload, api: web::Data<Api>) -> HttpResponse {
+    let principal = match authenticate(&api, bearer(&req)).await {
+        Ok(p) => p,
+        Err(f) => return error_body(StatusCode::UNAUTHORIZED, f.code, &f.message),
+    };
+    let declared = req
+        .headers()
+        .get("content-length")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > api.limits.body_bytes) {
+        return error_body(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "PAYLOAD_TOO_LARGE",
+            &format!("the body exceeds {} bytes", api.limits.body_bytes),
+        );
+    }
+    let content_type = req
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !content_type.starts_with("application/json") {
+        return error_body(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "BAD_REQUEST",
+            "send the request as application/json",
+        );
+    }
+    let body = match read_limited(payload, api.limits.body_bytes).await {
+        Ok(b) => b,
+        Err(resp) => return resp,
+    };
+    let batch: BatchRequest = match serde_json::from_slice(&body) {
+        Ok(b) => b,
+        Err(e) => {
+            return error_body(
+                StatusCode::BAD_REQUEST,
+                "BAD_REQUEST",
+                &format!("the body is not a GraphQL request: {e}"),
+            );
+        }
+    };
+    if batch.iter().any(|r| r.query.trim().is_empty()) {
+        return error_body(
+            StatusCode::BAD_REQUEST,
+            "BAD_REQUEST",
+            "the request has no query",
+        );
+    }
+    let loaders = Loaders::new(&api.desk, &principal);
+    let batch = batch.data(principal).data(loaders);
+    let mut response = api.schema.execute_batch(batch).await;
+    add_codes(&mut response);
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(serde_json::to_string(&response).unwrap_or_else(|_| "{}".into()))
+}
+
+/// Every error carries a code, including the ones async-graphql raises itself.
+fn add_codes(response: &mut BatchResponse) {
+    let responses: Vec<&mut async_graphql::Response> = match response {
+        BatchResponse::Single(r) => vec![r],
+        BatchResponse::Batch(rs) => rs.iter_mut().collect(),
+    };
+    for r in responses {
+        for e in &mut r.errors {
+            let has_code = e
+                .extensions
+                .as_ref()
+                .is_some_and(|x| x.get("code").is_some());
+            if !has_code {
+                let code = if e.path.is_empty() {
+                    code_for_engine_error(&e.message)
+                } else {
+                    "INTERNAL"
+                };
+                e.extensions
+                    .get_or_insert_with(Default::default)
+                    .set("code", code);
+            }
+        }
+    }
+}
+
+async fn get(req: HttpRequest, payload: web::Payload, api: web::Data<Api>) -> HttpResponse {
+    let upgrade = req
+        .headers()
+        .get("upgrade")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
+    if !upgrade {
+        return HttpResponse::Ok()
+            .content_type("text/html; charset=utf-8")
+            .body(
+                GraphiQLSource::build()
+                    .endpoint("/graphql")
+                    .subscription_endpoint("/graphql")
+                    .finish(),
+            );
+    }
+    // The token comes in the upgrade request's header, or in connection_init's payload
+    // (browsers cannot set headers on WebSockets).
+    let header_token = bearer(&req).map(str::to_string);
+    let api2 = api.clone();
+    let on_init = move |payload: serde_json::Value| async move {
+        let from_payload = payload
+            .get("Authorization")
+            .or_else(|| payload.get("authorization"))
+            .and_then(|v| v.as_str())
+            .map(|s| s.strip_prefix("Bearer ").unwrap_or(s).to_string());
+        let token = header_token.or(from_payload);
+        let principal = authenticate(&api2, token.as_deref())
+            .await
+            .map_err(|f| async_graphql::Error::new(format!("{}: {}", f.code, f.message)))?;
+        let mut data = Data::default();
+        data.insert(Loaders::new(&api2.desk, &principal));
+        data.insert(principal);
+        Ok(data)
+    };
+    match GraphQLSubscription::new(api.schema.clone())
+        .on_connection_init(on_init)
+        .start(&req, payload)
+    {
+        Ok(r) => r,
+        Err(e) => error_body(StatusCode::BAD_REQUEST, "BAD_REQUEST", &e.to_string()),
+    }
+}

@@ -1,0 +1,270 @@
+//! GraphQL over real HTTP: a server on 127.0.0.1:0 per test, real bearer tokens, a fresh
+//! database (SQLite, and PostgreSQL when `RECOBRO_TEST_DATABASE_URL` is set).
+
+mod authz;
+mod flows;
+mod isolation;
+mod limits;
+mod sdl;
+mod sql_budget;
+
+use std::sync::Arc;
+
+use actix_web::dev::ServerHandle;
+use actix_web::{App, HttpServer, web};
+use chrono::{TimeZone, Utc};
+use graphql::schema::Limits;
+use graphql::server::Api;
+pub use orm::testing::TestDb;
+use sea_orm::DatabaseConnection;
+use serde_json::{Value, json};
+use services::access::{Principal, Role};
+use services::clock::VirtualClock;
+use services::desk::Desk;
+use services::runtime::{Runtime, RuntimeConfig};
+
+mod tokens;
+
+pub const TENANT: &str = "acme";
+
+/// A small collections process: an agent calls the debtor, then a partner (agency or
+/// law firm) works the placed case, then a payment closes it.
+pub const PROCESS: &str = include_str!("collections-lite.bpmn");
+
+pub struct Harness {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub clock: Arc<VirtualClock>,
+    pub desk: Desk,
+    pub tokens: tokens::Tokens,
+    server: ServerHandle,
+}
+
+impl Harness {
+    pub async fn start(db: &DatabaseConnection) -> Harness {
+        Self::start_with(db, Limits::default()).await
+    }
+
+    pub async fn start_with(db: &DatabaseConnection, limits: Limits) -> Harness {
+        orm::migrate(db).await.expect("migrate");
+        let clock = Arc::new(VirtualClock::new(
+            Utc.with_ymd_and_hms(2026, 3, 2, 8, 0, 0).unwrap(),
+        ));
+        let runtime = Runtime::start(db.clone(), clock.clone(), RuntimeConfig::default());
+        let desk = Desk::new(runtime);
+        let tokens = tokens::Tokens::new(db, clock.clone()).await;
+        let api = web::Data::new(Api::new(desk.clone(), tokens.verifier(), limits));
+        let extra = tokens.app_data();
+        let server = HttpServer::new(move || {
+            let api = api.clone();
+            let extra = extra.clone();
+            App::new()
+                .configure(move |cfg| extra(cfg))
+                .configure(move |cfg| graphql::server::configure(cfg, api))
+        })
+        .workers(1)
+        .disable_signals()
+        .bind("127.0.0.1:0")
+        .expect("bind port 0");
+        let addr = server.addrs()[0];
+        let server = server.run();
+        let handle = server.handle();
+        actix_web::rt::spawn(server);
+        Harness {
+            base: format!("http://{addr}"),
+            http: reqwest::Client::new(),
+            clock,
+            desk,
+            tokens,
+            server: handle,
+        }
+    }
+
+    pub async fn stop(self) {
+        self.server.stop(true).await;
+    }
+
+    pub fn principal(role: Role, subject: &str, partner: Option<&str>) -> Principal {
+        let groups = match role {
+            Role::Agent => vec!["early-collectors".to_string()],
+            _ => vec![],
+        };
+        Principal::new(subject, TENANT, role, partner.map(str::to_string), groups)
+            .expect("valid principal")
+    }
+
+    /// A token for a user of `role` (a partner user of `partner`).
+    pub async fn token(&self, role: Role, subject: &str, partner: Option<&str>) -> String {
+        self.tokens
+            .issue(&Self::principal(role, subject, partner))
+            .await
+    }
+
+    /// POSTs a GraphQL request; answers the HTTP status and the JSON body.
+    pub async fn post(&self, token: Option<&str>, body: Value) -> (u16, Value) {
+        let mut req = self.http.post(format!("{}/graphql", self.base)).json(&body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let resp = req.send().await.expect("HTTP request");
+        let status = resp.status().as_u16();
+        let text = resp.text().await.expect("body");
+        let json = serde_json::from_str(&text)
+            .unwrap_or_else(|_| panic!("status {status}, body is not JSON: {text}"));
+        (status, json)
+    }
+
+    /// A query that must succeed; answers `data`.
+    pub async fn ok(&self, token: &str, query: &str, variables: Value) -> Value {
+        let (status, body) = self
+            .post(Some(token), json!({"query": query, "variables": variables}))
+            .await;
+        assert_eq!(status, 200, "{body}");
+        assert!(
+            body.get("errors").is_none(),
+            "unexpected errors: {body}\nquery: {}",
+            clip(query)
+        );
+        body["data"].clone()
+    }
+
+    /// A query that must fail; answers the first error's `extensions.code`.
+    pub async fn err(&self, token: &str, query: &str, variables: Value) -> String {
+        let (status, body) = self
+            .post(Some(token), json!({"query": query, "variables": variables}))
+            .await;
+        assert_eq!(status, 200, "{body}");
+        error_code(&body).unwrap_or_else(|| {
+            panic!(
+                "expected an error: {}\nquery: {}",
+                clip(&body.to_string()),
+                clip(query)
+            )
+        })
+    }
+}
+
+fn clip(s: &str) -> &str {
+    &s[..s.floor_char_boundary(400.min(s.len()))]
+}
+
+pub fn error_code(body: &Value) -> Option<String> {
+    body["errors"][0]["extensions"]["code"]
+        .as_str()
+        .map(str::to_string)
+}
+
+/// Runs one scenario on SQLite and, when configured, on PostgreSQL.
+macro_rules! on_both {
+    ($name:ident, $scenario:ident) => {
+        mod $name {
+            #[actix_web::test]
+            async fn sqlite() {
+                let t = $crate::api::TestDb::sqlite().await;
+                super::$scenario(&t.db).await;
+            }
+
+            #[actix_web::test]
+            async fn postgres() {
+                let Some(t) = $crate::api::TestDb::postgres(stringify!($name)).await else {
+                    return;
+                };
+                super::$scenario(&t.db).await;
+            }
+        }
+    };
+}
+pub(crate) use on_both;
+
+/// Common set-up: the process deployed, two partners, tokens for every role.
+pub struct World {
+    pub h: Harness,
+    pub admin: String,
+    pub supervisor: String,
+    pub agent: String,
+    pub auditor: String,
+    pub agency: String,
+    pub law_firm: String,
+    pub agency_token: String,
+    pub law_firm_token: String,
+}
+
+impl World {
+    pub async fn new(db: &DatabaseConnection) -> World {
+        let h = Harness::start(db).await;
+        let admin = h.token(Role::Admin, "ada", None).await;
+        let supervisor = h.token(Role::Supervisor, "sam", None).await;
+        let agent = h.token(Role::Agent, "alex", None).await;
+        let auditor = h.token(Role::Auditor, "aud", None).await;
+        h.ok(
+            &supervisor,
+            "mutation($xml: String!) { deployProcess(name: \"collections-lite.bpmn\", xml: $xml) { created } }",
+            json!({"xml": PROCESS}),
+        )
+        .await;
+        let register = "mutation($name: String!, $kind: PartnerKind!) { registerPartner(name: $name, kind: $kind) { id } }";
+        let agency = h
+            .ok(
+                &admin,
+                register,
+                json!({"name": "Cobra Agency", "kind": "AGENCY"}),
+            )
+            .await["registerPartner"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let law_firm = h
+            .ok(
+                &admin,
+                register,
+                json!({"name": "Lex & Co", "kind": "LAW_FIRM"}),
+            )
+            .await["registerPartner"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let agency_token = h.token(Role::Partner, "pat", Some(&agency)).await;
+        let law_firm_token = h.token(Role::Partner, "lou", Some(&law_firm)).await;
+        World {
+            h,
+            admin,
+            supervisor,
+            agent,
+            auditor,
+            agency,
+            law_firm,
+            agency_token,
+            law_firm_token,
+        }
+    }
+
+    /// Opens a case for debtor `debtor`; answers its id.
+    pub async fn open_case(&self, external_ref: &str, amount: f64) -> String {
+        let data = self
+            .h
+            .ok(
+                &self.agent,
+                "mutation($input: OpenCaseInput!) { openCase(input: $input) { caseId } }",
+                json!({"input": {
+                    "processId": "collections-lite",
+                    "externalRef": external_ref,
+                    "debtor": {"id": format!("D-{external_ref}"), "name": format!("Debtor {external_ref}")},
+                    "amountDue": amount,
+                    "currency": "EUR",
+                    "delinquentSince": "2026-01-15",
+                }}),
+            )
+            .await;
+        data["openCase"]["caseId"].as_str().unwrap().to_string()
+    }
+
+    pub async fn place(&self, case_id: &str, partner: &str) {
+        self.h
+            .ok(
+                &self.supervisor,
+                "mutation($c: ID!, $p: ID!) { placeCase(caseId: $c, partnerId: $p) { seq } }",
+                json!({"c": case_id, "p": partner}),
+            )
+            .await;
+    }
+}
