@@ -44,7 +44,10 @@ fn concerns_queue(p: &Principal, group: Option<&str>, n: &CaseNotice) -> bool {
         return false;
     }
     match p.role {
-        Role::Partner => n.partner.is_some() && n.partner == p.partner,
+        Role::Partner => {
+            p.partner.is_some()
+                && (n.partner == p.partner || n.previous_partner == p.partner)
+        }
         // Closures and claims don't say which queues they touched: tell every listener
         // of the tenant's queues, so none misses a change.
         _ => match group {
@@ -101,8 +104,13 @@ impl Subscription {
     ) -> Result<impl Stream<Item = Result<HistoryEntry>> + use<>> {
         let p = principal(ctx)?.clone();
         let d = desk(ctx)?.clone();
-        // Same answer as for a missing case when it is not yours.
-        d.history(&p, &case_id).await.map_err(errors::desk)?;
+        // Same answer as for a missing case when it is not yours. Partners follow the
+        // cases placed with them; everyone else needs the right to read history.
+        if p.role == Role::Partner {
+            d.case(&p, &case_id).await.map_err(errors::desk)?;
+        } else {
+            d.history(&p, &case_id).await.map_err(errors::desk)?;
+        }
         let case_id = case_id.0;
         let stream = notices(&d)
             .filter(move |n| {

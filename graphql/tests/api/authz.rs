@@ -1,1 +1,235 @@
-//! TODO
+//! The authorisation matrix: every role against every operation, over HTTP. The table
+//! here is written from the specification, independently of the services' role table.
+
+use sea_orm::DatabaseConnection;
+use serde_json::{Value, json};
+use services::access::Role;
+
+use super::{PROCESS, World, on_both};
+
+use Role::{Admin as A, Agent as G, Auditor as U, Partner as P, Supervisor as S};
+
+/// What one operation needs set up before it runs.
+#[derive(Clone, Copy, PartialEq)]
+enum Setup {
+    Nothing,
+    /// The case is placed with the caller's partner (always so for partner callers).
+    Placed,
+    /// The open task is claimed by the caller (or an admin when the caller may not).
+    Claimed,
+    /// Both tasks are done: the case waits for a payment message.
+    AwaitingPayment,
+}
+
+struct Op {
+    name: &'static str,
+    query: &'static str,
+    allowed: &'static [Role],
+    setup: Setup,
+}
+
+const fn op(name: &'static str, query: &'static str, allowed: &'static [Role]) -> Op {
+    Op {
+        name,
+        query,
+        allowed,
+        setup: Setup::Nothing,
+    }
+}
+
+const ALL: &[Role] = &[A, S, G, P, U];
+
+fn ops() -> Vec<Op> {
+    vec![
+        op("me", "{ me { subject role } }", ALL),
+        op("processDefinitions", "{ processDefinitions { id } }", &[A, S, G, U]),
+        op(
+            "deployProcess",
+            "mutation($xml: String!) { deployProcess(name: \"x.bpmn\", xml: $xml) { created } }",
+            &[A, S],
+        ),
+        op(
+            "openCase",
+            "mutation { openCase(input: {processId: \"collections-lite\"}) { caseId } }",
+            &[A, S, G],
+        ),
+        op("case", "query($c: ID!) { case(id: $c) { id stage } }", ALL),
+        op("cases", "{ cases { edges { node { id } } } }", ALL),
+        op("history", "query($c: ID!) { case(id: $c) { history { seq hash } } }", &[A, S, G, U]),
+        op(
+            "historyCheck",
+            "query($c: ID!) { case(id: $c) { historyCheck { valid } } }",
+            &[A, S, U],
+        ),
+        op(
+            "migrateCase",
+            "mutation($c: ID!) { migrateCase(caseId: $c, processId: \"collections-lite\", version: 2) { seq } }",
+            &[A, S],
+        ),
+        op("cancelCase", "mutation($c: ID!) { cancelCase(caseId: $c) { seq } }", &[A, S]),
+        op(
+            "assignCaseOwner",
+            "mutation($c: ID!) { assignCaseOwner(caseId: $c, owner: \"alex\") { seq } }",
+            &[A, S],
+        ),
+        Op {
+            setup: Setup::AwaitingPayment,
+            ..op(
+                "correlateMessage",
+                "mutation($c: ID!) { correlateMessage(name: \"payment-received\", caseId: $c) { seq } }",
+                &[A, S, G, P],
+            )
+        },
+        op(
+            "queue",
+            "{ queue(group: \"early-collectors\") { edges { node { id } } } }",
+            &[A, S, G, U],
+        ),
+        op("myTasks", "{ myTasks { edges { node { id } } } }", ALL),
+        // The agenda is what to work next: for those who work tasks.
+        op("agenda", "{ agenda { score } }", &[A, S, G, P]),
+        op("task", "query($t: ID!) { task(id: $t) { id } }", ALL),
+        op("claimTask", "mutation($t: ID!) { claimTask(taskId: $t) { seq } }", &[A, S, G, P]),
+        Op {
+            setup: Setup::Claimed,
+            ..op(
+                "unclaimTask",
+                "mutation($t: ID!) { unclaimTask(taskId: $t) { seq } }",
+                &[A, S, G, P],
+            )
+        },
+        op(
+            "completeTask",
+            "mutation($t: ID!) { completeTask(taskId: $t, variables: {ok: true}) { seq } }",
+            &[A, S, G, P],
+        ),
+        op(
+            "reassignTask",
+            "mutation($t: ID!) { reassignTask(taskId: $t, user: \"alex\") { seq } }",
+            &[A, S],
+        ),
+        op(
+            "addComment",
+            "mutation($c: ID!) { addComment(caseId: $c, text: \"called\") { seq } }",
+            &[A, S, G, P],
+        ),
+        op(
+            "recordActivity",
+            "mutation($c: ID!) { recordActivity(caseId: $c, kind: \"call\", note: \"no answer\") { seq } }",
+            &[A, S, G, P],
+        ),
+        op(
+            "registerPartner",
+            "mutation($n: String!) { registerPartner(name: $n, kind: AGENCY) { id } }",
+            &[A, S],
+        ),
+        op("partners", "{ partners { id } }", ALL),
+        op(
+            "placeCase",
+            "mutation($c: ID!, $p: ID!) { placeCase(caseId: $c, partnerId: $p) { seq } }",
+            &[A, S],
+        ),
+        Op {
+            setup: Setup::Placed,
+            ..op(
+                "recallCase",
+                "mutation($c: ID!) { recallCase(caseId: $c, reason: \"no progress\") { seq } }",
+                &[A, S],
+            )
+        },
+        Op {
+            setup: Setup::Placed,
+            ..op("acceptPlacement", "mutation($c: ID!) { acceptPlacement(caseId: $c) { seq } }", &[P])
+        },
+        Op {
+            setup: Setup::Placed,
+            ..op(
+                "returnPlacement",
+                "mutation($c: ID!) { returnPlacement(caseId: $c, reason: \"debtor abroad\") { seq } }",
+                &[P],
+            )
+        },
+    ]
+}
+
+fn open_task(case: &Value) -> String {
+    case["openTasks"][0]["id"].as_str().unwrap_or("none").to_string()
+}
+
+async fn complete(w: &World, task: &str) {
+    w.h.ok(
+        &w.admin,
+        "mutation($t: ID!) { completeTask(taskId: $t) { seq } }",
+        json!({"t": task}),
+    )
+    .await;
+}
+
+async fn matrix(db: &DatabaseConnection) {
+    let w = World::new(db).await;
+    let h = &w.h;
+    let v2 = PROCESS.replace("Collections (test)", "Collections (test v2)");
+    h.ok(
+        &w.supervisor,
+        "mutation($xml: String!) { deployProcess(name: \"v2.bpmn\", xml: $xml) { created } }",
+        json!({"xml": v2}),
+    )
+    .await;
+    let roles = [
+        (A, w.admin.clone()),
+        (S, w.supervisor.clone()),
+        (G, w.agent.clone()),
+        (P, w.agency_token.clone()),
+        (U, w.auditor.clone()),
+    ];
+    let mut checked = 0;
+    for op in ops() {
+        for (role, token) in &roles {
+            // A fresh case per cell, so cells cannot disturb each other. Partners work the
+            // partner task of a case placed with them; others the agent's first task.
+            let case_id = w.open_case(&format!("{}-{role}", op.name), 500.0).await;
+            let read = "query($c: ID!) { case(id: $c) { openTasks { id } } }";
+            if *role == P || op.setup == Setup::AwaitingPayment {
+                let first = open_task(&h.ok(&w.admin, read, json!({"c": case_id})).await["case"]);
+                complete(&w, &first).await;
+            }
+            if *role == P || op.setup == Setup::Placed {
+                w.place(&case_id, &w.agency).await;
+            }
+            let mut task = open_task(&h.ok(&w.admin, read, json!({"c": case_id})).await["case"]);
+            if op.setup == Setup::AwaitingPayment {
+                complete(&w, &task).await;
+                task = "none".into();
+            }
+            if op.setup == Setup::Claimed {
+                let claimer = if *role == U { &w.admin } else { token };
+                h.ok(
+                    claimer,
+                    "mutation($t: ID!) { claimTask(taskId: $t) { seq } }",
+                    json!({"t": task}),
+                )
+                .await;
+            }
+            let vars = json!({
+                "c": case_id, "t": task, "p": w.agency, "xml": PROCESS, "n": format!("Agency {case_id}"),
+            });
+            let (status, body) = h.post(Some(token), json!({"query": op.query, "variables": vars})).await;
+            assert_eq!(status, 200, "{} as {role}: {body}", op.name);
+            let allowed = op.allowed.contains(role);
+            if allowed {
+                assert!(body.get("errors").is_none(), "{} as {role} must be allowed: {body}", op.name);
+            } else {
+                assert_eq!(
+                    body["errors"][0]["extensions"]["code"], "FORBIDDEN",
+                    "{} as {role} must be refused: {body}",
+                    op.name
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, ops().len() * 5);
+    w.h.stop().await;
+}
+
+on_both!(every_role_against_every_operation, matrix);

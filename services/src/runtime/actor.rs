@@ -287,6 +287,10 @@ async fn attempt(
         seq,
         event_type: commit.entry.event_type.clone(),
         partner: commit.changes.desk.partner.clone(),
+        previous_partner: state
+            .and_then(|s| s.placement.as_ref())
+            .map(|p| p.partner.clone())
+            .filter(|p| commit.changes.desk.partner.as_ref() != Some(p)),
         queues: commit
             .changes
             .tasks_created

@@ -210,6 +210,9 @@ pub struct CaseNotice {
     pub event_type: String,
     /// The partner the case is placed with after the entry.
     pub partner: Option<String>,
+    /// The partner it was placed with before, when the entry ended that placement: that
+    /// partner's listeners must hear their work went away.
+    pub previous_partner: Option<String>,
     /// Candidates (groups, `user:<id>`) of tasks the entry created.
     pub queues: Vec<String>,
     /// Whether any task was created, closed, claimed or moved between partners.
