@@ -238,49 +238,52 @@ impl Desk {
             .filter(tasks::Column::Tenant.eq(p.tenant.as_str()))
             .filter(tasks::Column::Assignee.eq(p.subject.as_str()))
             .filter(tasks::Column::Status.eq("open"));
-        let mut rows = if p.role == Role::Partner {
+        // One rank-ordered index range scan per source, each cut at n, merged here: an
+        // IN list or OR over sources would make the database sort every open task.
+        let mut rows = mine
+            .order_by_desc(tasks::Column::Rank)
+            .limit(n)
+            .all(&self.db)
+            .await?;
+        if p.role == Role::Partner {
             // A partner's unclaimed work is whatever its organisation owns.
-            tasks::Entity::find()
-                .filter(tasks::Column::Tenant.eq(p.tenant.as_str()))
-                .filter(tasks::Column::Partner.eq(p.partner.clone()))
-                .filter(tasks::Column::Status.eq("open"))
-                .filter(
-                    Condition::any()
-                        .add(tasks::Column::Assignee.is_null())
-                        .add(tasks::Column::Assignee.eq(p.subject.as_str())),
-                )
-                .order_by_desc(tasks::Column::Rank)
-                .limit(n)
-                .all(&self.db)
-                .await?
+            rows.extend(
+                tasks::Entity::find()
+                    .filter(tasks::Column::Tenant.eq(p.tenant.as_str()))
+                    .filter(tasks::Column::Partner.eq(p.partner.clone()))
+                    .filter(tasks::Column::Status.eq("open"))
+                    .filter(tasks::Column::Assignee.is_null())
+                    .order_by_desc(tasks::Column::Rank)
+                    .limit(n)
+                    .all(&self.db)
+                    .await?,
+            );
         } else {
             let mut candidates: Vec<String> = p.groups.clone();
             candidates.push(format!("user:{}", p.subject));
-            let keys = task_candidates::Entity::find()
-                .filter(task_candidates::Column::Tenant.eq(p.tenant.as_str()))
-                .filter(task_candidates::Column::Candidate.is_in(candidates))
-                .filter(task_candidates::Column::Assignee.is_null())
-                .order_by_desc(task_candidates::Column::Rank)
-                .limit(n)
-                .all(&self.db)
-                .await?;
+            let mut keys = Vec::new();
+            for candidate in candidates {
+                let found = task_candidates::Entity::find()
+                    .filter(task_candidates::Column::Tenant.eq(p.tenant.as_str()))
+                    .filter(task_candidates::Column::Candidate.eq(candidate))
+                    .filter(task_candidates::Column::Assignee.is_null())
+                    .order_by_desc(task_candidates::Column::Rank)
+                    .limit(n)
+                    .all(&self.db)
+                    .await?;
+                keys.extend(found.into_iter().map(|k| (k.rank, k.case_id, k.task_id)));
+            }
+            keys.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| (&a.1, a.2).cmp(&(&b.1, b.2))));
+            keys.dedup();
+            keys.truncate(n as usize);
             let mut keys: Vec<TaskKey> = keys
                 .into_iter()
-                .map(|k| TaskKey {
-                    case_id: k.case_id,
-                    task_id: k.task_id,
-                })
+                .map(|(_, case_id, task_id)| TaskKey { case_id, task_id })
                 .collect();
             keys.sort();
             keys.dedup();
-            let mut rows = mine
-                .order_by_desc(tasks::Column::Rank)
-                .limit(n)
-                .all(&self.db)
-                .await?;
             rows.extend(self.tasks_in_order(&keys).await?);
-            rows
-        };
+        }
         rows.sort_by(|a, b| b.rank.cmp(&a.rank).then_with(|| key_of(a).cmp(&key_of(b))));
         rows.dedup_by(|a, b| key_of(a) == key_of(b));
         rows.truncate(n as usize);
