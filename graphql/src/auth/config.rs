@@ -131,3 +131,39 @@ impl ClaimMapping {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deserialises_with_defaults() {
+        let c: AuthConfig = serde_json::from_value(serde_json::json!({
+            "issuer": "https://recobro.acme.example",
+            "external": [{
+                "issuer": "https://kc.acme.example/realms/collections",
+                "audience": "recobro",
+                "claims": {
+                    "roles": "realm_access.roles",
+                    "role_map": {"collector": "agent", "team-lead": "supervisor"},
+                    "tenant": "acme",
+                    "groups_claim": "groups"
+                }
+            }]
+        }))
+        .unwrap();
+        assert_eq!(c.audience, DEFAULT_AUDIENCE);
+        assert_eq!(c.token_ttl_seconds, 3600);
+        let kc = &c.external[0];
+        assert_eq!(kc.algorithms, vec![Algorithm::RS256]);
+        assert_eq!(kc.jwks_uri, None);
+        assert_eq!(kc.claims.role_map["team-lead"], Role::Supervisor);
+        assert_eq!(kc.claims.subject, "sub");
+    }
+
+    #[test]
+    fn unknown_fields_are_errors() {
+        let r: Result<AuthConfig, _> = serde_json::from_value(serde_json::json!({"isuer": "x"}));
+        assert!(r.is_err());
+    }
+}

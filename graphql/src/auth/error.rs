@@ -20,7 +20,8 @@ pub enum AuthError {
     UnknownKey,
     #[error("token algorithm not allowed for its key")]
     AlgorithmNotAllowed,
-    #[error("token issuer unavailable: {0}")]
+    /// The detail (URLs, transport errors) is for logs, not for the caller.
+    #[error("token issuer unavailable, try again later")]
     IssuerUnavailable(String),
     /// Valid token, but its claims do not map to a Recobro principal.
     #[error("token claims not acceptable: {0}")]

@@ -95,10 +95,7 @@ impl RemoteIssuer {
             .get("keys")
             .and_then(Value::as_array)
             .ok_or("JWKS has no `keys` array")?;
-        Ok(keys
-            .iter()
-            .filter_map(|k| self.pin(k).map(|(kid, key)| (kid, key)))
-            .collect())
+        Ok(keys.iter().filter_map(|k| self.pin(k)).collect())
     }
 
     async fn discover(&self) -> Result<String, String> {

@@ -65,6 +65,16 @@ impl Auth {
                 "leeway and token lifetime must be positive".into(),
             ));
         }
+        for (i, ext) in config.external.iter().enumerate() {
+            let clash = ext.issuer == config.issuer
+                || config.external[..i].iter().any(|o| o.issuer == ext.issuer);
+            if clash {
+                return Err(AuthError::Config(format!(
+                    "issuer {} configured twice",
+                    ext.issuer
+                )));
+            }
+        }
         let keys = Arc::new(keys::OwnKeys::load_or_create(db.clone(), clock.as_ref()).await?);
         let external = config
             .external

@@ -73,7 +73,13 @@ pub fn error_response(e: &AuthError) -> HttpResponse {
         };
         response.insert_header((header::WWW_AUTHENTICATE, challenge));
     }
-    response.json(json!({"error": {"code": e.code(), "message": e.to_string()}}))
+    let message = if status.is_server_error() && status != StatusCode::SERVICE_UNAVAILABLE {
+        tracing::error!(error = %e, "authentication failed internally");
+        "internal error".to_owned()
+    } else {
+        e.to_string()
+    };
+    response.json(json!({"error": {"code": e.code(), "message": message}}))
 }
 
 /// An RFC 6749 §5.2 error.

@@ -122,14 +122,13 @@ impl Authenticator {
         let now = self.clock.now().timestamp();
         let exp = claims
             .get("exp")
-            .and_then(Value::as_i64)
+            .and_then(numeric_date)
             .ok_or_else(|| AuthError::InvalidToken("exp is not a number".into()))?;
         if now > exp + self.leeway {
             return Err(AuthError::TokenExpired);
         }
         if let Some(nbf) = claims.get("nbf") {
-            let nbf = nbf
-                .as_i64()
+            let nbf = numeric_date(nbf)
                 .ok_or_else(|| AuthError::InvalidToken("nbf is not a number".into()))?;
             if now + self.leeway < nbf {
                 return Err(AuthError::TokenNotYetValid);
@@ -137,6 +136,12 @@ impl Authenticator {
         }
         Ok(())
     }
+}
+
+/// RFC 7519 NumericDate: seconds, possibly fractional (truncated).
+fn numeric_date(v: &Value) -> Option<i64> {
+    v.as_i64()
+        .or_else(|| v.as_f64().filter(|f| f.is_finite()).map(|f| f as i64))
 }
 
 /// `token` from `Bearer token` (scheme case-insensitive, RFC 6750 §2.1).

@@ -20,6 +20,7 @@ struct Provider {
     base: String,
     jwks_hits: Arc<AtomicUsize>,
     jwks: Arc<Mutex<Value>>,
+    public_jwk: Value,
     _handle: actix_web::dev::ServerHandle,
 }
 
@@ -63,6 +64,7 @@ async fn provider() -> Provider {
         base,
         jwks_hits: hits,
         jwks,
+        public_jwk: generated.public_jwk,
         _handle: handle,
     }
 }
@@ -216,8 +218,7 @@ async fn external_tokens_are_checked_like_own_ones(db: &DatabaseConnection) {
     );
 
     // HS256 keyed with the provider's public modulus.
-    let jwk = graphql::auth::generate_rsa_key().unwrap().public_jwk;
-    let hs = EncodingKey::from_secret(jwk["n"].as_str().unwrap().as_bytes());
+    let hs = EncodingKey::from_secret(p.public_jwk["n"].as_str().unwrap().as_bytes());
     assert_eq!(
         s.refused(&sign(Algorithm::HS256, Some(&p.kid), &claims, &hs))
             .await,
@@ -306,4 +307,12 @@ async fn symmetric_algorithms_cannot_be_configured_for_a_jwks() {
         .err()
         .unwrap();
     assert_eq!(err.code(), "AUTH_CONFIG");
+
+    let mut config = auth_config(&p);
+    config.external[1].issuer = config.external[0].issuer.clone();
+    let err = Auth::new(t.db.clone(), super::support::clock(), config)
+        .await
+        .err()
+        .unwrap();
+    assert_eq!(err.code(), "AUTH_CONFIG", "one issuer, two configurations");
 }
