@@ -3,6 +3,7 @@
 //! `jwks_min_refresh_seconds`, and after `jwks_max_age_seconds`.
 
 use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use jsonwebtoken::jwk::Jwk;
@@ -19,16 +20,25 @@ const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
 pub(crate) struct RemoteIssuer {
     pub config: ExternalIssuerConfig,
     http: reqwest::Client,
-    state: tokio::sync::Mutex<State>,
+    /// Read on every request without waiting for a fetch in progress.
+    cache: RwLock<Arc<Cache>>,
+    /// Held while fetching: one fetch at a time; remembers the last attempt and whether
+    /// it failed (the rate limit for refreshes).
+    attempted: tokio::sync::Mutex<Option<(Instant, Option<String>)>>,
 }
 
 #[derive(Default)]
-struct State {
+struct Cache {
     keys: HashMap<String, PinnedKey>,
-    /// When the keys were last fetched successfully.
+    /// When the keys were fetched.
     fetched: Option<Instant>,
-    /// The last fetch attempt and whether it failed (rate limit for refreshes).
-    attempted: Option<(Instant, Option<String>)>,
+}
+
+impl Cache {
+    fn fresh(&self, kid: &str, max_age: Duration) -> Option<PinnedKey> {
+        let fresh = self.fetched.is_some_and(|t| t.elapsed() < max_age);
+        fresh.then(|| self.keys.get(kid).cloned()).flatten()
+    }
 }
 
 impl RemoteIssuer {
@@ -46,43 +56,56 @@ impl RemoteIssuer {
         Ok(RemoteIssuer {
             config,
             http,
-            state: tokio::sync::Mutex::new(State::default()),
+            cache: RwLock::new(Arc::new(Cache::default())),
+            attempted: tokio::sync::Mutex::new(None),
         })
     }
 
     /// The key with this kid, fetching the JWKS when needed.
     pub async fn find(&self, kid: &str) -> Result<PinnedKey, AuthError> {
-        let mut state = self.state.lock().await;
         let max_age = Duration::from_secs(self.config.jwks_max_age_seconds);
-        let stale = state.fetched.is_none_or(|t| t.elapsed() >= max_age);
-        if !stale && let Some(k) = state.keys.get(kid) {
-            return Ok(k.clone());
+        if let Some(k) = self.cached().fresh(kid, max_age) {
+            return Ok(k);
+        }
+        let mut attempted = self.attempted.lock().await;
+        // Another request may have fetched while this one waited for the lock.
+        if let Some(k) = self.cached().fresh(kid, max_age) {
+            return Ok(k);
         }
         let min_refresh = Duration::from_secs(self.config.jwks_min_refresh_seconds);
-        let may_fetch = state
-            .attempted
+        if attempted
             .as_ref()
-            .is_none_or(|(t, _)| t.elapsed() >= min_refresh);
-        if may_fetch {
-            let outcome = self.fetch().await;
-            let error = outcome.as_ref().err().cloned();
-            if let Ok(keys) = outcome {
-                state.keys = keys;
-                state.fetched = Some(Instant::now());
-            } else {
-                tracing::warn!(issuer = %self.config.issuer, error = ?error, "JWKS fetch failed");
-            }
-            state.attempted = Some((Instant::now(), error));
+            .is_none_or(|(t, _)| t.elapsed() >= min_refresh)
+        {
+            let error = match self.fetch().await {
+                Ok(keys) => {
+                    let cache = Cache {
+                        keys,
+                        fetched: Some(Instant::now()),
+                    };
+                    *self.cache.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(cache);
+                    None
+                }
+                Err(error) => {
+                    tracing::warn!(issuer = %self.config.issuer, %error, "JWKS fetch failed");
+                    Some(error)
+                }
+            };
+            *attempted = Some((Instant::now(), error));
         }
-        if let Some(k) = state.keys.get(kid) {
-            // A stale cache still serves while the provider is down: availability over
-            // picking up a key removal a little later.
+        // A stale cache still serves while the provider is down: availability over
+        // picking up a key removal a little later.
+        if let Some(k) = self.cached().keys.get(kid) {
             return Ok(k.clone());
         }
-        match &state.attempted {
+        match &*attempted {
             Some((_, Some(error))) => Err(AuthError::IssuerUnavailable(error.clone())),
             _ => Err(AuthError::UnknownKey),
         }
+    }
+
+    fn cached(&self) -> Arc<Cache> {
+        self.cache.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     async fn fetch(&self) -> Result<HashMap<String, PinnedKey>, String> {
