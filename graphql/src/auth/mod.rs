@@ -6,13 +6,14 @@
 //! ```ignore
 //! let auth = Auth::new(db, clock, AuthConfig::default()).await?;
 //! App::new().app_data(web::Data::new(auth.clone())).configure(graphql::auth::configure)
-//! // in a handler:
+//! // in a handler: an `Authenticated` argument (401/403/503 JSON when refused), or
 //! let principal = auth.authenticator().authenticate_request(&req).await?;
 //! ```
 
 mod claims;
 mod config;
 mod error;
+mod extract;
 mod issuer;
 mod jwks;
 mod keys;
@@ -30,6 +31,7 @@ pub use config::{
     AuthConfig, ClaimMapping, DEFAULT_AUDIENCE, DEFAULT_ISSUER, ExternalIssuerConfig,
 };
 pub use error::AuthError;
+pub use extract::Authenticated;
 pub use issuer::TokenIssuer;
 pub use keys::{GeneratedKey, generate_rsa_key};
 pub use routes::{configure, error_response};

@@ -10,7 +10,7 @@ use chrono::Duration;
 use partners::ApiClientError;
 use serde_json::json;
 
-use super::{Auth, AuthError};
+use super::{Auth, AuthError, Authenticated};
 
 /// Mounts the routes; needs `web::Data<Auth>` in the app data.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -46,17 +46,14 @@ async fn discovery(auth: web::Data<Auth>) -> HttpResponse {
         }))
 }
 
-async fn whoami(req: HttpRequest, auth: web::Data<Auth>) -> HttpResponse {
-    match auth.authenticator().authenticate_request(&req).await {
-        Ok(p) => HttpResponse::Ok().json(json!({
-            "subject": p.subject,
-            "tenant": p.tenant,
-            "role": p.role,
-            "partner": p.partner,
-            "groups": p.groups,
-        })),
-        Err(e) => error_response(&e),
-    }
+async fn whoami(Authenticated(p): Authenticated) -> HttpResponse {
+    HttpResponse::Ok().json(json!({
+        "subject": p.subject,
+        "tenant": p.tenant,
+        "role": p.role,
+        "partner": p.partner,
+        "groups": p.groups,
+    }))
 }
 
 /// The JSON error answer for a failed authentication, with the RFC 6750 challenge.
