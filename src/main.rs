@@ -5,6 +5,7 @@ mod load;
 mod process_cmd;
 mod replay_cmd;
 mod serve;
+mod token_cmd;
 mod verify_cmd;
 
 use std::path::PathBuf;
@@ -44,6 +45,12 @@ enum Command {
     /// Benchmark the case runtime against plain-database baselines.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// Mint bearer tokens from the embedded issuer.
+    #[command(subcommand)]
+    Token(token_cmd::TokenCommand),
+    /// Manage OAuth2 API clients (client-credentials grant) of partner systems.
+    #[command(subcommand)]
+    Client(token_cmd::ClientCommand),
 }
 
 #[derive(Subcommand)]
@@ -89,5 +96,7 @@ fn main() -> ExitCode {
         Command::Replay(args) => replay_cmd::run(args),
         Command::Load(args) => load::main(args),
         Command::Bench(cmd) => bench::run(cmd),
+        Command::Token(cmd) => token_cmd::token(cmd),
+        Command::Client(cmd) => token_cmd::client(cmd),
     }
 }

@@ -1,5 +1,5 @@
-//! `recobro serve`: the HTTP server (health and readiness probes so far) over the
-//! embedded SQLite database or PostgreSQL.
+//! `recobro serve`: the HTTP server (GraphQL at /graphql, the own token issuer, health
+//! and readiness probes) over the embedded SQLite database or PostgreSQL.
 
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
@@ -113,6 +113,29 @@ pub struct ServeArgs {
     pub listen: String,
     #[command(flatten)]
     pub storage: StorageArgs,
+    #[command(flatten)]
+    pub issuer: crate::token_cmd::IssuerArgs,
+    /// JSON file with the authentication settings (external OIDC issuers and their claim
+    /// mapping, token lifetime, leeway; see docs/decisions/0006-authentication.md). When
+    /// given, its issuer and audience are used and --issuer/--audience are not.
+    #[arg(long, value_name = "FILE", env = "RECOBRO_AUTH_CONFIG")]
+    pub auth_config: Option<PathBuf>,
+}
+
+impl ServeArgs {
+    fn auth_config(&self) -> anyhow::Result<graphql::auth::AuthConfig> {
+        let Some(path) = &self.auth_config else {
+            return Ok(graphql::auth::AuthConfig {
+                issuer: self.issuer.issuer.clone(),
+                audience: self.issuer.audience.clone(),
+                ..Default::default()
+            });
+        };
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the auth config {}", path.display()))?;
+        serde_json::from_str(&text)
+            .with_context(|| format!("invalid auth config {}", path.display()))
+    }
 }
 
 /// Runs the server until SIGTERM or ctrl-c.
@@ -171,6 +194,7 @@ fn init_logging() {
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let addrs = resolve(&args.listen)?;
+    let auth_config = args.auth_config()?;
     let target = args.storage.target(true)?;
     tracing::info!(database = %target.description, "opening database");
     let db = open(&target).await?;
@@ -181,9 +205,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 
     // The case runtime: actors over the journal, the timer service and the job
     // dispatcher. Job types with no handler here wait in the outbox for a worker.
+    let clock: std::sync::Arc<dyn services::clock::Clock> =
+        std::sync::Arc::new(services::clock::SystemClock);
     let runtime = services::runtime::Runtime::start(
         db.clone(),
-        std::sync::Arc::new(services::clock::SystemClock),
+        clock.clone(),
         services::runtime::RuntimeConfig::default(),
     );
     let timers = services::runtime::timers::spawn(runtime.clone(), Default::default());
@@ -193,13 +219,26 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         Default::default(),
     );
     tracing::info!("case runtime started");
+    let auth = graphql::auth::Auth::new(db.clone(), clock.clone(), auth_config)
+        .await
+        .context("cannot start authentication")?;
+    let api = web::Data::new(graphql::server::Api::new(
+        services::desk::Desk::new(runtime.clone()),
+        auth.clone(),
+        graphql::schema::Limits::default(),
+    ));
+    let auth = web::Data::new(auth);
 
     let data = web::Data::new(db.clone());
     let server = HttpServer::new(move || {
+        let api = api.clone();
         App::new()
             .app_data(data.clone())
+            .app_data(auth.clone())
             .service(healthz)
             .service(readyz)
+            .configure(graphql::auth::configure)
+            .configure(move |cfg| graphql::server::configure(cfg, api))
     })
     .bind(&addrs[..])
     .with_context(|| format!("cannot listen on {}", args.listen))?;

@@ -3,5 +3,7 @@
 mod bench;
 mod cli;
 mod crash;
+mod portal;
 mod replay;
 mod serve;
+mod token;

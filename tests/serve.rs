@@ -27,7 +27,7 @@ fn unique_name() -> String {
     format!("recobro_test_{}_{n}", std::process::id())
 }
 
-fn recobro() -> Command {
+pub(crate) fn recobro() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_recobro"));
     cmd.env_remove("RECOBRO_DATABASE_URL")
         .env_remove("RECOBRO_LOG")
@@ -36,10 +36,10 @@ fn recobro() -> Command {
 }
 
 /// A temporary directory, removed on drop.
-struct TempDir(PathBuf);
+pub(crate) struct TempDir(pub(crate) PathBuf);
 
 impl TempDir {
-    fn new() -> TempDir {
+    pub(crate) fn new() -> TempDir {
         let path = std::env::temp_dir().join(unique_name());
         std::fs::create_dir_all(&path).expect("create temp dir");
         TempDir(path)
@@ -123,9 +123,9 @@ impl Drop for PgDb {
 }
 
 /// A running `recobro serve`, killed on drop.
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    addr: SocketAddr,
+    pub(crate) addr: SocketAddr,
     /// Log lines (JSON) read so far and the rest of stdout, drained by a thread.
     drain: Option<std::thread::JoinHandle<Vec<String>>>,
     head: Vec<String>,
@@ -133,7 +133,7 @@ struct Server {
 
 impl Server {
     /// Starts `recobro serve --listen 127.0.0.1:0 ARGS` and waits for its `listening` line.
-    fn start(args: &[&str], env: &[(&str, &str)]) -> Server {
+    pub(crate) fn start(args: &[&str], env: &[(&str, &str)]) -> Server {
         let mut child = recobro()
             .args(["serve", "--listen", "127.0.0.1:0"])
             .args(args)
@@ -168,12 +168,12 @@ impl Server {
         }
     }
 
-    fn get(&self, path: &str) -> (u16, Value) {
+    pub(crate) fn get(&self, path: &str) -> (u16, Value) {
         http_get(self.addr, path)
     }
 
     /// Sends SIGTERM and returns the exit status and all log lines.
-    fn terminate(mut self) -> (std::process::ExitStatus, Vec<String>) {
+    pub(crate) fn terminate(mut self) -> (std::process::ExitStatus, Vec<String>) {
         let status = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()

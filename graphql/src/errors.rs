@@ -5,7 +5,32 @@ use services::desk::DeskError;
 
 /// Every code the API can answer with, and what it means.
 pub const CODES: &[(&str, &str)] = &[
-    ("UNAUTHENTICATED", "no valid bearer token"),
+    ("UNAUTHENTICATED", "no bearer token"),
+    (
+        "INVALID_TOKEN",
+        "the token is malformed or its signature does not verify",
+    ),
+    ("TOKEN_EXPIRED", "the token has expired"),
+    ("TOKEN_NOT_YET_VALID", "the token's nbf is in the future"),
+    ("WRONG_ISSUER", "the token's issuer is not trusted"),
+    ("WRONG_AUDIENCE", "the token is not for this service"),
+    (
+        "UNKNOWN_KEY",
+        "the token names a key (kid) the issuer does not publish",
+    ),
+    (
+        "ALGORITHM_NOT_ALLOWED",
+        "the token's algorithm is not the one pinned for its key",
+    ),
+    (
+        "ISSUER_UNAVAILABLE",
+        "an external identity provider cannot be reached: retry",
+    ),
+    (
+        "INVALID_CLAIMS",
+        "the token's claims do not describe a Recobro user",
+    ),
+    ("NO_ROLE", "the token grants no Recobro role"),
     ("FORBIDDEN", "the caller's role may not do this"),
     ("BAD_INPUT", "an argument is invalid"),
     (
@@ -130,5 +155,40 @@ pub fn code_for_engine_error(message: &str) -> &'static str {
         "GRAPHQL_PARSE_FAILED"
     } else {
         "GRAPHQL_VALIDATION_FAILED"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CODES;
+    use crate::auth::AuthError;
+
+    #[test]
+    fn every_authentication_code_is_in_the_table() {
+        let all = [
+            AuthError::Unauthenticated,
+            AuthError::InvalidToken(String::new()),
+            AuthError::TokenExpired,
+            AuthError::TokenNotYetValid,
+            AuthError::WrongIssuer,
+            AuthError::WrongAudience,
+            AuthError::UnknownKey,
+            AuthError::AlgorithmNotAllowed,
+            AuthError::IssuerUnavailable(String::new()),
+            AuthError::InvalidClaims(String::new()),
+            AuthError::NoRole,
+            AuthError::Storage(String::new()),
+        ];
+        for e in all {
+            assert!(CODES.iter().any(|(c, _)| *c == e.code()), "{}", e.code());
+        }
+    }
+
+    #[test]
+    fn codes_are_unique() {
+        let mut seen = std::collections::BTreeSet::new();
+        for (code, _) in CODES {
+            assert!(seen.insert(code), "{code} twice");
+        }
     }
 }

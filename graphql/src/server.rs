@@ -1,10 +1,6 @@
 //! HTTP: `POST /graphql` (queries and mutations), `GET /graphql` (GraphiQL, or a
 //! graphql-ws subscription when the request upgrades to a WebSocket).
 
-use std::future::Future;
-use std::pin::Pin;
-use std::sync::Arc;
-
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use async_graphql::http::GraphiQLSource;
@@ -15,37 +11,23 @@ use serde_json::json;
 use services::access::Principal;
 use services::desk::Desk;
 
+use crate::auth::{Auth, AuthError};
 use crate::errors::code_for_engine_error;
 use crate::schema::{self, Limits, Loaders, RecobroSchema};
-
-/// Why a token was refused, for the 401 answer.
-#[derive(Debug, Clone)]
-pub struct AuthFailure {
-    pub code: &'static str,
-    pub message: String,
-}
-
-/// Turns a bearer token into a caller; implemented by [`crate::auth`].
-pub trait Verifier: Send + Sync + 'static {
-    fn verify<'a>(
-        &'a self,
-        token: &'a str,
-    ) -> Pin<Box<dyn Future<Output = Result<Principal, AuthFailure>> + Send + 'a>>;
-}
 
 pub struct Api {
     pub schema: RecobroSchema,
     pub desk: Desk,
-    pub verifier: Arc<dyn Verifier>,
+    pub auth: Auth,
     pub limits: Limits,
 }
 
 impl Api {
-    pub fn new(desk: Desk, verifier: Arc<dyn Verifier>, limits: Limits) -> Self {
+    pub fn new(desk: Desk, auth: Auth, limits: Limits) -> Self {
         Api {
             schema: schema::build(desk.clone(), limits),
             desk,
-            verifier,
+            auth,
             limits,
         }
     }
@@ -76,14 +58,19 @@ fn bearer(req: &HttpRequest) -> Option<&str> {
         .then_some(token.trim())
 }
 
-async fn authenticate(api: &Api, token: Option<&str>) -> Result<Principal, AuthFailure> {
+async fn authenticate(api: &Api, token: Option<&str>) -> Result<Principal, AuthError> {
     match token {
-        Some(t) if !t.is_empty() => api.verifier.verify(t).await,
-        _ => Err(AuthFailure {
-            code: "UNAUTHENTICATED",
-            message: "a bearer token is required".into(),
-        }),
+        Some(t) if !t.trim().is_empty() => api.auth.authenticate(t).await,
+        _ => Err(AuthError::Unauthenticated),
     }
+}
+
+fn refused(e: &AuthError) -> HttpResponse {
+    if e.http_status() >= 500 {
+        tracing::error!(error = %e, "authentication failed on our side");
+    }
+    let status = StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::UNAUTHORIZED);
+    error_body(status, e.code(), &e.to_string())
 }
 
 async fn read_limited(mut payload: web::Payload, limit: usize) -> Result<Vec<u8>, HttpResponse> {
@@ -111,7 +98,7 @@ async fn read_limited(mut payload: web::Payload, limit: usize) -> Result<Vec<u8>
 async fn post(req: HttpRequest, payload: web::Payload, api: web::Data<Api>) -> HttpResponse {
     let principal = match authenticate(&api, bearer(&req)).await {
         Ok(p) => p,
-        Err(f) => return error_body(StatusCode::UNAUTHORIZED, f.code, &f.message),
+        Err(e) => return refused(&e),
     };
     let declared = req
         .headers()
@@ -222,7 +209,7 @@ async fn get(req: HttpRequest, payload: web::Payload, api: web::Data<Api>) -> Ht
         let token = header_token.or(from_payload);
         let principal = authenticate(&api2, token.as_deref())
             .await
-            .map_err(|f| async_graphql::Error::new(format!("{}: {}", f.code, f.message)))?;
+            .map_err(|e| async_graphql::Error::new(format!("{}: {e}", e.code())))?;
         let mut data = Data::default();
         data.insert(Loaders::new(&api2.desk, &principal));
         data.insert(principal);

@@ -1,4 +1,5 @@
-//! The graphql crate's one integration-test binary.
+//! The graphql crate's one integration-test binary. Scenarios run on SQLite and, when
+//! `RECOBRO_TEST_DATABASE_URL` is set, on PostgreSQL.
 
 mod api;
 mod auth;

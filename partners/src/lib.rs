@@ -1,5 +1,8 @@
 //! Partner organisations (collection agencies, law firms): placements and outbound
-//! delivery through the outbox.
+//! delivery through the outbox, and the API clients partner systems log in with.
 //!
-//! Reserved in the workspace layout (see `docs/decisions/0001-workspace-layout.md`).
-//! Depends on `services` only.
+//! Depends on `services` (and `orm` for its tables).
+
+pub mod api_clients;
+
+pub use api_clients::{ApiClient, ApiClientError, ApiClients};

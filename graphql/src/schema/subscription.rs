@@ -45,8 +45,7 @@ fn concerns_queue(p: &Principal, group: Option<&str>, n: &CaseNotice) -> bool {
     }
     match p.role {
         Role::Partner => {
-            p.partner.is_some()
-                && (n.partner == p.partner || n.previous_partner == p.partner)
+            p.partner.is_some() && (n.partner == p.partner || n.previous_partner == p.partner)
         }
         // Closures and claims don't say which queues they touched: tell every listener
         // of the tenant's queues, so none misses a change.

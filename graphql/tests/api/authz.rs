@@ -42,7 +42,11 @@ const ALL: &[Role] = &[A, S, G, P, U];
 fn ops() -> Vec<Op> {
     vec![
         op("me", "{ me { subject role } }", ALL),
-        op("processDefinitions", "{ processDefinitions { id } }", &[A, S, G, U]),
+        op(
+            "processDefinitions",
+            "{ processDefinitions { id } }",
+            &[A, S, G, U],
+        ),
         op(
             "deployProcess",
             "mutation($xml: String!) { deployProcess(name: \"x.bpmn\", xml: $xml) { created } }",
@@ -55,7 +59,11 @@ fn ops() -> Vec<Op> {
         ),
         op("case", "query($c: ID!) { case(id: $c) { id stage } }", ALL),
         op("cases", "{ cases { edges { node { id } } } }", ALL),
-        op("history", "query($c: ID!) { case(id: $c) { history { seq hash } } }", &[A, S, G, U]),
+        op(
+            "history",
+            "query($c: ID!) { case(id: $c) { history { seq hash } } }",
+            &[A, S, G, U],
+        ),
         op(
             "historyCheck",
             "query($c: ID!) { case(id: $c) { historyCheck { valid } } }",
@@ -66,7 +74,11 @@ fn ops() -> Vec<Op> {
             "mutation($c: ID!) { migrateCase(caseId: $c, processId: \"collections-lite\", version: 2) { seq } }",
             &[A, S],
         ),
-        op("cancelCase", "mutation($c: ID!) { cancelCase(caseId: $c) { seq } }", &[A, S]),
+        op(
+            "cancelCase",
+            "mutation($c: ID!) { cancelCase(caseId: $c) { seq } }",
+            &[A, S],
+        ),
         op(
             "assignCaseOwner",
             "mutation($c: ID!) { assignCaseOwner(caseId: $c, owner: \"alex\") { seq } }",
@@ -89,7 +101,11 @@ fn ops() -> Vec<Op> {
         // The agenda is what to work next: for those who work tasks.
         op("agenda", "{ agenda { score } }", &[A, S, G, P]),
         op("task", "query($t: ID!) { task(id: $t) { id } }", ALL),
-        op("claimTask", "mutation($t: ID!) { claimTask(taskId: $t) { seq } }", &[A, S, G, P]),
+        op(
+            "claimTask",
+            "mutation($t: ID!) { claimTask(taskId: $t) { seq } }",
+            &[A, S, G, P],
+        ),
         Op {
             setup: Setup::Claimed,
             ..op(
@@ -139,7 +155,11 @@ fn ops() -> Vec<Op> {
         },
         Op {
             setup: Setup::Placed,
-            ..op("acceptPlacement", "mutation($c: ID!) { acceptPlacement(caseId: $c) { seq } }", &[P])
+            ..op(
+                "acceptPlacement",
+                "mutation($c: ID!) { acceptPlacement(caseId: $c) { seq } }",
+                &[P],
+            )
         },
         Op {
             setup: Setup::Placed,
@@ -153,7 +173,10 @@ fn ops() -> Vec<Op> {
 }
 
 fn open_task(case: &Value) -> String {
-    case["openTasks"][0]["id"].as_str().unwrap_or("none").to_string()
+    case["openTasks"][0]["id"]
+        .as_str()
+        .unwrap_or("none")
+        .to_string()
 }
 
 async fn complete(w: &World, task: &str) {
@@ -213,11 +236,17 @@ async fn matrix(db: &DatabaseConnection) {
             let vars = json!({
                 "c": case_id, "t": task, "p": w.agency, "xml": PROCESS, "n": format!("Agency {case_id}"),
             });
-            let (status, body) = h.post(Some(token), json!({"query": op.query, "variables": vars})).await;
+            let (status, body) = h
+                .post(Some(token), json!({"query": op.query, "variables": vars}))
+                .await;
             assert_eq!(status, 200, "{} as {role}: {body}", op.name);
             let allowed = op.allowed.contains(role);
             if allowed {
-                assert!(body.get("errors").is_none(), "{} as {role} must be allowed: {body}", op.name);
+                assert!(
+                    body.get("errors").is_none(),
+                    "{} as {role} must be allowed: {body}",
+                    op.name
+                );
             } else {
                 assert_eq!(
                     body["errors"][0]["extensions"]["code"], "FORBIDDEN",

@@ -8,9 +8,12 @@ use serde_json::{Value, json};
 use super::{World, on_both};
 
 async fn tasks_of(w: &World, case: &str) -> Vec<String> {
-    let data = w
-        .h
-        .ok(&w.admin, "query($c: ID!) { case(id: $c) { openTasks { id } } }", json!({"c": case}))
+    let data =
+        w.h.ok(
+            &w.admin,
+            "query($c: ID!) { case(id: $c) { openTasks { id } } }",
+            json!({"c": case}),
+        )
         .await;
     data["case"]["openTasks"]
         .as_array()
@@ -24,8 +27,12 @@ async fn tasks_of(w: &World, case: &str) -> Vec<String> {
 async fn placed_case(w: &World, reference: &str, partner: &str) -> (String, String) {
     let case = w.open_case(reference, 900.0).await;
     let first = tasks_of(w, &case).await.remove(0);
-    w.h.ok(&w.admin, "mutation($t: ID!) { completeTask(taskId: $t) { seq } }", json!({"t": first}))
-        .await;
+    w.h.ok(
+        &w.admin,
+        "mutation($t: ID!) { completeTask(taskId: $t) { seq } }",
+        json!({"t": first}),
+    )
+    .await;
     w.place(&case, partner).await;
     let partner_task = tasks_of(w, &case).await.remove(0);
     (case, partner_task)
@@ -51,8 +58,13 @@ async fn probes(db: &DatabaseConnection) {
     // Guessing ids: a real case of another partner answers like a made-up one.
     let q = "query($c: ID!) { case(id: $c) { id } }";
     for id in [agency_case.as_str(), unplaced.as_str(), "no-such-case"] {
-        let (_, body) = h.post(Some(lf), json!({"query": q, "variables": {"c": id}})).await;
-        assert_eq!(body["errors"][0]["extensions"]["code"], "CASE_NOT_FOUND", "{body}");
+        let (_, body) = h
+            .post(Some(lf), json!({"query": q, "variables": {"c": id}}))
+            .await;
+        assert_eq!(
+            body["errors"][0]["extensions"]["code"], "CASE_NOT_FOUND",
+            "{body}"
+        );
         assert_eq!(
             body["errors"][0]["message"],
             format!("case {id} does not exist"),
@@ -60,16 +72,40 @@ async fn probes(db: &DatabaseConnection) {
         );
     }
     let t = "query($t: ID!) { task(id: $t) { id } }";
-    assert_eq!(h.err(lf, t, json!({"t": agency_task})).await, "TASK_NOT_FOUND");
+    assert_eq!(
+        h.err(lf, t, json!({"t": agency_task})).await,
+        "TASK_NOT_FOUND"
+    );
     // Commands on another partner's case or task.
     let commands = [
-        ("mutation($c: ID!) { acceptPlacement(caseId: $c) { seq } }", "CASE_NOT_FOUND"),
-        ("mutation($c: ID!) { returnPlacement(caseId: $c, reason: \"x\") { seq } }", "CASE_NOT_FOUND"),
-        ("mutation($c: ID!) { addComment(caseId: $c, text: \"x\") { seq } }", "CASE_NOT_FOUND"),
-        ("mutation($c: ID!) { recordActivity(caseId: $c, kind: \"call\", note: \"x\") { seq } }", "CASE_NOT_FOUND"),
-        ("mutation($c: ID!) { correlateMessage(name: \"payment-received\", caseId: $c) { seq } }", "CASE_NOT_FOUND"),
-        ("mutation($t: ID!) { claimTask(taskId: $t) { seq } }", "TASK_NOT_FOUND"),
-        ("mutation($t: ID!) { completeTask(taskId: $t) { seq } }", "TASK_NOT_FOUND"),
+        (
+            "mutation($c: ID!) { acceptPlacement(caseId: $c) { seq } }",
+            "CASE_NOT_FOUND",
+        ),
+        (
+            "mutation($c: ID!) { returnPlacement(caseId: $c, reason: \"x\") { seq } }",
+            "CASE_NOT_FOUND",
+        ),
+        (
+            "mutation($c: ID!) { addComment(caseId: $c, text: \"x\") { seq } }",
+            "CASE_NOT_FOUND",
+        ),
+        (
+            "mutation($c: ID!) { recordActivity(caseId: $c, kind: \"call\", note: \"x\") { seq } }",
+            "CASE_NOT_FOUND",
+        ),
+        (
+            "mutation($c: ID!) { correlateMessage(name: \"payment-received\", caseId: $c) { seq } }",
+            "CASE_NOT_FOUND",
+        ),
+        (
+            "mutation($t: ID!) { claimTask(taskId: $t) { seq } }",
+            "TASK_NOT_FOUND",
+        ),
+        (
+            "mutation($t: ID!) { completeTask(taskId: $t) { seq } }",
+            "TASK_NOT_FOUND",
+        ),
     ];
     for (m, code) in commands {
         let vars = json!({"c": agency_case, "t": agency_task});
@@ -100,7 +136,11 @@ async fn probes(db: &DatabaseConnection) {
     }
     // Cursors: a cursor from the supervisor's full list pages only through the partner's.
     let all = h
-        .ok(&w.supervisor, "{ cases(first: 1) { edges { cursor node { id } } } }", json!({}))
+        .ok(
+            &w.supervisor,
+            "{ cases(first: 1) { edges { cursor node { id } } } }",
+            json!({}),
+        )
         .await;
     let cursor = all["cases"]["edges"][0]["cursor"].as_str().unwrap();
     let data = h
@@ -119,7 +159,11 @@ async fn probes(db: &DatabaseConnection) {
         assert_eq!(item["task"]["caseId"], law_case.as_str());
     }
     let code = h
-        .err(lf, "{ queue(group: \"partner\") { edges { node { id } } } }", json!({}))
+        .err(
+            lf,
+            "{ queue(group: \"partner\") { edges { node { id } } } }",
+            json!({}),
+        )
         .await;
     assert_eq!(code, "FORBIDDEN");
     w.h.stop().await;
@@ -167,12 +211,17 @@ impl Ws {
                     let v: Value = serde_json::from_slice(&t).unwrap();
                     if v["type"] == "ping" {
                         let pong = json!({"type": "pong"}).to_string();
-                        self.conn.send(awc::ws::Message::Text(pong.into())).await.unwrap();
+                        self.conn
+                            .send(awc::ws::Message::Text(pong.into()))
+                            .await
+                            .unwrap();
                         continue;
                     }
                     return v;
                 }
-                Some(Ok(awc::ws::Frame::Close(reason))) => return json!({"closed": format!("{reason:?}")}),
+                Some(Ok(awc::ws::Frame::Close(reason))) => {
+                    return json!({"closed": format!("{reason:?}")});
+                }
                 Some(Ok(_)) => continue,
                 other => return json!({"closed": format!("{other:?}")}),
             }
@@ -187,34 +236,56 @@ async fn subscription_probes(db: &DatabaseConnection) {
 
     // Another partner's case: refused like a missing one.
     let mut ws = Ws::connect(&w.h.base, &w.law_firm_token).await;
-    ws.subscribe("1", &format!("subscription {{ caseEvents(caseId: \"{agency_case}\") {{ seq }} }}"))
-        .await;
+    ws.subscribe(
+        "1",
+        &format!("subscription {{ caseEvents(caseId: \"{agency_case}\") {{ seq }} }}"),
+    )
+    .await;
     let msg = ws.next().await;
     assert_eq!(msg["type"], "next", "{msg}");
-    assert_eq!(msg["payload"]["errors"][0]["extensions"]["code"], "CASE_NOT_FOUND", "{msg}");
+    assert_eq!(
+        msg["payload"]["errors"][0]["extensions"]["code"], "CASE_NOT_FOUND",
+        "{msg}"
+    );
     assert_eq!(ws.next().await["type"], "complete");
 
     // Its own case and queue: only its own events arrive.
-    ws.subscribe("2", &format!("subscription {{ caseEvents(caseId: \"{law_case}\") {{ seq eventType }} }}"))
+    ws.subscribe(
+        "2",
+        &format!("subscription {{ caseEvents(caseId: \"{law_case}\") {{ seq eventType }} }}"),
+    )
+    .await;
+    ws.subscribe("3", "subscription { queueChanged { caseId } }")
         .await;
-    ws.subscribe("3", "subscription { queueChanged { caseId } }").await;
     let comment = "mutation($c: ID!) { addComment(caseId: $c, text: \"update\") { seq } }";
     // Events on the agency's case first: had they leaked, they would arrive first.
-    w.h.ok(&w.supervisor, comment, json!({"c": agency_case})).await;
-    w.h.ok(&w.supervisor, "mutation($c: ID!) { recallCase(caseId: $c, reason: \"r\") { seq } }", json!({"c": agency_case}))
+    w.h.ok(&w.supervisor, comment, json!({"c": agency_case}))
         .await;
+    w.h.ok(
+        &w.supervisor,
+        "mutation($c: ID!) { recallCase(caseId: $c, reason: \"r\") { seq } }",
+        json!({"c": agency_case}),
+    )
+    .await;
     w.h.ok(&w.supervisor, comment, json!({"c": law_case})).await;
     let msg = ws.next().await;
     assert_eq!(msg["type"], "next", "{msg}");
     assert_eq!(msg["id"], "2", "only the law firm's case events: {msg}");
-    w.h.ok(&w.supervisor, "mutation($c: ID!) { recallCase(caseId: $c, reason: \"r\") { seq } }", json!({"c": law_case}))
-        .await;
+    w.h.ok(
+        &w.supervisor,
+        "mutation($c: ID!) { recallCase(caseId: $c, reason: \"r\") { seq } }",
+        json!({"c": law_case}),
+    )
+    .await;
     // The recall touches the law firm's task: its queue hears of it, about its own case.
     let mut saw_queue = false;
     for _ in 0..3 {
         let msg = ws.next().await;
         if msg["id"] == "3" && msg["type"] == "next" {
-            assert_eq!(msg["payload"]["data"]["queueChanged"]["caseId"], law_case.as_str());
+            assert_eq!(
+                msg["payload"]["data"]["queueChanged"]["caseId"],
+                law_case.as_str()
+            );
             saw_queue = true;
             break;
         }
@@ -229,12 +300,17 @@ async fn subscription_probes(db: &DatabaseConnection) {
         .connect()
         .await
         .unwrap();
-    conn.send(awc::ws::Message::Text(json!({"type": "connection_init"}).to_string().into()))
-        .await
-        .unwrap();
+    conn.send(awc::ws::Message::Text(
+        json!({"type": "connection_init"}).to_string().into(),
+    ))
+    .await
+    .unwrap();
     let mut anon = Ws { conn };
     let msg = anon.next().await;
-    assert!(msg.get("closed").is_some() || msg["type"] == "error", "{msg}");
+    assert!(
+        msg.get("closed").is_some() || msg["type"] == "error",
+        "{msg}"
+    );
     // Open sockets would hold up the graceful stop.
     drop((ws, anon));
     w.h.stop().await;

@@ -131,6 +131,14 @@ async fn malformed_requests(db: &DatabaseConnection) {
     // Nothing above hurt the server.
     let data = h.ok(&agent, "{ me { subject role } }", json!({})).await;
     assert_eq!(data["me"]["subject"], "alex");
+
+    // Two hours later the one-hour token is refused at /graphql.
+    h.clock.advance(chrono::Duration::hours(2));
+    let (status, body) = h
+        .post(Some(&agent), json!({"query": "{ me { subject } }"}))
+        .await;
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(error_code(&body).as_deref(), Some("TOKEN_EXPIRED"));
     h.stop().await;
 }
 

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use actix_web::dev::ServerHandle;
 use actix_web::{App, HttpServer, web};
 use chrono::{TimeZone, Utc};
+use graphql::auth::{Auth, AuthConfig};
 use graphql::schema::Limits;
 use graphql::server::Api;
 pub use orm::testing::TestDb;
@@ -22,8 +23,6 @@ use services::access::{Principal, Role};
 use services::clock::VirtualClock;
 use services::desk::Desk;
 use services::runtime::{Runtime, RuntimeConfig};
-
-mod tokens;
 
 pub const TENANT: &str = "acme";
 
@@ -36,7 +35,7 @@ pub struct Harness {
     pub http: reqwest::Client,
     pub clock: Arc<VirtualClock>,
     pub desk: Desk,
-    pub tokens: tokens::Tokens,
+    pub auth: Auth,
     server: ServerHandle,
 }
 
@@ -52,14 +51,16 @@ impl Harness {
         ));
         let runtime = Runtime::start(db.clone(), clock.clone(), RuntimeConfig::default());
         let desk = Desk::new(runtime);
-        let tokens = tokens::Tokens::new(db, clock.clone()).await;
-        let api = web::Data::new(Api::new(desk.clone(), tokens.verifier(), limits));
-        let extra = tokens.app_data();
+        let auth = Auth::new(db.clone(), clock.clone(), AuthConfig::default())
+            .await
+            .expect("auth");
+        let api = web::Data::new(Api::new(desk.clone(), auth.clone(), limits));
+        let auth_data = web::Data::new(auth.clone());
         let server = HttpServer::new(move || {
             let api = api.clone();
-            let extra = extra.clone();
             App::new()
-                .configure(move |cfg| extra(cfg))
+                .app_data(auth_data.clone())
+                .configure(graphql::auth::configure)
                 .configure(move |cfg| graphql::server::configure(cfg, api))
         })
         .workers(1)
@@ -75,7 +76,7 @@ impl Harness {
             http: reqwest::Client::new(),
             clock,
             desk,
-            tokens,
+            auth,
             server: handle,
         }
     }
@@ -93,11 +94,16 @@ impl Harness {
             .expect("valid principal")
     }
 
-    /// A token for a user of `role` (a partner user of `partner`).
+    /// A real token from the own issuer for a user of `role` (a partner user of
+    /// `partner`).
     pub async fn token(&self, role: Role, subject: &str, partner: Option<&str>) -> String {
-        self.tokens
-            .issue(&Self::principal(role, subject, partner))
-            .await
+        self.auth
+            .issuer()
+            .issue(
+                &Self::principal(role, subject, partner),
+                chrono::Duration::hours(1),
+            )
+            .expect("issue token")
     }
 
     /// POSTs a GraphQL request; answers the HTTP status and the JSON body.

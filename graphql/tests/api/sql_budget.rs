@@ -51,7 +51,12 @@ async fn budget(db: &DatabaseConnection) {
         let edges = data["cases"]["edges"].as_array().unwrap();
         assert_eq!(edges.len(), n);
         for e in edges {
-            assert!(e["node"]["debtor"]["name"].as_str().unwrap().starts_with("Debtor "));
+            assert!(
+                e["node"]["debtor"]["name"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("Debtor ")
+            );
             assert_eq!(e["node"]["openTasks"][0]["name"], "Call debtor");
         }
         let seen = statements.lock().unwrap().clone();

@@ -7,6 +7,7 @@
 //! microseconds: truncate to microseconds before writing if a value must read back equal.
 //! JSON columns are `text` holding canonical JSON, so both back-ends store the same bytes.
 
+pub mod api_clients;
 pub mod case_journal;
 pub mod case_notes;
 pub mod cases;
@@ -16,6 +17,7 @@ pub mod message_subscriptions;
 pub mod outbox;
 pub mod partners;
 pub mod process_definitions;
+pub mod signing_keys;
 pub mod task_candidates;
 pub mod tasks;
 pub mod timers;

@@ -24,9 +24,11 @@ mod m20261123_000002_partners;
 mod m20261123_000003_case_notes;
 mod m20261123_000004_task_candidates;
 mod m20261123_000005_case_desk_columns;
+mod m20261123_000010_signing_keys;
+mod m20261123_000011_api_clients;
 
 /// Names of the tables the migrations create, in creation order.
-pub const TABLES: [&str; 12] = [
+pub const TABLES: [&str; 14] = [
     "process_definitions",
     "case_journal",
     "cases",
@@ -39,6 +41,8 @@ pub const TABLES: [&str; 12] = [
     "partners",
     "case_notes",
     "task_candidates",
+    "signing_keys",
+    "api_clients",
 ];
 
 /// All migrations of the Recobro schema.
@@ -61,6 +65,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000003_case_notes::Migration),
             Box::new(m20261123_000004_task_candidates::Migration),
             Box::new(m20261123_000005_case_desk_columns::Migration),
+            Box::new(m20261123_000010_signing_keys::Migration),
+            Box::new(m20261123_000011_api_clients::Migration),
         ]
     }
 }

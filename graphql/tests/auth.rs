@@ -1,1 +1,0 @@
-//! JWT and OAuth2 tests over real HTTP.
