@@ -1,4 +1,4 @@
-//! `recobro bench journal|timers|actors`: throughput and memory of the case runtime,
+//! `recobro bench journal|timers|actors|graphql`: throughput and memory of the case runtime and the API,
 //! each figure divided by a plain-database baseline measured by the same command on the
 //! same database in the same run. Every bench ends with exactly one line
 //! `RESULT <bench> <metric>=<value> ... ratio=<value>`.
@@ -8,6 +8,7 @@
 //! server named by `--database-url`. Existing data is never touched.
 
 mod actors;
+mod graphql;
 mod journal;
 mod timers;
 
@@ -34,6 +35,9 @@ pub enum BenchCommand {
     /// Resident memory per idle activated case, and activations per second vs
     /// primary-key SELECTs on the cases table.
     Actors(actors::ActorsArgs),
+    /// Requests per second of an authenticated GraphQL query vs a bare actix-web
+    /// handler, and p99 of "next 10 tasks for me" with a million open tasks.
+    Graphql(graphql::GraphqlArgs),
 }
 
 /// Options every bench takes.
@@ -56,6 +60,7 @@ pub fn run(cmd: BenchCommand) -> ExitCode {
             BenchCommand::Journal(a) => journal::run(a).await,
             BenchCommand::Timers(a) => timers::run(a).await,
             BenchCommand::Actors(a) => actors::run(a).await,
+            BenchCommand::Graphql(a) => graphql::run(a).await,
         }
     });
     match result {
