@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use crate::serve::{Server, TempDir, recobro};
 
-const MODEL: &str = include_str!("../graphql/tests/api/collections-lite.bpmn");
+const MODEL: &str = include_str!("../docs/examples/collections-lite.bpmn");
 
 /// A minimal HTTP/1.1 POST: status code and JSON body.
 fn http_post(addr: SocketAddr, path: &str, headers: &[(&str, &str)], body: &str) -> (u16, Value) {

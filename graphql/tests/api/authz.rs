@@ -191,7 +191,7 @@ async fn complete(w: &World, task: &str) {
 async fn matrix(db: &DatabaseConnection) {
     let w = World::new(db).await;
     let h = &w.h;
-    let v2 = PROCESS.replace("Collections (test)", "Collections (test v2)");
+    let v2 = PROCESS.replace("Collections (lite)", "Collections (lite v2)");
     h.ok(
         &w.supervisor,
         "mutation($xml: String!) { deployProcess(name: \"v2.bpmn\", xml: $xml) { created } }",

@@ -28,7 +28,7 @@ pub const TENANT: &str = "acme";
 
 /// A small collections process: an agent calls the debtor, then a partner (agency or
 /// law firm) works the placed case, then a payment closes it.
-pub const PROCESS: &str = include_str!("collections-lite.bpmn");
+pub const PROCESS: &str = include_str!("../../../docs/examples/collections-lite.bpmn");
 
 pub struct Harness {
     pub base: String,
