@@ -25,7 +25,7 @@ pub struct Api {
 impl Api {
     pub fn new(desk: Desk, auth: Auth, limits: Limits) -> Self {
         Api {
-            schema: schema::build(desk.clone(), limits),
+            schema: schema::build(desk.clone(), auth.api_clients().clone(), limits),
             desk,
             auth,
             limits,

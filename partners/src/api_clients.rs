@@ -38,6 +38,9 @@ pub enum ApiClientError {
     NotFound(String),
     #[error(transparent)]
     Principal(#[from] PrincipalError),
+    /// Refused by the role table, or a partner the caller cannot see.
+    #[error(transparent)]
+    Desk(#[from] services::desk::DeskError),
     #[error("stored API client {0} is corrupt: {1}")]
     Corrupt(String, String),
     #[error("password hashing failed: {0}")]

@@ -3,6 +3,7 @@
 //!
 //! Depends on `services` (and `orm` for its tables).
 
+mod admin;
 pub mod api_clients;
 
 pub use api_clients::{ApiClient, ApiClientError, ApiClients};

@@ -104,7 +104,10 @@ async fn bench(b: Arc<BenchDb>, a: GraphqlArgs) -> anyhow::Result<()> {
     for round in 0..a.rounds {
         let bare = rate(&client, &base, "/bare", &token, ME, a.clients, a.seconds).await?;
         let gql = rate(&client, &base, "/graphql", &token, ME, a.clients, a.seconds).await?;
-        println!("round {}: bare {bare:.0} req/s, graphql {gql:.0} req/s", round + 1);
+        println!(
+            "round {}: bare {bare:.0} req/s, graphql {gql:.0} req/s",
+            round + 1
+        );
         bare_rates.push(bare);
         gql_rates.push(gql);
     }
@@ -129,7 +132,10 @@ async fn bench(b: Arc<BenchDb>, a: GraphqlArgs) -> anyhow::Result<()> {
         if i == 0 {
             let v: serde_json::Value = serde_json::from_str(&body)?;
             let n = v["data"]["agenda"].as_array().map_or(0, Vec::len);
-            anyhow::ensure!(n == 10.min(a.tasks), "the agenda answered {n} tasks: {body}");
+            anyhow::ensure!(
+                n == 10.min(a.tasks),
+                "the agenda answered {n} tasks: {body}"
+            );
         }
         if i >= 20 {
             latencies.push(t.elapsed().as_secs_f64() * 1000.0);

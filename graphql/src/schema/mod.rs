@@ -3,6 +3,7 @@
 //! Resolvers only translate: every rule (roles, partner isolation, tenant scoping) is
 //! enforced by [`services::desk::Desk`].
 
+mod clients;
 mod loaders;
 mod mutation;
 mod query;
@@ -40,9 +41,10 @@ impl Default for Limits {
     }
 }
 
-pub fn build(desk: Desk, limits: Limits) -> RecobroSchema {
+pub fn build(desk: Desk, clients: partners::ApiClients, limits: Limits) -> RecobroSchema {
     Schema::build(Query, Mutation, Subscription)
         .data(desk)
+        .data(clients)
         .limit_depth(limits.depth)
         .limit_complexity(limits.complexity)
         .limit_recursive_depth(32)

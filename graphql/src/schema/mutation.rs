@@ -400,4 +400,26 @@ impl Mutation {
                 .await,
         )
     }
+
+    /// Registers an API client (OAuth2 client credentials) for a partner's system; the
+    /// secret is in the answer and never again.
+    async fn create_api_client(
+        &self,
+        ctx: &Context<'_>,
+        role: super::clients::RoleInput,
+        partner_id: Option<ID>,
+        #[graphql(default)] groups: Vec<String>,
+    ) -> Result<super::clients::NewApiClient> {
+        super::clients::create(ctx, role, partner_id, groups).await
+    }
+
+    /// Revokes an API client: it gets no new tokens (issued ones expire within their
+    /// lifetime).
+    async fn revoke_api_client(
+        &self,
+        ctx: &Context<'_>,
+        client_id: ID,
+    ) -> Result<super::clients::ApiClient> {
+        super::clients::revoke(ctx, client_id).await
+    }
 }

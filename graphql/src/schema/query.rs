@@ -217,6 +217,11 @@ impl Query {
         Ok(items.into_iter().map(Agenda).collect())
     }
 
+    /// API clients of partner systems in your tenant (admins).
+    async fn api_clients(&self, ctx: &Context<'_>) -> Result<Vec<super::clients::ApiClient>> {
+        super::clients::list(ctx).await
+    }
+
     /// Partner organisations (a partner sees its own).
     async fn partners(&self, ctx: &Context<'_>) -> Result<Vec<Partner>> {
         let rows = desk(ctx)?

@@ -140,6 +140,12 @@ fn ops() -> Vec<Op> {
             &[A, S],
         ),
         op("partners", "{ partners { id } }", ALL),
+        op("apiClients", "{ apiClients { clientId } }", &[A]),
+        op(
+            "createApiClient",
+            "mutation($p: ID!) { createApiClient(role: PARTNER, partnerId: $p) { clientSecret client { clientId } } }",
+            &[A],
+        ),
         op(
             "placeCase",
             "mutation($c: ID!, $p: ID!) { placeCase(caseId: $c, partnerId: $p) { seq } }",

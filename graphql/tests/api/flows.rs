@@ -241,3 +241,62 @@ on_both!(
     invalid_models_report_line_and_column,
     deploy_errors_have_positions
 );
+
+async fn api_clients_by_admin(db: &DatabaseConnection) {
+    let w = World::new(db).await;
+    let h = &w.h;
+    let created = h
+        .ok(
+            &w.admin,
+            "mutation($p: ID!) { createApiClient(role: PARTNER, partnerId: $p) { clientSecret client { clientId partnerId role } } }",
+            json!({"p": w.law_firm}),
+        )
+        .await["createApiClient"]
+        .clone();
+    let id = created["client"]["clientId"].as_str().unwrap().to_string();
+    let secret = created["clientSecret"].as_str().unwrap().to_string();
+    assert_eq!(created["client"]["partnerId"], w.law_firm.as_str());
+    // The partner's system logs in with it and sees the law firm's portfolio.
+    let resp = h
+        .http
+        .post(format!("{}/oauth/token", h.base))
+        .basic_auth(&id, Some(&secret))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("grant_type=client_credentials")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let grant: Value = resp.json().await.unwrap();
+    let token = grant["access_token"].as_str().unwrap();
+    let me = h.ok(token, "{ me { role partnerId } }", json!({})).await;
+    assert_eq!(me["me"]["partnerId"], w.law_firm.as_str(), "{me}");
+    // A partner id that does not exist is refused; revocation stops new tokens.
+    let code = h
+        .err(
+            &w.admin,
+            "mutation { createApiClient(role: PARTNER, partnerId: \"nope\") { clientSecret } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(code, "PARTNER_NOT_FOUND");
+    h.ok(
+        &w.admin,
+        "mutation($c: ID!) { revokeApiClient(clientId: $c) { revokedAt } }",
+        json!({"c": id}),
+    )
+    .await;
+    let resp = h
+        .http
+        .post(format!("{}/oauth/token", h.base))
+        .basic_auth(&id, Some(&secret))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("grant_type=client_credentials")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 401);
+    w.h.stop().await;
+}
+
+on_both!(admins_manage_partner_api_clients, api_clients_by_admin);
