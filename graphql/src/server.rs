@@ -15,6 +15,9 @@ use crate::auth::{Auth, AuthError};
 use crate::errors::code_for_engine_error;
 use crate::schema::{self, Limits, Loaders, RecobroSchema};
 
+/// Most operations in one batched request.
+pub const MAX_BATCH: usize = 10;
+
 pub struct Api {
     pub schema: RecobroSchema,
     pub desk: Desk,
@@ -138,6 +141,16 @@ async fn post(req: HttpRequest, payload: web::Payload, api: web::Data<Api>) -> H
             );
         }
     };
+    // Each operation of a batch is limited on its own: the batch size bounds the total.
+    if let BatchRequest::Batch(list) = &batch
+        && list.len() > MAX_BATCH
+    {
+        return error_body(
+            StatusCode::BAD_REQUEST,
+            "BAD_REQUEST",
+            &format!("a batch holds at most {MAX_BATCH} operations"),
+        );
+    }
     if batch.iter().any(|r| r.query.trim().is_empty()) {
         return error_body(
             StatusCode::BAD_REQUEST,

@@ -76,6 +76,16 @@ async fn malformed_requests(db: &DatabaseConnection) {
         .unwrap();
     assert_eq!(resp.status().as_u16(), 413);
 
+    // Batches: a few operations answer together; too many are refused.
+    let op = json!({"query": "{ me { subject } }"});
+    let (status, body) = h.post(Some(&agent), json!([op, op])).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body[1]["data"]["me"]["subject"], "alex");
+    let many: Vec<_> = (0..11).map(|_| op.clone()).collect();
+    let (status, body) = h.post(Some(&agent), json!(many)).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(error_code(&body).as_deref(), Some("BAD_REQUEST"));
+
     // GraphQL-level problems: answered 200 with a coded error.
     let cases = [
         ("{ me { subject ", "GRAPHQL_PARSE_FAILED"),
