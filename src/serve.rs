@@ -113,6 +113,8 @@ pub struct ServeArgs {
     pub listen: String,
     #[command(flatten)]
     pub storage: StorageArgs,
+    #[command(flatten)]
+    pub documents: crate::documents_cmd::StoreArgs,
 }
 
 /// Runs the server until SIGTERM or ctrl-c.
@@ -194,10 +196,20 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     );
     tracing::info!("case runtime started");
 
+    let public_url = format!("http://{}", addrs[0]);
+    let documents = args.documents.config(&args.storage.data_dir, public_url);
+    let documents = services::documents::DocumentService::new(
+        services::desk::Desk::new(runtime.clone()),
+        documents,
+    )
+    .context("cannot open the document store")?;
+    let documents = web::Data::new(documents);
     let data = web::Data::new(db.clone());
     let server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
+            .app_data(documents.clone())
+            .configure(graphql::documents_http::configure)
             .service(healthz)
             .service(readyz)
     })

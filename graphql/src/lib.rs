@@ -1,3 +1,4 @@
 //! The GraphQL API over HTTP (actix-web): schema, authentication, server.
 
 pub mod auth;
+pub mod documents_http;

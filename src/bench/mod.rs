@@ -1,4 +1,4 @@
-//! `recobro bench journal|timers|actors`: throughput and memory of the case runtime,
+//! `recobro bench journal|timers|actors|documents`: throughput and memory of the case runtime,
 //! each figure divided by a plain-database baseline measured by the same command on the
 //! same database in the same run. Every bench ends with exactly one line
 //! `RESULT <bench> <metric>=<value> ... ratio=<value>`.
@@ -8,6 +8,7 @@
 //! server named by `--database-url`. Existing data is never touched.
 
 mod actors;
+mod documents;
 mod journal;
 mod timers;
 
@@ -34,6 +35,9 @@ pub enum BenchCommand {
     /// Resident memory per idle activated case, and activations per second vs
     /// primary-key SELECTs on the cases table.
     Actors(actors::ActorsArgs),
+    /// Upload throughput of 1 MiB documents through DocumentService vs raw aws-sdk-s3
+    /// PutObject to the same in-process S3 server.
+    Documents(documents::DocumentsArgs),
 }
 
 /// Options every bench takes.
@@ -56,6 +60,7 @@ pub fn run(cmd: BenchCommand) -> ExitCode {
             BenchCommand::Journal(a) => journal::run(a).await,
             BenchCommand::Timers(a) => timers::run(a).await,
             BenchCommand::Actors(a) => actors::run(a).await,
+            BenchCommand::Documents(a) => documents::run(a).await,
         }
     });
     match result {

@@ -24,9 +24,12 @@ mod m20261123_000002_partners;
 mod m20261123_000003_case_notes;
 mod m20261123_000004_task_candidates;
 mod m20261123_000005_case_desk_columns;
+mod m20261123_000021_documents;
+mod m20261123_000022_document_uploads;
+mod m20261123_000023_document_access;
 
 /// Names of the tables the migrations create, in creation order.
-pub const TABLES: [&str; 12] = [
+pub const TABLES: [&str; 15] = [
     "process_definitions",
     "case_journal",
     "cases",
@@ -39,6 +42,9 @@ pub const TABLES: [&str; 12] = [
     "partners",
     "case_notes",
     "task_candidates",
+    "documents",
+    "document_uploads",
+    "document_access",
 ];
 
 /// All migrations of the Recobro schema.
@@ -61,6 +67,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000003_case_notes::Migration),
             Box::new(m20261123_000004_task_candidates::Migration),
             Box::new(m20261123_000005_case_desk_columns::Migration),
+            Box::new(m20261123_000021_documents::Migration),
+            Box::new(m20261123_000022_document_uploads::Migration),
+            Box::new(m20261123_000023_document_access::Migration),
         ]
     }
 }
