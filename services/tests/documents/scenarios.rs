@@ -238,6 +238,16 @@ pub async fn presigned(db: &DatabaseConnection) {
     let other = pdf(300_000, 4);
     let r = http::send("PUT", &ticket.request.url, &ticket.request.headers, &other).await;
     assert!(r.status >= 400, "{}", r.status);
+    // s3s-fs answers BadDigest but leaves the bytes in place (AWS keeps nothing): the
+    // confirmation re-hashes, refuses and removes them, and the upload is over.
+    let code = fx.docs.confirm_upload(&fx.lawco, &ticket.upload_id).await.unwrap_err().code();
+    assert!(matches!(code, "OBJECT_MISSING" | "CHECKSUM_MISMATCH"), "{code}");
+    assert_eq!(fx.docs.store().list().await.unwrap().len(), 0);
+    let ticket = fx
+        .docs
+        .request_upload(&fx.lawco, fx.new_doc(DocumentKind::Judgment, "judgment.pdf"), data.len() as u64, &sha(&data))
+        .await
+        .unwrap();
     assert_eq!(
         fx.docs.confirm_upload(&fx.lawco, &ticket.upload_id).await.unwrap_err().code(),
         "OBJECT_MISSING"
