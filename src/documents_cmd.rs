@@ -111,11 +111,18 @@ async fn service(storage: &StorageArgs, store: &StoreArgs) -> anyhow::Result<Doc
 }
 
 /// `missing|altered <case> <document> v<version> <file>` per problem, then a summary.
-async fn verify(case: Option<&str>, storage: &StorageArgs, store: &StoreArgs) -> anyhow::Result<bool> {
+async fn verify(
+    case: Option<&str>,
+    storage: &StorageArgs,
+    store: &StoreArgs,
+) -> anyhow::Result<bool> {
     let docs = service(storage, store).await?;
     let r = docs.verify_all(None, case).await?;
     for d in &r.missing {
-        println!("missing {} {} v{} {}", d.case_id, d.document_id, d.version, d.file_name);
+        println!(
+            "missing {} {} v{} {}",
+            d.case_id, d.document_id, d.version, d.file_name
+        );
     }
     for (d, actual) in &r.altered {
         println!(

@@ -14,7 +14,9 @@ use services::access::{Principal, Role};
 use services::clock::SystemClock;
 use services::desk::{Desk, NewCase};
 use services::documents::store::S3Store;
-use services::documents::{DocumentConfig, DocumentKind, DocumentService, NewDocument, S3Config, StoreConfig};
+use services::documents::{
+    DocumentConfig, DocumentKind, DocumentService, NewDocument, S3Config, StoreConfig,
+};
 use services::runtime::{Runtime, RuntimeConfig};
 
 use super::{BenchDb, Common, verdict_at_least, with_db, workers};
@@ -53,7 +55,11 @@ pub async fn run(mut a: DocumentsArgs) -> anyhow::Result<()> {
         a.rounds = 1;
     }
     let url = a.common.database_url.clone();
-    with_db(url.as_deref(), |bench| async move { measure(&bench, &a).await }).await
+    with_db(
+        url.as_deref(),
+        |bench| async move { measure(&bench, &a).await },
+    )
+    .await
 }
 
 /// An S3 server on its own threads, so it does not compete with the client's.
@@ -70,7 +76,9 @@ fn start_s3(root: std::path::PathBuf) -> anyhow::Result<std::net::SocketAddr> {
             let mut b = s3s::service::S3ServiceBuilder::new(fs);
             b.set_auth(s3s::auth::SimpleAuth::from_single("bench", "bench-secret"));
             let service = b.build();
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind");
             tx.send(listener.local_addr().expect("addr")).ok();
             while let Ok((socket, _)) = listener.accept().await {
                 let service = service.clone();
@@ -119,7 +127,11 @@ async fn measure(bench: &Arc<BenchDb>, a: &DocumentsArgs) -> anyhow::Result<()> 
     result
 }
 
-async fn run_sides(bench: &Arc<BenchDb>, a: &DocumentsArgs, dir: &std::path::Path) -> anyhow::Result<()> {
+async fn run_sides(
+    bench: &Arc<BenchDb>,
+    a: &DocumentsArgs,
+    dir: &std::path::Path,
+) -> anyhow::Result<()> {
     let addr = start_s3(dir.to_path_buf())?;
     let s3 = S3Config {
         endpoint: Some(format!("http://{addr}")),
@@ -139,7 +151,11 @@ async fn run_sides(bench: &Arc<BenchDb>, a: &DocumentsArgs, dir: &std::path::Pat
         a.files, a.size_kib, a.concurrency, a.rounds
     );
     let raw = S3Store::new(&s3, config.multipart_threshold, config.part_size)?;
-    let runtime = Runtime::start(bench.db.clone(), Arc::new(SystemClock), RuntimeConfig::default());
+    let runtime = Runtime::start(
+        bench.db.clone(),
+        Arc::new(SystemClock),
+        RuntimeConfig::default(),
+    );
     let admin = Principal::new("bench", "bench", Role::Admin, None, vec![])?;
     let desk = Desk::new(runtime);
     desk.deploy(&admin, "bench-docs.bpmn", MODEL).await?;
@@ -181,7 +197,8 @@ async fn run_sides(bench: &Arc<BenchDb>, a: &DocumentsArgs, dir: &std::path::Pat
         }
     };
     let recobro_side = || {
-        let (docs, files, cases, admin) = (docs.clone(), files.clone(), cases.clone(), admin.clone());
+        let (docs, files, cases, admin) =
+            (docs.clone(), files.clone(), cases.clone(), admin.clone());
         move |i: usize| {
             let (docs, admin) = (docs.clone(), admin.clone());
             let new = NewDocument {

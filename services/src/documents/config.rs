@@ -12,7 +12,9 @@ use super::DocumentKind;
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum StoreConfig {
     /// Files under `dir` (the embedded default: `<data dir>/documents`).
-    Local { dir: PathBuf },
+    Local {
+        dir: PathBuf,
+    },
     S3(S3Config),
 }
 

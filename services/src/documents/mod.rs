@@ -29,8 +29,8 @@ pub use self::facts::DocumentFact;
 pub use self::integrity::{SweepReport, VerifyReport};
 pub use self::records::{AccessEntry, Download, ErasureReport, ErasureScope, LocalBody};
 pub use self::store::{LocalGrant, ObjectStore, Presigned};
-pub use self::upload::{NewDocument, UploadTicket};
 use self::store::{LocalStore, S3Store, UrlSigner};
+pub use self::upload::{NewDocument, UploadTicket};
 use crate::access::{Operation, Principal, permits};
 use crate::desk::{Desk, DeskError};
 
@@ -124,7 +124,11 @@ impl DocumentService {
                 (Arc::new(local.clone()), Some(local))
             }
             StoreConfig::S3(s3) => (
-                Arc::new(S3Store::new(s3, config.multipart_threshold, config.part_size)?),
+                Arc::new(S3Store::new(
+                    s3,
+                    config.multipart_threshold,
+                    config.part_size,
+                )?),
                 None,
             ),
         };
@@ -233,7 +237,10 @@ mod tests {
     fn file_names_are_sanitised() {
         assert_eq!(sanitize_file_name("../../etc/passwd").unwrap(), "passwd");
         assert_eq!(sanitize_file_name("C:\\x\\a<b>.pdf").unwrap(), "ab.pdf");
-        assert_eq!(sanitize_file_name("  report\n\t 2024 .pdf ").unwrap(), "report 2024 .pdf");
+        assert_eq!(
+            sanitize_file_name("  report\n\t 2024 .pdf ").unwrap(),
+            "report 2024 .pdf"
+        );
         assert!(sanitize_file_name("..").is_err());
         assert!(sanitize_file_name("a/").is_err());
         assert_eq!(sanitize_file_name(&"é".repeat(300)).unwrap().len(), 200);

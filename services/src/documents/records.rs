@@ -229,7 +229,9 @@ impl DocumentService {
         require(p, Operation::HoldDocument, "clear legal holds")?;
         let doc = self.visible_document(p, document_id, None).await?;
         if !doc.legal_hold {
-            return Err(DocumentError::WrongState("the document is not on hold".into()));
+            return Err(DocumentError::WrongState(
+                "the document is not on hold".into(),
+            ));
         }
         // The journal first: a crash in between leaves the document held.
         let key = format!("hold-clear:{document_id}:{}", uuid::Uuid::new_v4());
@@ -300,8 +302,13 @@ impl DocumentService {
             document_id: document_id.into(),
             version,
         };
-        self.journal(p, &doc.case_id, fact, format!("doc-purge:{}", doc.version_id))
-            .await?;
+        self.journal(
+            p,
+            &doc.case_id,
+            fact,
+            format!("doc-purge:{}", doc.version_id),
+        )
+        .await?;
         let mut row = doc.into_active_model();
         row.status = Set("purged".into());
         row.update(self.db()).await?;
@@ -375,13 +382,16 @@ impl DocumentService {
 
     fn local_grant(&self, method: &str, g: &LocalGrant) -> Result<(), DocumentError> {
         let local = self.local.as_ref().ok_or(DocumentError::LinkInvalid)?;
-        local.signer().check(method, g, self.now()).map_err(|expired| {
-            if expired {
-                DocumentError::LinkExpired
-            } else {
-                DocumentError::LinkInvalid
-            }
-        })
+        local
+            .signer()
+            .check(method, g, self.now())
+            .map_err(|expired| {
+                if expired {
+                    DocumentError::LinkExpired
+                } else {
+                    DocumentError::LinkInvalid
+                }
+            })
     }
 
     /// The local store's signed PUT (the counterpart of a presigned S3 PUT): checks the

@@ -76,7 +76,7 @@ impl DocumentService {
             None if looks_like_text(head) => "text/plain".to_string(),
             None => "application/octet-stream".to_string(),
         };
-        if self.config.allowed_types.iter().any(|a| *a == t) {
+        if self.config.allowed_types.contains(&t) {
             Ok(t)
         } else {
             Err(DocumentError::TypeNotAllowed(t))
@@ -373,9 +373,7 @@ impl DocumentService {
             )
             .await;
         if let Err(e) = recorded {
-            return Err(self
-                .discard(intent, DocumentError::Desk(e.into()))
-                .await);
+            return Err(self.discard(intent, DocumentError::Desk(e.into())).await);
         }
         let row = self.project_added(intent, &fact, self.now()).await?;
         if let Some(kind) = DocumentKind::parse(&intent.kind)

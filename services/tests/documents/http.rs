@@ -26,7 +26,10 @@ pub async fn send(method: &str, url: &str, headers: &[(String, String)], body: &
     s.write_all(body).await.unwrap();
     let mut raw = Vec::new();
     s.read_to_end(&mut raw).await.unwrap();
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("headers");
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("headers");
     let head = String::from_utf8_lossy(&raw[..split]).to_lowercase();
     let status = head[9..12].parse().unwrap();
     let mut body = raw[split + 4..].to_vec();

@@ -12,7 +12,9 @@ use serde::Deserialize;
 use sha2::Sha256;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::{ByteStream, ObjectInfo, ObjectStore, ObjectStoreError, ObjectWriter, Presigned, PutBinding};
+use super::{
+    ByteStream, ObjectInfo, ObjectStore, ObjectStoreError, ObjectWriter, Presigned, PutBinding,
+};
 
 /// Partial files live here until renamed into place; the sweeper removes old ones.
 const TMP: &str = ".tmp";
@@ -134,7 +136,9 @@ impl LocalStore {
         // could leave the directory.
         if key.is_empty()
             || key.starts_with('/')
-            || key.split('/').any(|p| p.is_empty() || p == "." || p == "..")
+            || key
+                .split('/')
+                .any(|p| p.is_empty() || p == "." || p == "..")
             || key.contains('\\')
         {
             return Err(ObjectStoreError::Refused(format!("bad object key {key:?}")));

@@ -60,11 +60,7 @@ fn b64(bytes: &[u8]) -> String {
 impl S3Store {
     /// A client for the configured endpoint; credentials from the config or else the
     /// standard `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` (/ `AWS_SESSION_TOKEN`).
-    pub fn new(
-        c: &S3Config,
-        threshold: usize,
-        part_size: usize,
-    ) -> Result<Self, ObjectStoreError> {
+    pub fn new(c: &S3Config, threshold: usize, part_size: usize) -> Result<Self, ObjectStoreError> {
         let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
         let (Some(id), Some(secret)) = (
             c.access_key_id.clone().or_else(|| env("AWS_ACCESS_KEY_ID")),
@@ -337,9 +333,9 @@ impl ObjectStore for S3Store {
                 out.push(ObjectInfo {
                     key: o.key.unwrap_or_default(),
                     size: o.size.unwrap_or(0).max(0) as u64,
-                    modified: o.last_modified.and_then(|t| {
-                        DateTime::<Utc>::from_timestamp(t.secs(), t.subsec_nanos())
-                    }),
+                    modified: o
+                        .last_modified
+                        .and_then(|t| DateTime::<Utc>::from_timestamp(t.secs(), t.subsec_nanos())),
                 });
             }
             token = page.next_continuation_token;
