@@ -1,6 +1,7 @@
 //! `recobro`: the one binary of Recobro.
 
 mod bench;
+mod documents_cmd;
 mod load;
 mod process_cmd;
 mod replay_cmd;
@@ -42,6 +43,9 @@ enum Command {
     /// virtual clock, jobs), resuming from the database after a crash. Prints
     /// `ack <idempotency-key> <case_id> <seq>` per committed command, then `done`.
     Load(load::LoadArgs),
+    /// Case documents: integrity check and clean-up.
+    #[command(subcommand)]
+    Documents(documents_cmd::DocumentsCommand),
     /// Benchmark the case runtime against plain-database baselines.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -95,6 +99,7 @@ fn main() -> ExitCode {
         Command::Verify(args) => verify_cmd::run(args),
         Command::Replay(args) => replay_cmd::run(args),
         Command::Load(args) => load::main(args),
+        Command::Documents(cmd) => documents_cmd::run(cmd),
         Command::Bench(cmd) => bench::run(cmd),
         Command::Token(cmd) => token_cmd::token(cmd),
         Command::Client(cmd) => token_cmd::client(cmd),

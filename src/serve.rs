@@ -115,6 +115,8 @@ pub struct ServeArgs {
     pub storage: StorageArgs,
     #[command(flatten)]
     pub issuer: crate::token_cmd::IssuerArgs,
+    #[command(flatten)]
+    pub documents: crate::documents_cmd::StoreArgs,
     /// JSON file with the authentication settings (external OIDC issuers and their claim
     /// mapping, token lifetime, leeway; see docs/decisions/0006-authentication.md). When
     /// given, its issuer and audience are used and --issuer/--audience are not.
@@ -229,19 +231,41 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     ));
     let auth = web::Data::new(auth);
 
+    // Bound before the app is built: signed document URLs need the real port (also
+    // when --listen asks for port 0).
+    let listeners = addrs
+        .iter()
+        .map(|a| {
+            std::net::TcpListener::bind(a)
+                .with_context(|| format!("cannot listen on {}", args.listen))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let public_url = format!("http://{}", listeners[0].local_addr()?);
+    let documents = args.documents.config(&args.storage.data_dir, public_url);
+    let documents = services::documents::DocumentService::new(
+        services::desk::Desk::new(runtime.clone()),
+        documents,
+    )
+    .context("cannot open the document store")?;
+    let documents = web::Data::new(documents);
     let data = web::Data::new(db.clone());
-    let server = HttpServer::new(move || {
+    let mut server = HttpServer::new(move || {
         let api = api.clone();
         App::new()
             .app_data(data.clone())
             .app_data(auth.clone())
+            .app_data(documents.clone())
+            .configure(graphql::documents_http::configure)
             .service(healthz)
             .service(readyz)
             .configure(graphql::auth::configure)
             .configure(move |cfg| graphql::server::configure(cfg, api))
-    })
-    .bind(&addrs[..])
-    .with_context(|| format!("cannot listen on {}", args.listen))?;
+    });
+    for listener in listeners {
+        server = server
+            .listen(listener)
+            .with_context(|| format!("cannot listen on {}", args.listen))?;
+    }
     for addr in server.addrs() {
         tracing::info!(addr = %addr, "listening");
     }

@@ -135,10 +135,20 @@ pub enum Operation {
     RecordActivity,
     ManageApiClients,
     ReadAccessLog,
+    /// Upload a document to a case (streamed or presigned).
+    UploadDocument,
+    /// Read a document's metadata and download it.
+    ReadDocument,
+    /// Set or clear a legal hold.
+    HoldDocument,
+    /// Soft delete, purge, erase on a lawful request: records management, admin only.
+    DeleteDocument,
+    /// Re-hash stored objects against their recorded checksums.
+    VerifyDocuments,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 21] = [
+    pub const ALL: [Operation; 26] = [
         Operation::DeployProcess,
         Operation::ReadProcess,
         Operation::OpenCase,
@@ -160,6 +170,11 @@ impl Operation {
         Operation::RecordActivity,
         Operation::ManageApiClients,
         Operation::ReadAccessLog,
+        Operation::UploadDocument,
+        Operation::ReadDocument,
+        Operation::HoldDocument,
+        Operation::DeleteDocument,
+        Operation::VerifyDocuments,
     ];
 }
 
@@ -172,7 +187,7 @@ pub fn permits(role: Role, op: Operation) -> bool {
         R::Admin => op != O::RespondToPlacement,
         R::Supervisor => !matches!(
             op,
-            O::RespondToPlacement | O::ManageApiClients | O::ReadAccessLog
+            O::RespondToPlacement | O::ManageApiClients | O::ReadAccessLog | O::DeleteDocument
         ),
         R::Agent => matches!(
             op,
@@ -186,6 +201,8 @@ pub fn permits(role: Role, op: Operation) -> bool {
                 | O::Comment
                 | O::ReadPartners
                 | O::RecordActivity
+                | O::UploadDocument
+                | O::ReadDocument
         ),
         R::Partner => matches!(
             op,
@@ -196,6 +213,8 @@ pub fn permits(role: Role, op: Operation) -> bool {
                 | O::Comment
                 | O::RespondToPlacement
                 | O::RecordActivity
+                | O::UploadDocument
+                | O::ReadDocument
         ),
         R::Auditor => matches!(
             op,
@@ -206,6 +225,8 @@ pub fn permits(role: Role, op: Operation) -> bool {
                 | O::ReadTasks
                 | O::ReadPartners
                 | O::ReadAccessLog
+                | O::ReadDocument
+                | O::VerifyDocuments
         ),
     }
 }
@@ -225,6 +246,9 @@ mod tests {
             Operation::Comment,
             Operation::PlaceCase,
             Operation::CorrelateMessage,
+            Operation::UploadDocument,
+            Operation::HoldDocument,
+            Operation::DeleteDocument,
         ];
         for op in writes {
             assert!(!permits(Role::Auditor, op), "{op:?}");

@@ -1,4 +1,5 @@
-//! `recobro bench journal|timers|actors|graphql`: throughput and memory of the case runtime and the API,
+//! `recobro bench journal|timers|actors|graphql|documents`: throughput and memory of the
+//! case runtime, the API and document uploads,
 //! each figure divided by a plain-database baseline measured by the same command on the
 //! same database in the same run. Every bench ends with exactly one line
 //! `RESULT <bench> <metric>=<value> ... ratio=<value>`.
@@ -8,6 +9,7 @@
 //! server named by `--database-url`. Existing data is never touched.
 
 mod actors;
+mod documents;
 mod graphql;
 mod journal;
 mod timers;
@@ -38,6 +40,9 @@ pub enum BenchCommand {
     /// Requests per second of an authenticated GraphQL query vs a bare actix-web
     /// handler, and p99 of "next 10 tasks for me" with a million open tasks.
     Graphql(graphql::GraphqlArgs),
+    /// Upload throughput of 1 MiB documents through DocumentService vs raw aws-sdk-s3
+    /// PutObject to the same in-process S3 server.
+    Documents(documents::DocumentsArgs),
 }
 
 /// Options every bench takes.
@@ -61,6 +66,7 @@ pub fn run(cmd: BenchCommand) -> ExitCode {
             BenchCommand::Timers(a) => timers::run(a).await,
             BenchCommand::Actors(a) => actors::run(a).await,
             BenchCommand::Graphql(a) => graphql::run(a).await,
+            BenchCommand::Documents(a) => documents::run(a).await,
         }
     });
     match result {

@@ -26,9 +26,12 @@ mod m20261123_000004_task_candidates;
 mod m20261123_000005_case_desk_columns;
 mod m20261123_000010_signing_keys;
 mod m20261123_000011_api_clients;
+mod m20261123_000021_documents;
+mod m20261123_000022_document_uploads;
+mod m20261123_000023_document_access;
 
 /// Names of the tables the migrations create, in creation order.
-pub const TABLES: [&str; 14] = [
+pub const TABLES: [&str; 17] = [
     "process_definitions",
     "case_journal",
     "cases",
@@ -43,6 +46,9 @@ pub const TABLES: [&str; 14] = [
     "task_candidates",
     "signing_keys",
     "api_clients",
+    "documents",
+    "document_uploads",
+    "document_access",
 ];
 
 /// All migrations of the Recobro schema.
@@ -67,6 +73,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000005_case_desk_columns::Migration),
             Box::new(m20261123_000010_signing_keys::Migration),
             Box::new(m20261123_000011_api_clients::Migration),
+            Box::new(m20261123_000021_documents::Migration),
+            Box::new(m20261123_000022_document_uploads::Migration),
+            Box::new(m20261123_000023_document_access::Migration),
         ]
     }
 }

@@ -1,4 +1,5 @@
-//! Document facts recorded in the case journal.
+//! Document facts recorded in the case journal: hash-chained like every other entry, so
+//! the case history proves what was filed, by whom (the entry's actor), and its SHA-256.
 
 use serde::{Deserialize, Serialize};
 
@@ -16,12 +17,41 @@ pub enum DocumentFact {
         retention_class: String,
         object_key: String,
     },
+    LegalHoldSet {
+        document_id: String,
+        reason: String,
+    },
+    LegalHoldCleared {
+        document_id: String,
+        reason: String,
+    },
+    /// Hidden from everyone but records management; the object is still there.
+    SoftDeleted {
+        document_id: String,
+        version: i32,
+    },
+    /// The object is gone; the metadata (and this history) stays.
+    Purged {
+        document_id: String,
+        version: i32,
+    },
+    /// Removed on a lawful request (e.g. GDPR art. 17): object gone, file name blanked.
+    Erased {
+        document_id: String,
+        version: i32,
+        reason: String,
+    },
 }
 
 impl DocumentFact {
     pub fn event_type(&self) -> &'static str {
         match self {
             DocumentFact::Added { .. } => "DocumentAdded",
+            DocumentFact::LegalHoldSet { .. } => "DocumentLegalHoldSet",
+            DocumentFact::LegalHoldCleared { .. } => "DocumentLegalHoldCleared",
+            DocumentFact::SoftDeleted { .. } => "DocumentSoftDeleted",
+            DocumentFact::Purged { .. } => "DocumentPurged",
+            DocumentFact::Erased { .. } => "DocumentErased",
         }
     }
 }

@@ -1,0 +1,33 @@
+//! Case documents against a real S3 protocol server (s3s-fs, SigV4 checked) and the
+//! local store, on SQLite and PostgreSQL.
+
+mod http;
+mod s3;
+mod scenarios;
+
+use crate::support::on_both;
+
+on_both!(
+    documents_s3_streamed_and_multipart,
+    crate::documents::scenarios::streamed_and_multipart
+);
+on_both!(
+    documents_s3_presigned,
+    crate::documents::scenarios::presigned
+);
+on_both!(
+    documents_partner_isolation,
+    crate::documents::scenarios::partner_isolation
+);
+on_both!(
+    documents_server_stopped_mid_upload,
+    crate::documents::scenarios::server_stopped
+);
+on_both!(documents_limits, crate::documents::scenarios::limits);
+on_both!(documents_retention, crate::documents::scenarios::retention);
+on_both!(documents_verify, crate::documents::scenarios::verify);
+on_both!(documents_sweeper, crate::documents::scenarios::sweeper);
+on_both!(
+    documents_local_store,
+    crate::documents::scenarios::local_store
+);
