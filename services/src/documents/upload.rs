@@ -12,8 +12,8 @@ use chrono::{DateTime, Duration, Utc};
 use futures_util::{Stream, StreamExt};
 use orm::entities::{document_uploads, documents};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
-    TransactionTrait,
+    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter,
+    QueryOrder, TransactionTrait,
 };
 use sha2::{Digest, Sha256};
 
@@ -448,6 +448,15 @@ impl DocumentService {
             deleted_at: None,
         };
         let tx = self.db().begin().await?;
+        // A hold covers the logical document: a new version is held as well.
+        let mut row = row;
+        row.legal_hold = row.version > 1
+            && documents::Entity::find()
+                .filter(documents::Column::DocumentId.eq(row.document_id.as_str()))
+                .filter(documents::Column::LegalHold.eq(true))
+                .count(&tx)
+                .await?
+                > 0;
         row.clone().into_active_model().insert(&tx).await?;
         document_uploads::Entity::delete_by_id(intent.upload_id.clone())
             .exec(&tx)

@@ -229,6 +229,19 @@ pub async fn streamed_and_multipart(db: &DatabaseConnection) {
             .unwrap()
             .is_ok()
     );
+    // A legal hold covers later versions too.
+    fx.docs
+        .set_legal_hold(&fx.admin, &doc.document_id, "litigation")
+        .await
+        .unwrap();
+    let mut new = fx.new_doc(DocumentKind::CourtFiling, "filing-v3.pdf");
+    new.replaces = Some(doc.document_id.clone());
+    let v3 = fx
+        .docs
+        .upload(&fx.admin, new, chunks(pdf(1000, 3), 100))
+        .await
+        .unwrap();
+    assert!(v3.legal_hold && v3.version == 3);
 }
 
 impl Fx {
