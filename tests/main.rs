@@ -3,5 +3,6 @@
 mod bench;
 mod cli;
 mod crash;
+mod documents;
 mod replay;
 mod serve;

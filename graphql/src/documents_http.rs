@@ -175,7 +175,14 @@ mod tests {
             .to_request();
         let resp = test::call_service(&app, get).await;
         assert_eq!(resp.status(), 200);
-        let h = |name: &str| resp.headers().get(name).unwrap().to_str().unwrap().to_string();
+        let h = |name: &str| {
+            resp.headers()
+                .get(name)
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .to_string()
+        };
         assert_eq!(h("content-type"), "application/pdf");
         assert_eq!(h("x-content-type-options"), "nosniff");
         assert!(h("content-disposition").contains("c.pdf"));
