@@ -245,11 +245,8 @@ pub async fn streamed_and_multipart(db: &DatabaseConnection) {
 }
 
 impl Fx {
+    /// The case history as an auditor reads it (through the desk).
     async fn docs_journal(&self, case: &str) -> Vec<services::journal::Entry> {
-        self.docs_desk_history(case).await
-    }
-
-    async fn docs_desk_history(&self, case: &str) -> Vec<services::journal::Entry> {
         let desk = Desk::new(Runtime::start(
             self.db.clone(),
             self.clock.clone(),
