@@ -1,4 +1,4 @@
-//! Smoke runs of `recobro bench journal|timers|actors --quick` on SQLite: each ends with
+//! Smoke runs of `recobro bench journal|timers|actors|documents --quick` on SQLite: each ends with
 //! one `RESULT <bench> key=value ... ratio=<number>` line.
 
 use std::collections::BTreeMap;
@@ -66,4 +66,11 @@ fn actors_quick() {
     let f = quick("actors");
     assert!(f["cases"].parse::<f64>().unwrap() > 0.0);
     assert!(f["bytes_per_case"].parse::<f64>().is_ok());
+}
+
+#[test]
+fn documents_quick() {
+    let f = quick("documents");
+    assert!(f["recobro_mib_s"].parse::<f64>().unwrap() > 0.0);
+    assert!(f["raw_mib_s"].parse::<f64>().unwrap() > 0.0);
 }

@@ -3,6 +3,7 @@
 mod bench;
 mod cli;
 mod crash;
+mod documents;
 mod portal;
 mod replay;
 mod serve;

@@ -93,20 +93,23 @@ impl DocumentService {
     }
 
     /// Cleans up after crashes and abandoned uploads:
-    /// - an expired upload whose `DocumentAdded` made it into the journal is projected
-    ///   (the crash hit between journal and row); any other is removed with its object;
+    /// - an expired presigned upload whose `DocumentAdded` made it into the journal is
+    ///   projected (a crash hit between journal and row); any other is removed with its
+    ///   object;
     /// - an object older than the grace period that no document or live upload refers
-    ///   to is deleted.
+    ///   to is projected the same way if journalled (a streamed upload), else deleted.
     pub async fn sweep(&self) -> Result<SweepReport, DocumentError> {
         let mut report = SweepReport::default();
         let now = self.now();
+        let grace = Duration::from_std(self.config.upload_grace).unwrap_or_default();
+        // A client may still confirm just after its link expired: leave it the grace.
         let expired = document_uploads::Entity::find()
-            .filter(document_uploads::Column::ExpiresAt.lt(now))
+            .filter(document_uploads::Column::ExpiresAt.lt(now - grace))
             .all(self.db())
             .await?;
         for intent in expired {
-            match self.journalled(&intent).await? {
-                Some((fact, at)) => {
+            match self.journalled(&intent.case_id, &intent.object_key).await? {
+                Some((fact, at, _)) => {
                     self.project_added(&intent, &fact, at).await?;
                     report.recovered += 1;
                 }
@@ -133,7 +136,6 @@ impl DocumentService {
                 .into_iter()
                 .map(|u| u.object_key),
         );
-        let grace = Duration::from_std(self.config.upload_grace).unwrap_or_default();
         // Objects carry the store's time, not the (possibly virtual) clock's: an object is
         // old when it is old by either.
         let wall = chrono::Utc::now();
@@ -141,26 +143,82 @@ impl DocumentService {
             let old = obj
                 .modified
                 .is_none_or(|m| m + grace < wall || m + grace < now);
-            if !known.contains(&obj.key) && old {
-                self.store.delete(&obj.key).await?;
-                report.unreferenced_objects += 1;
+            if known.contains(&obj.key) || !old {
+                continue;
             }
+            // A streamed upload journalled just before a crash: record it, keep it.
+            if let Some(intent) = self.recover(&obj.key).await? {
+                tracing::info!(document = %intent.version_id, "recovered a journalled upload");
+                report.recovered += 1;
+                continue;
+            }
+            self.store.delete(&obj.key).await?;
+            report.unreferenced_objects += 1;
         }
         Ok(report)
     }
 
-    /// The `DocumentAdded` fact journalled for an upload, with its time, if any.
+    /// Projects the `DocumentAdded` journalled for an object no row refers to, if any.
+    /// Keys are `<tenant>/<case>/<document>/v<version>-<upload>`.
+    async fn recover(&self, key: &str) -> Result<Option<Document>, DocumentError> {
+        let mut parts = key.rsplitn(3, '/');
+        let (Some(last), Some(_document), Some(prefix)) =
+            (parts.next(), parts.next(), parts.next())
+        else {
+            return Ok(None);
+        };
+        let (Some((tenant, case_id)), Some((_, upload_id))) =
+            (prefix.rsplit_once('/'), last.split_once('-'))
+        else {
+            return Ok(None);
+        };
+        let Some((fact, at, actor)) = self.journalled(case_id, key).await? else {
+            return Ok(None);
+        };
+        let DocumentFact::Added {
+            document_id,
+            version,
+            kind,
+            file_name,
+            retention_class,
+            ..
+        } = &fact
+        else {
+            return Ok(None);
+        };
+        let intent = document_uploads::Model {
+            upload_id: upload_id.to_string(),
+            tenant: tenant.to_string(),
+            case_id: case_id.to_string(),
+            document_id: document_id.clone(),
+            version: *version,
+            kind: kind.clone(),
+            file_name: file_name.clone(),
+            retention_class: retention_class.clone(),
+            mode: "streaming".into(),
+            declared_size: None,
+            declared_sha256: None,
+            object_key: key.to_string(),
+            requested_by: actor,
+            created_at: at,
+            expires_at: at,
+        };
+        Ok(Some(self.project_added(&intent, &fact, at).await?))
+    }
+
+    /// The `DocumentAdded` journalled for an object, with its time and actor, if any.
     async fn journalled(
         &self,
-        intent: &document_uploads::Model,
-    ) -> Result<Option<(DocumentFact, chrono::DateTime<chrono::Utc>)>, DocumentError> {
+        case_id: &str,
+        object_key: &str,
+    ) -> Result<Option<(DocumentFact, chrono::DateTime<chrono::Utc>, String)>, DocumentError> {
         let entries = case_journal::Entity::find()
-            .filter(case_journal::Column::CaseId.eq(intent.case_id.as_str()))
+            .filter(case_journal::Column::CaseId.eq(case_id))
             .filter(case_journal::Column::EventType.eq("DocumentAdded"))
             .all(self.db())
             .await?;
         for e in entries {
-            if !e.payload.contains(&intent.object_key) {
+            if !e.payload.contains(object_key) {
                 continue;
             }
             if let Ok(CaseEvent::Fact {
@@ -169,7 +227,7 @@ impl DocumentService {
             {
                 let at = chrono::DateTime::from_timestamp_micros(e.recorded_at.timestamp_micros())
                     .unwrap_or(e.recorded_at);
-                return Ok(Some((fact, at)));
+                return Ok(Some((fact, at, e.actor)));
             }
         }
         Ok(None)

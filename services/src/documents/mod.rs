@@ -246,6 +246,19 @@ mod tests {
         assert_eq!(sanitize_file_name(&"é".repeat(300)).unwrap().len(), 200);
     }
 
+    /// GraphQL resolvers need `Send` futures: an upload fed by a `Send` stream is one.
+    #[test]
+    fn upload_future_is_send() {
+        fn send<T: Send>(_: &T) {}
+        #[allow(dead_code)]
+        fn check(s: &DocumentService, p: &Principal, n: NewDocument) {
+            let body = futures_util::stream::empty::<Result<bytes::Bytes, std::io::Error>>();
+            send(&s.upload(p, n, body));
+            send(&s.confirm_upload(p, "u"));
+            send(&s.download(p, "d", None));
+        }
+    }
+
     #[test]
     fn kinds_round_trip() {
         for k in DocumentKind::ALL {

@@ -1,8 +1,8 @@
 //! Getting bytes in: streamed through Recobro, or straight to the store with a presigned
 //! PUT and a confirmation. Either way the object is stored and checked first, then the
 //! `DocumentAdded` fact is journalled, then the row written: no metadata without an
-//! object, and an intent row (`document_uploads`) from the first byte, so the sweeper
-//! can remove whatever a crash or an abandoned upload leaves behind.
+//! object. A presigned upload has an intent row (`document_uploads`) until confirmed; the
+//! sweeper removes whatever a crash or an abandoned upload leaves behind.
 
 use std::io;
 use std::pin::pin;
@@ -12,8 +12,8 @@ use chrono::{DateTime, Duration, Utc};
 use futures_util::{Stream, StreamExt};
 use orm::entities::{document_uploads, documents};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
-    TransactionTrait,
+    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter,
+    QueryOrder, TransactionTrait,
 };
 use sha2::{Digest, Sha256};
 
@@ -169,6 +169,7 @@ impl DocumentService {
         mode: &str,
         declared: Option<(u64, &str)>,
         ttl: std::time::Duration,
+        persist: bool,
     ) -> Result<document_uploads::Model, DocumentError> {
         let (document_id, version, file_name, class) = self.prepare(p, new).await?;
         let upload_id = uuid::Uuid::new_v4().to_string();
@@ -194,7 +195,9 @@ impl DocumentService {
             created_at: now,
             expires_at: now + Duration::from_std(ttl).unwrap_or_default(),
         };
-        row.clone().into_active_model().insert(self.db()).await?;
+        if persist {
+            row.clone().into_active_model().insert(self.db()).await?;
+        }
         Ok(row)
     }
 
@@ -214,8 +217,11 @@ impl DocumentService {
     where
         S: Stream<Item = Result<Bytes, io::Error>>,
     {
+        // No intent row for a streamed upload: it saves a durable commit per upload, and
+        // the sweeper still finds what a crash leaves (an object no row refers to, older
+        // than the grace period: deleted, or projected when the journal has it).
         let intent = self
-            .intent(p, &new, "streaming", None, self.config.upload_grace)
+            .intent(p, &new, "streaming", None, self.config.upload_grace, false)
             .await?;
         let mut writer = match self.store.writer(&intent.object_key).await {
             Ok(w) => w,
@@ -260,7 +266,7 @@ impl DocumentService {
         let sha_hex = hex::encode(sha);
         let ttl = self.config.url_ttl;
         let intent = self
-            .intent(p, &new, "presigned", Some((size, &sha_hex)), ttl)
+            .intent(p, &new, "presigned", Some((size, &sha_hex)), ttl, true)
             .await?;
         let put = PutBinding {
             key: &intent.object_key,
@@ -448,6 +454,15 @@ impl DocumentService {
             deleted_at: None,
         };
         let tx = self.db().begin().await?;
+        // A hold covers the logical document: a new version is held as well.
+        let mut row = row;
+        row.legal_hold = row.version > 1
+            && documents::Entity::find()
+                .filter(documents::Column::DocumentId.eq(row.document_id.as_str()))
+                .filter(documents::Column::LegalHold.eq(true))
+                .count(&tx)
+                .await?
+                > 0;
         row.clone().into_active_model().insert(&tx).await?;
         document_uploads::Entity::delete_by_id(intent.upload_id.clone())
             .exec(&tx)
