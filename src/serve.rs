@@ -224,12 +224,6 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let auth = graphql::auth::Auth::new(db.clone(), clock.clone(), auth_config)
         .await
         .context("cannot start authentication")?;
-    let api = web::Data::new(graphql::server::Api::new(
-        services::desk::Desk::new(runtime.clone()),
-        auth.clone(),
-        graphql::schema::Limits::default(),
-    ));
-    let auth = web::Data::new(auth);
 
     // Bound before the app is built: signed document URLs need the real port (also
     // when --listen asks for port 0).
@@ -247,6 +241,20 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         documents,
     )
     .context("cannot open the document store")?;
+    // The upload limit follows the document size limit (plus room for the form).
+    let limits = graphql::schema::Limits {
+        upload_bytes: usize::try_from(documents.config().max_size)
+            .unwrap_or(usize::MAX)
+            .saturating_add(1024 * 1024),
+        ..Default::default()
+    };
+    let api = web::Data::new(graphql::server::Api::new(
+        services::desk::Desk::new(runtime.clone()),
+        auth.clone(),
+        documents.clone(),
+        limits,
+    ));
+    let auth = web::Data::new(auth);
     let documents = web::Data::new(documents);
     let data = web::Data::new(db.clone());
     let mut server = HttpServer::new(move || {

@@ -79,6 +79,56 @@ pub const CODES: &[(&str, &str)] = &[
         "DUPLICATE_EXTERNAL_REF",
         "a case with this external reference exists",
     ),
+    (
+        "DOCUMENT_NOT_FOUND",
+        "no such document (or not visible to the caller)",
+    ),
+    (
+        "UPLOAD_NOT_FOUND",
+        "no such pending upload (or already confirmed)",
+    ),
+    (
+        "UPLOAD_EXPIRED",
+        "the upload link expired before the upload was confirmed",
+    ),
+    (
+        "UPLOAD_INTERRUPTED",
+        "the upload's body ended early or failed",
+    ),
+    ("DOCUMENT_TOO_LARGE", "the file exceeds the size limit"),
+    (
+        "DOCUMENT_TYPE_NOT_ALLOWED",
+        "the file's bytes are not of an accepted type",
+    ),
+    (
+        "CHECKSUM_MISMATCH",
+        "the stored bytes do not hash to the declared SHA-256",
+    ),
+    (
+        "SIZE_MISMATCH",
+        "the stored object does not have the declared size",
+    ),
+    (
+        "OBJECT_MISSING",
+        "the document's object is missing from the store",
+    ),
+    (
+        "LINK_INVALID",
+        "the signed link is malformed or tampered with",
+    ),
+    ("LINK_EXPIRED", "the signed link has expired"),
+    ("LEGAL_HOLD", "a legal hold forbids this"),
+    ("RETENTION_ACTIVE", "the retention period has not passed"),
+    (
+        "RETENTION_DUTY",
+        "a statutory retention duty forbids erasure",
+    ),
+    ("DOCUMENT_STATE", "the document's state does not allow this"),
+    (
+        "STORE_UNAVAILABLE",
+        "the object store cannot be reached: retry",
+    ),
+    ("STORE_ERROR", "the object store failed"),
     ("CONTENDED", "the case is busy: retry"),
     (
         "UNAVAILABLE",

@@ -6,10 +6,16 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use async_graphql::http::GraphiQLSource;
 use async_graphql::{BatchRequest, BatchResponse, Data};
 use async_graphql_actix_web::GraphQLSubscription;
-use futures_util::StreamExt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use async_graphql::ParseRequestError;
+use async_graphql::http::MultipartOptions;
+use futures_util::{StreamExt, TryStreamExt};
 use serde_json::json;
 use services::access::Principal;
 use services::desk::Desk;
+use services::documents::DocumentService;
 
 use crate::auth::{Auth, AuthError};
 use crate::errors::code_for_engine_error;
@@ -17,6 +23,8 @@ use crate::schema::{self, Limits, Loaders, RecobroSchema};
 
 /// Most operations in one batched request.
 pub const MAX_BATCH: usize = 10;
+/// Most files in one multipart request.
+pub const MAX_FILES: usize = 5;
 
 pub struct Api {
     pub schema: RecobroSchema,
@@ -26,9 +34,9 @@ pub struct Api {
 }
 
 impl Api {
-    pub fn new(desk: Desk, auth: Auth, limits: Limits) -> Self {
+    pub fn new(desk: Desk, auth: Auth, documents: DocumentService, limits: Limits) -> Self {
         Api {
-            schema: schema::build(desk.clone(), auth.api_clients().clone(), limits),
+            schema: schema::build(desk.clone(), auth.api_clients().clone(), documents, limits),
             desk,
             auth,
             limits,
@@ -76,6 +84,65 @@ fn refused(e: &AuthError) -> HttpResponse {
     error_body(status, e.code(), &e.to_string())
 }
 
+fn too_large(limit: usize) -> HttpResponse {
+    error_body(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "PAYLOAD_TOO_LARGE",
+        &format!("the body exceeds {limit} bytes"),
+    )
+}
+
+/// A GraphQL multipart request (files spooled to temporary files by async-graphql, so
+/// an upload is never held in memory). The actix payload is not `Send`: a local task
+/// feeds it through a channel.
+async fn read_multipart(
+    mut payload: web::Payload,
+    content_type: &str,
+    limit: usize,
+) -> Result<BatchRequest, HttpResponse> {
+    let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<web::Bytes>>(8);
+    let exceeded = Arc::new(AtomicBool::new(false));
+    let flag = exceeded.clone();
+    actix_web::rt::spawn(async move {
+        let mut seen = 0usize;
+        while let Some(chunk) = payload.next().await {
+            let item = match chunk {
+                Ok(c) => {
+                    seen += c.len();
+                    if seen > limit {
+                        flag.store(true, Ordering::Relaxed);
+                        Err(std::io::Error::other("the body is too large"))
+                    } else {
+                        Ok(c)
+                    }
+                }
+                Err(e) => Err(std::io::Error::other(e.to_string())),
+            };
+            let stop = item.is_err();
+            if tx.send(item).await.is_err() || stop {
+                break;
+            }
+        }
+    });
+    let body = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    })
+    .into_async_read();
+    let options = MultipartOptions::default()
+        .max_num_files(MAX_FILES)
+        .max_file_size(limit);
+    match async_graphql::http::receive_batch_body(Some(content_type), body, options).await {
+        Ok(batch) => Ok(batch),
+        Err(ParseRequestError::PayloadTooLarge) => Err(too_large(limit)),
+        Err(_) if exceeded.load(Ordering::Relaxed) => Err(too_large(limit)),
+        Err(e) => Err(error_body(
+            StatusCode::BAD_REQUEST,
+            "BAD_REQUEST",
+            &format!("the multipart request is malformed: {e}"),
+        )),
+    }
+}
+
 async fn read_limited(mut payload: web::Payload, limit: usize) -> Result<Vec<u8>, HttpResponse> {
     let mut body = Vec::new();
     while let Some(chunk) = payload.next().await {
@@ -103,43 +170,52 @@ async fn post(req: HttpRequest, payload: web::Payload, api: web::Data<Api>) -> H
         Ok(p) => p,
         Err(e) => return refused(&e),
     };
+    let content_type = req
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let multipart = content_type.starts_with("multipart/form-data");
+    let limit = if multipart {
+        api.limits.upload_bytes
+    } else {
+        api.limits.body_bytes
+    };
     let declared = req
         .headers()
         .get("content-length")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > api.limits.body_bytes) {
-        return error_body(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "PAYLOAD_TOO_LARGE",
-            &format!("the body exceeds {} bytes", api.limits.body_bytes),
-        );
+    if declared.is_some_and(|n| n > limit) {
+        return too_large(limit);
     }
-    let content_type = req
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if !content_type.starts_with("application/json") {
+    let batch = if multipart {
+        match read_multipart(payload, &content_type, limit).await {
+            Ok(b) => b,
+            Err(resp) => return resp,
+        }
+    } else if content_type.starts_with("application/json") {
+        let body = match read_limited(payload, limit).await {
+            Ok(b) => b,
+            Err(resp) => return resp,
+        };
+        match serde_json::from_slice::<BatchRequest>(&body) {
+            Ok(b) => b,
+            Err(e) => {
+                return error_body(
+                    StatusCode::BAD_REQUEST,
+                    "BAD_REQUEST",
+                    &format!("the body is not a GraphQL request: {e}"),
+                );
+            }
+        }
+    } else {
         return error_body(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "BAD_REQUEST",
-            "send the request as application/json",
+            "send the request as application/json, or multipart/form-data for file uploads",
         );
-    }
-    let body = match read_limited(payload, api.limits.body_bytes).await {
-        Ok(b) => b,
-        Err(resp) => return resp,
-    };
-    let batch: BatchRequest = match serde_json::from_slice(&body) {
-        Ok(b) => b,
-        Err(e) => {
-            return error_body(
-                StatusCode::BAD_REQUEST,
-                "BAD_REQUEST",
-                &format!("the body is not a GraphQL request: {e}"),
-            );
-        }
     };
     // Each operation of a batch is limited on its own: the batch size bounds the total.
     if let BatchRequest::Batch(list) = &batch

@@ -24,6 +24,7 @@ use sea_orm::{EntityTrait, Set};
 use services::access::{Principal, Role};
 use services::clock::SystemClock;
 use services::desk::Desk;
+use services::documents::{DocumentConfig, DocumentService, StoreConfig};
 use services::runtime::{Runtime, RuntimeConfig};
 
 use super::{BenchDb, Common, per_second, verdict_at_least, verdict_at_most, with_db, workers};
@@ -76,7 +77,20 @@ async fn bench(b: Arc<BenchDb>, a: GraphqlArgs) -> anyhow::Result<()> {
         .context("start authentication")?;
     let agent = Principal::new("bench-agent", TENANT, Role::Agent, None, vec![QUEUE.into()])?;
     let token = auth.issuer().issue(&agent, chrono::Duration::hours(2))?;
-    let api = web::Data::new(Api::new(Desk::new(runtime), auth, Limits::default()));
+    let docs_dir = std::env::temp_dir().join(format!("recobro-bench-docs-{}", std::process::id()));
+    let documents = DocumentService::new(
+        Desk::new(runtime.clone()),
+        DocumentConfig {
+            store: StoreConfig::Local { dir: docs_dir },
+            ..DocumentConfig::default()
+        },
+    )?;
+    let api = web::Data::new(Api::new(
+        Desk::new(runtime),
+        auth,
+        documents,
+        Limits::default(),
+    ));
     let server = HttpServer::new(move || {
         let api = api.clone();
         App::new()

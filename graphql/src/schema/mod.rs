@@ -4,31 +4,40 @@
 //! enforced by [`services::desk::Desk`].
 
 mod clients;
+pub mod documents;
 mod loaders;
 mod mutation;
 mod query;
 mod subscription;
 pub mod types;
 
-use async_graphql::{Context, Schema};
+use async_graphql::{Context, MergedObject, Schema};
 use services::access::Principal;
 use services::desk::Desk;
 
+use self::documents::DocumentMutation;
 pub use self::loaders::Loaders;
-pub use self::mutation::Mutation;
+use self::mutation::CaseMutation;
 pub use self::query::Query;
 pub use self::subscription::Subscription;
 use crate::errors::coded;
 
 pub type RecobroSchema = Schema<Query, Mutation, Subscription>;
 
+/// Every mutation: the desk's and the documents'.
+#[derive(MergedObject, Default)]
+pub struct Mutation(CaseMutation, DocumentMutation);
+
 /// Limits on what one request may ask.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     pub depth: usize,
     pub complexity: usize,
-    /// Largest HTTP body accepted at `/graphql`, in bytes.
+    /// Largest JSON body accepted at `/graphql`, in bytes.
     pub body_bytes: usize,
+    /// Largest multipart body (file uploads), in bytes; the document service's own size
+    /// limit applies to each file as well.
+    pub upload_bytes: usize,
 }
 
 impl Default for Limits {
@@ -37,14 +46,21 @@ impl Default for Limits {
             depth: 12,
             complexity: 5_000,
             body_bytes: 1024 * 1024,
+            upload_bytes: 101 * 1024 * 1024,
         }
     }
 }
 
-pub fn build(desk: Desk, clients: partners::ApiClients, limits: Limits) -> RecobroSchema {
-    Schema::build(Query, Mutation, Subscription)
+pub fn build(
+    desk: Desk,
+    clients: partners::ApiClients,
+    documents: services::documents::DocumentService,
+    limits: Limits,
+) -> RecobroSchema {
+    Schema::build(Query, Mutation::default(), Subscription)
         .data(desk)
         .data(clients)
+        .data(documents)
         .limit_depth(limits.depth)
         .limit_complexity(limits.complexity)
         .limit_recursive_depth(32)
@@ -54,7 +70,9 @@ pub fn build(desk: Desk, clients: partners::ApiClients, limits: Limits) -> Recob
 
 /// The SDL the schema publishes; `graphql/schema.graphql` must equal it.
 pub fn sdl() -> String {
-    Schema::build(Query, Mutation, Subscription).finish().sdl()
+    Schema::build(Query, Mutation::default(), Subscription)
+        .finish()
+        .sdl()
 }
 
 pub(crate) fn desk<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Desk> {

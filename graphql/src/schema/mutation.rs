@@ -87,10 +87,12 @@ fn outcome(r: std::result::Result<Outcome, services::desk::DeskError>) -> Result
     r.map(CommandResult).map_err(errors::desk)
 }
 
-pub struct Mutation;
+/// Processes, cases, tasks, messages, partners and API clients.
+#[derive(Default)]
+pub struct CaseMutation;
 
 #[Object]
-impl Mutation {
+impl CaseMutation {
     /// Deploys BPMN XML; every process in it becomes a new version (unless unchanged).
     /// Problems come back with line and column in `extensions.problems`.
     async fn deploy_process(

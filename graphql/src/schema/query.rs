@@ -217,6 +217,45 @@ impl Query {
         Ok(items.into_iter().map(Agenda).collect())
     }
 
+    /// A document (its latest version unless `version`).
+    async fn document(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        version: Option<i32>,
+    ) -> Result<super::documents::Document> {
+        super::documents::DocumentQuery::document(ctx, id, version).await
+    }
+
+    /// Every version of a document, oldest first.
+    async fn document_versions(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> Result<Vec<super::documents::Document>> {
+        super::documents::DocumentQuery::versions(ctx, id).await
+    }
+
+    /// Who downloaded which document when (auditors, admins), newest first.
+    async fn document_access_log(
+        &self,
+        ctx: &Context<'_>,
+        case_id: Option<ID>,
+        document_id: Option<ID>,
+        #[graphql(default = 100)] first: i32,
+    ) -> Result<Vec<super::documents::AccessRecord>> {
+        super::documents::DocumentQuery::access_log(ctx, case_id, document_id, first).await
+    }
+
+    /// Re-hashes stored documents (of one case, or your tenant) against their records.
+    async fn verify_documents(
+        &self,
+        ctx: &Context<'_>,
+        case_id: Option<ID>,
+    ) -> Result<super::documents::IntegrityReport> {
+        super::documents::DocumentQuery::verify(ctx, case_id).await
+    }
+
     /// API clients of partner systems in your tenant (admins).
     async fn api_clients(&self, ctx: &Context<'_>) -> Result<Vec<super::clients::ApiClient>> {
         super::clients::list(ctx).await

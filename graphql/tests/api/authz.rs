@@ -140,6 +140,15 @@ fn ops() -> Vec<Op> {
             &[A, S],
         ),
         op("partners", "{ partners { id } }", ALL),
+        op("documents", "query($c: ID!) { case(id: $c) { documents { id } } }", ALL),
+        op(
+            "requestDocumentUpload",
+            "mutation($c: ID!) { requestDocumentUpload(caseId: $c, kind: OTHER, fileName: \"a.pdf\", size: 10,
+                sha256: \"0000000000000000000000000000000000000000000000000000000000000000\") { uploadId } }",
+            &[A, S, G, P],
+        ),
+        op("documentAccessLog", "{ documentAccessLog { actor } }", &[A, U]),
+        op("verifyDocuments", "query($c: ID!) { verifyDocuments(caseId: $c) { ok } }", &[A, S, U]),
         op("apiClients", "{ apiClients { clientId } }", &[A]),
         op(
             "createApiClient",

@@ -2,6 +2,7 @@
 //! database (SQLite, and PostgreSQL when `RECOBRO_TEST_DATABASE_URL` is set).
 
 mod authz;
+mod documents;
 mod flows;
 mod isolation;
 mod limits;
@@ -22,9 +23,12 @@ use serde_json::{Value, json};
 use services::access::{Principal, Role};
 use services::clock::VirtualClock;
 use services::desk::Desk;
+use services::documents::{DocumentConfig, DocumentService, StoreConfig};
 use services::runtime::{Runtime, RuntimeConfig};
 
 pub const TENANT: &str = "acme";
+
+static DOCS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
 
 /// A small collections process: an agent calls the debtor, then a partner (agency or
 /// law firm) works the placed case, then a payment closes it.
@@ -37,6 +41,7 @@ pub struct Harness {
     pub desk: Desk,
     pub auth: Auth,
     server: ServerHandle,
+    docs_dir: std::path::PathBuf,
 }
 
 impl Harness {
@@ -54,20 +59,46 @@ impl Harness {
         let auth = Auth::new(db.clone(), clock.clone(), AuthConfig::default())
             .await
             .expect("auth");
-        let api = web::Data::new(Api::new(desk.clone(), auth.clone(), limits));
+        let docs_dir = std::env::temp_dir().join(format!(
+            "recobro-test-docs-{}-{}",
+            std::process::id(),
+            DOCS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        ));
+        // Bound first: the local store's signed links name the server.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind port 0");
+        let addr = listener.local_addr().unwrap();
+        let documents = DocumentService::new(
+            desk.clone(),
+            DocumentConfig {
+                store: StoreConfig::Local {
+                    dir: docs_dir.clone(),
+                },
+                public_url: format!("http://{addr}"),
+                ..DocumentConfig::default()
+            },
+        )
+        .expect("document store");
+        let api = web::Data::new(Api::new(
+            desk.clone(),
+            auth.clone(),
+            documents.clone(),
+            limits,
+        ));
         let auth_data = web::Data::new(auth.clone());
+        let documents = web::Data::new(documents);
         let server = HttpServer::new(move || {
             let api = api.clone();
             App::new()
                 .app_data(auth_data.clone())
+                .app_data(documents.clone())
                 .configure(graphql::auth::configure)
+                .configure(graphql::documents_http::configure)
                 .configure(move |cfg| graphql::server::configure(cfg, api))
         })
         .workers(1)
         .disable_signals()
-        .bind("127.0.0.1:0")
-        .expect("bind port 0");
-        let addr = server.addrs()[0];
+        .listen(listener)
+        .expect("listen");
         let server = server.run();
         let handle = server.handle();
         actix_web::rt::spawn(server);
@@ -78,11 +109,13 @@ impl Harness {
             desk,
             auth,
             server: handle,
+            docs_dir,
         }
     }
 
     pub async fn stop(self) {
         self.server.stop(true).await;
+        let _ = std::fs::remove_dir_all(&self.docs_dir);
     }
 
     pub fn principal(role: Role, subject: &str, partner: Option<&str>) -> Principal {
