@@ -1,4 +1,4 @@
-//! Smoke runs of `recobro bench journal|timers|actors|documents --quick` on SQLite: each ends with
+//! Smoke runs of `recobro bench journal|timers|actors|documents|graphql --quick` on SQLite: each ends with
 //! one `RESULT <bench> key=value ... ratio=<number>` line.
 
 use std::collections::BTreeMap;
@@ -73,4 +73,12 @@ fn documents_quick() {
     let f = quick("documents");
     assert!(f["recobro_mib_s"].parse::<f64>().unwrap() > 0.0);
     assert!(f["raw_mib_s"].parse::<f64>().unwrap() > 0.0);
+}
+
+#[test]
+fn graphql_quick() {
+    let f = quick("graphql");
+    assert!(f["graphql_per_s"].parse::<f64>().unwrap() > 0.0);
+    assert!(f["bare_per_s"].parse::<f64>().unwrap() > 0.0);
+    assert!(f["agenda_p99_ms"].parse::<f64>().unwrap() > 0.0);
 }

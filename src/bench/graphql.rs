@@ -81,7 +81,9 @@ async fn bench(b: Arc<BenchDb>, a: GraphqlArgs) -> anyhow::Result<()> {
     let documents = DocumentService::new(
         Desk::new(runtime.clone()),
         DocumentConfig {
-            store: StoreConfig::Local { dir: docs_dir },
+            store: StoreConfig::Local {
+                dir: docs_dir.clone(),
+            },
             ..DocumentConfig::default()
         },
     )?;
@@ -164,6 +166,7 @@ async fn bench(b: Arc<BenchDb>, a: GraphqlArgs) -> anyhow::Result<()> {
         verdict_at_most(p99, P99_TARGET_MS)
     );
     handle.stop(true).await;
+    let _ = std::fs::remove_dir_all(&docs_dir);
     println!(
         "RESULT graphql backend={} clients={} graphql_per_s={gql:.1} bare_per_s={bare:.1} agenda_tasks={} agenda_p50_ms={p50:.2} agenda_p99_ms={p99:.2} ratio={ratio:.3}",
         b.backend_name(),
