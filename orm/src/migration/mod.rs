@@ -29,6 +29,7 @@ mod m20261123_000011_api_clients;
 mod m20261123_000021_documents;
 mod m20261123_000022_document_uploads;
 mod m20261123_000023_document_access;
+mod m20261123_000030_unclaimed_queue_index;
 
 /// Names of the tables the migrations create, in creation order.
 pub const TABLES: [&str; 17] = [
@@ -76,6 +77,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000021_documents::Migration),
             Box::new(m20261123_000022_document_uploads::Migration),
             Box::new(m20261123_000023_document_access::Migration),
+            Box::new(m20261123_000030_unclaimed_queue_index::Migration),
         ]
     }
 }
