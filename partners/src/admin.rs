@@ -1,6 +1,8 @@
 //! API clients managed by a caller: the role table decides who may, and everything stays
 //! inside the caller's tenant (another tenant's client answers like a missing one).
 
+use orm::entities::api_clients;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use services::access::{Operation, Principal, Role};
 use services::desk::{Desk, require};
 
@@ -30,8 +32,11 @@ impl ApiClients {
         client_id: &str,
     ) -> Result<ApiClient, ApiClientError> {
         require(p, Operation::ManageApiClients, "manage API clients")?;
-        let mine = self.list(Some(&p.tenant)).await?;
-        if !mine.iter().any(|c| c.client_id == client_id) {
+        let theirs = api_clients::Entity::find_by_id(client_id.to_owned())
+            .filter(api_clients::Column::Tenant.eq(p.tenant.as_str()))
+            .one(&self.db)
+            .await?;
+        if theirs.is_none() {
             return Err(ApiClientError::NotFound(client_id.to_owned()));
         }
         self.revoke(client_id).await

@@ -92,7 +92,7 @@ impl ApiClient {
 /// Create, verify, revoke and list API clients.
 #[derive(Clone)]
 pub struct ApiClients {
-    db: DatabaseConnection,
+    pub(crate) db: DatabaseConnection,
     clock: Arc<dyn Clock>,
 }
 

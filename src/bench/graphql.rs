@@ -214,7 +214,7 @@ async fn post(
 async fn rate(
     client: &reqwest::Client,
     base: &str,
-    path: &str,
+    path: &'static str,
     token: &str,
     body: &'static str,
     clients: usize,
@@ -223,7 +223,6 @@ async fn rate(
     let done = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
     let deadline = started + Duration::from_secs_f64(seconds);
-    let path = path_of(path);
     workers(clients, |_| {
         let (client, base, token, done) = (
             client.clone(),
@@ -241,11 +240,6 @@ async fn rate(
     })
     .await?;
     Ok(per_second(done.load(Ordering::Relaxed), started.elapsed()))
-}
-
-/// The worker futures are `'static`: only the two known paths are used.
-fn path_of(path: &str) -> &'static str {
-    if path == "/bare" { "/bare" } else { "/graphql" }
 }
 
 fn median(v: &mut [f64]) -> f64 {

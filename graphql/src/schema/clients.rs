@@ -3,31 +3,19 @@
 use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use partners::{ApiClient as Client, ApiClientError, ApiClients};
-use services::access::Role;
 
 use super::{desk, principal};
 use crate::errors::{self, coded};
 
+// The roles of `services::access::Role`, as a GraphQL enum.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
-#[graphql(name = "Role")]
+#[graphql(name = "Role", remote = "services::access::Role")]
 pub enum RoleInput {
     Admin,
     Supervisor,
     Agent,
     Partner,
     Auditor,
-}
-
-impl From<RoleInput> for Role {
-    fn from(r: RoleInput) -> Role {
-        match r {
-            RoleInput::Admin => Role::Admin,
-            RoleInput::Supervisor => Role::Supervisor,
-            RoleInput::Agent => Role::Agent,
-            RoleInput::Partner => Role::Partner,
-            RoleInput::Auditor => Role::Auditor,
-        }
-    }
 }
 
 pub struct ApiClient(pub Client);

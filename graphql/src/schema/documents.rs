@@ -9,8 +9,8 @@ use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject, Upload};
 use chrono::{DateTime, Utc};
 use futures_util::Stream;
 use services::documents::{
-    AccessEntry, Document as Row, DocumentError, DocumentKind as Kind, DocumentService,
-    ErasureScope, NewDocument, Presigned,
+    AccessEntry, Document as Row, DocumentError, DocumentService, ErasureScope, NewDocument,
+    Presigned,
 };
 use tokio::io::AsyncReadExt;
 
@@ -21,6 +21,7 @@ use crate::errors::coded;
 const CHUNK: usize = 256 * 1024;
 
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "services::documents::DocumentKind")]
 pub enum DocumentKind {
     DemandLetter,
     PaymentAgreement,
@@ -29,20 +30,6 @@ pub enum DocumentKind {
     CourtFiling,
     Judgment,
     Other,
-}
-
-impl From<DocumentKind> for Kind {
-    fn from(k: DocumentKind) -> Kind {
-        match k {
-            DocumentKind::DemandLetter => Kind::DemandLetter,
-            DocumentKind::PaymentAgreement => Kind::PaymentAgreement,
-            DocumentKind::IdentityDocument => Kind::IdentityDocument,
-            DocumentKind::CallRecording => Kind::CallRecording,
-            DocumentKind::CourtFiling => Kind::CourtFiling,
-            DocumentKind::Judgment => Kind::Judgment,
-            DocumentKind::Other => Kind::Other,
-        }
-    }
 }
 
 /// One version of a logical document.
