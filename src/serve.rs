@@ -122,9 +122,25 @@ pub struct ServeArgs {
     /// given, its issuer and audience are used and --issuer/--audience are not.
     #[arg(long, value_name = "FILE", env = "RECOBRO_AUTH_CONFIG")]
     pub auth_config: Option<PathBuf>,
+    /// This node's id for its claims on due timers; each node sharing a database needs
+    /// its own. A node restarting under the same id takes its claims back at once.
+    /// Default: kept in the data directory with the embedded database; a new one per
+    /// start with --database-url (a killed node's claims then lapse after a minute).
+    #[arg(long, value_name = "ID", env = "RECOBRO_NODE_ID")]
+    pub node_id: Option<String>,
 }
 
 impl ServeArgs {
+    fn node_id(&self) -> anyhow::Result<String> {
+        match (&self.node_id, &self.storage.database_url) {
+            (Some(id), _) if !id.trim().is_empty() => Ok(id.trim().to_string()),
+            (Some(_), _) => bail!("--node-id must not be empty"),
+            // The embedded database lives in the data directory: its node id can too.
+            (None, None) => stored_node_id(&self.storage.data_dir),
+            (None, Some(_)) => Ok(uuid::Uuid::new_v4().to_string()),
+        }
+    }
+
     fn auth_config(&self) -> anyhow::Result<graphql::auth::AuthConfig> {
         let Some(path) = &self.auth_config else {
             return Ok(graphql::auth::AuthConfig {
@@ -209,10 +225,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     // dispatcher. Job types with no handler here wait in the outbox for a worker.
     let clock: std::sync::Arc<dyn services::clock::Clock> =
         std::sync::Arc::new(services::clock::SystemClock);
-    let runtime = services::runtime::Runtime::start(
+    let runtime = services::runtime::Runtime::start_node(
         db.clone(),
         clock.clone(),
         services::runtime::RuntimeConfig::default(),
+        args.node_id()?,
     );
     let timers = services::runtime::timers::spawn(runtime.clone(), Default::default());
     let jobs = services::runtime::jobs::spawn(
@@ -315,4 +332,21 @@ async fn readyz(db: web::Data<DatabaseConnection>) -> HttpResponse {
     };
     tracing::warn!(reason = %reason, "not ready");
     HttpResponse::ServiceUnavailable().json(json!({"status": "unavailable", "reason": reason}))
+}
+
+/// The node id kept in the data directory (created on first start), so a restarted node
+/// takes back its timer claims at once instead of leaving its timers until they lapse.
+fn stored_node_id(dir: &Path) -> anyhow::Result<String> {
+    let path = dir.join("node-id");
+    match std::fs::read_to_string(&path) {
+        Ok(id) if !id.trim().is_empty() => return Ok(id.trim().to_string()),
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+    }
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create data directory {}", dir.display()))?;
+    let id = uuid::Uuid::new_v4().to_string();
+    std::fs::write(&path, &id).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(id)
 }

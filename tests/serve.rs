@@ -248,6 +248,15 @@ fn serve_on_sqlite_creates_the_data_dir_and_answers_probes() {
         );
     }
     assert!(logs.iter().any(|l| l.contains("\"stopped\"")), "{logs:#?}");
+
+    // The node keeps its id for timer claims across restarts.
+    let node = std::fs::read_to_string(data.join("node-id")).expect("node id stored");
+    assert_eq!(node.trim().len(), 36, "a UUID: {node}");
+    let again = Server::start(&["--data-dir", data.to_str().unwrap()], &[]);
+    assert_eq!(again.get("/readyz").0, 200);
+    let (status, _) = again.terminate();
+    assert!(status.success());
+    assert_eq!(std::fs::read_to_string(data.join("node-id")).unwrap(), node);
 }
 
 #[test]

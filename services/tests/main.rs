@@ -5,3 +5,4 @@ mod support;
 
 mod documents;
 mod runtime;
+mod timers;

@@ -11,7 +11,7 @@ use services::runtime::RuntimeError;
 
 use crate::support::{clock, on_both, runtime};
 
-const MODEL: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+pub(crate) const MODEL: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
   xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" id="d" targetNamespace="t">
   <bpmn:message id="m" name="payment-received">
@@ -70,7 +70,7 @@ async fn task_id(db: &DatabaseConnection, case_id: &str, element: &str) -> u64 {
 
 /// Opens a dunning case and completes its two parallel tasks, so it waits for the
 /// payment message or the 7-day timer.
-async fn open_to_the_wait(
+pub(crate) async fn open_to_the_wait(
     rt: &services::runtime::Runtime,
     db: &DatabaseConnection,
     loan: Value,
@@ -97,7 +97,10 @@ async fn open_to_the_wait(
     id
 }
 
-async fn journal(db: &DatabaseConnection, case_id: &str) -> Vec<services::journal::Entry> {
+pub(crate) async fn journal(
+    db: &DatabaseConnection,
+    case_id: &str,
+) -> Vec<services::journal::Entry> {
     services::store::Store::new(db.clone())
         .journal(case_id, 0)
         .await
@@ -472,7 +475,7 @@ async fn a_claimed_timer_is_left_to_its_node_until_the_lease_passes(db: &Databas
     let now = clock.now();
     let claimed = rt
         .store()
-        .claim_due_timers("node-that-died", now, now + Duration::seconds(60), 10)
+        .claim_due_timers("node-that-died", now, now, now + Duration::seconds(60), 10)
         .await
         .unwrap();
     assert_eq!(claimed.len(), 1);

@@ -31,6 +31,9 @@ pub struct JournalArgs {
     /// Largest group-commit batch.
     #[arg(long, default_value_t = GroupCommit::default().max_batch)]
     max_batch: usize,
+    /// Concurrent group-commit writers (PostgreSQL; SQLite always has one).
+    #[arg(long, default_value_t = GroupCommit::default().writers)]
+    writers: usize,
 }
 
 const TARGET: f64 = 3.0;
@@ -53,8 +56,8 @@ async fn measure(bench: &Arc<BenchDb>, a: &JournalArgs) -> anyhow::Result<()> {
     let duration = Duration::from_secs_f64(a.seconds);
     bench.print_settings().await?;
     println!(
-        "journal: {clients} concurrent cases/clients, {:.1} s per measurement, group commit max_batch={}",
-        a.seconds, a.max_batch
+        "journal: {clients} concurrent cases/clients, {:.1} s per measurement, group commit max_batch={} writers={}",
+        a.seconds, a.max_batch, a.writers
     );
 
     let baseline = insert_baseline(bench, clients, duration).await?;
@@ -67,6 +70,7 @@ async fn measure(bench: &Arc<BenchDb>, a: &JournalArgs) -> anyhow::Result<()> {
             group_commit: GroupCommit {
                 max_batch: a.max_batch.max(1),
                 max_delay: Duration::ZERO,
+                writers: a.writers.max(1),
             },
             ..RuntimeConfig::default()
         },

@@ -271,6 +271,17 @@ pub struct Runtime {
 impl Runtime {
     /// Starts the runtime on a migrated database. Must run inside an actix system.
     pub fn start(db: DatabaseConnection, clock: Arc<dyn Clock>, config: RuntimeConfig) -> Self {
+        Self::start_node(db, clock, config, uuid::Uuid::new_v4().to_string())
+    }
+
+    /// Starts the runtime under a given node id. A node that restarts under its old id
+    /// takes back its timer claims at once instead of waiting for their lease to pass.
+    pub fn start_node(
+        db: DatabaseConnection,
+        clock: Arc<dyn Clock>,
+        config: RuntimeConfig,
+        node: String,
+    ) -> Self {
         let store = Store::new(db);
         let committer = Committer::spawn(store.clone(), config.group_commit);
         let shared = Arc::new(Shared {
@@ -279,7 +290,7 @@ impl Runtime {
             definitions: DefinitionCache::default(),
             clock,
             config,
-            node: uuid::Uuid::new_v4().to_string(),
+            node,
             actors: Mutex::new(HashMap::new()),
             timer_wakeup: Arc::new(tokio::sync::Notify::new()),
             job_wakeup: Arc::new(tokio::sync::Notify::new()),
@@ -290,6 +301,11 @@ impl Runtime {
 
     pub fn store(&self) -> &Store {
         &self.shared.store
+    }
+
+    /// This node's id, for claims on shared rows.
+    pub fn node(&self) -> &str {
+        &self.shared.node
     }
 
     pub fn clock(&self) -> &Arc<dyn Clock> {
@@ -501,13 +517,32 @@ impl Runtime {
     /// Fires timers due by the clock's now (earliest first, at most `limit`), each in its
     /// case's own transaction, so a timer fires exactly once in effect even across crashes.
     pub async fn fire_due_timers(&self, limit: u64) -> Result<FiringReport, RuntimeError> {
+        let due = self.claim_timers(chrono::Duration::zero(), limit).await?;
+        self.fire_timers(due).await
+    }
+
+    /// Claims for this node up to `limit` timers due within `ahead` of now (earliest
+    /// first), for as long as they take to fall due plus the claim lease.
+    pub async fn claim_timers(
+        &self,
+        ahead: chrono::Duration,
+        limit: u64,
+    ) -> Result<Vec<orm::entities::timers::Model>, RuntimeError> {
         let now = self.shared.clock.now();
-        let lease = now + chrono::Duration::seconds(TIMER_CLAIM_LEASE_SECS);
-        let due = self
+        let lease = now + ahead + chrono::Duration::seconds(TIMER_CLAIM_LEASE_SECS);
+        Ok(self
             .shared
             .store
-            .claim_due_timers(&self.shared.node, now, lease, limit)
-            .await?;
+            .claim_due_timers(&self.shared.node, now, now + ahead, lease, limit)
+            .await?)
+    }
+
+    /// Fires timers this node claimed, each through its case actor.
+    pub async fn fire_timers(
+        &self,
+        due: Vec<orm::entities::timers::Model>,
+    ) -> Result<FiringReport, RuntimeError> {
+        let now = self.shared.clock.now();
         // Fire the batch concurrently: each firing goes to its own case actor, and their
         // commits meet in the group committer instead of queueing one round trip each.
         let firings: Vec<_> = due

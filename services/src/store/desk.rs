@@ -69,21 +69,6 @@ pub(super) async fn insert_candidates<C: ConnectionTrait>(
     Ok(())
 }
 
-pub(super) async fn forget_candidates<C: ConnectionTrait>(
-    db: &C,
-    c: &Commit,
-) -> Result<(), StoreError> {
-    let closed: Vec<i64> = c.changes.tasks_closed.iter().map(|(t, _)| *t).collect();
-    if !closed.is_empty() {
-        task_candidates::Entity::delete_many()
-            .filter(task_candidates::Column::CaseId.eq(c.entry.case_id.as_str()))
-            .filter(task_candidates::Column::TaskId.is_in(closed))
-            .exec(db)
-            .await?;
-    }
-    Ok(())
-}
-
 pub(super) async fn write<C: ConnectionTrait>(db: &C, c: &Commit) -> Result<(), StoreError> {
     let (case_id, ch) = (c.entry.case_id.as_str(), &c.changes);
     for (task, assignee) in &ch.tasks_assigned {

@@ -1,6 +1,7 @@
 //! Durable side of a case: one transaction writes the journal entry, the projections it
 //! changes, the outbox rows and the idempotency key, or none of it.
 
+mod batch;
 mod desk;
 
 pub use desk::candidates;
@@ -137,14 +138,15 @@ impl Store {
         )
     }
 
-    /// Claims up to `limit` timers due by `now` for `node` until `lease_until`: rows
+    /// Claims up to `limit` timers due by `due_by` for `node` until `lease_until`: rows
     /// claimed by another live node are skipped (`FOR UPDATE SKIP LOCKED` on PostgreSQL;
     /// SQLite has a single writer), and a dead node's claims are taken over once their
-    /// lease has passed. Earliest due first.
+    /// lease has passed (at `now`). Earliest due first.
     pub async fn claim_due_timers(
         &self,
         node: &str,
         now: DateTime<Utc>,
+        due_by: DateTime<Utc>,
         lease_until: DateTime<Utc>,
         limit: u64,
     ) -> Result<Vec<timers::Model>, StoreError> {
@@ -156,8 +158,8 @@ impl Store {
         let sql = format!(
             "UPDATE timers SET claimed_by = $1, claimed_until = $2 \
              WHERE (case_id, timer_id) IN (SELECT case_id, timer_id FROM timers \
-             WHERE due_at <= $3 AND (claimed_until IS NULL OR claimed_until < $3) \
-             ORDER BY due_at LIMIT $4{lock}) \
+             WHERE due_at <= $3 AND (claimed_until IS NULL OR claimed_until < $4) \
+             ORDER BY due_at LIMIT $5{lock}) \
              RETURNING case_id, timer_id, element_id, due_at, claimed_by, claimed_until"
         );
         let stmt = Statement::from_sql_and_values(
@@ -166,6 +168,7 @@ impl Store {
             [
                 node.into(),
                 lease_until.into(),
+                due_by.into(),
                 now.into(),
                 (limit as i64).into(),
             ],
@@ -176,6 +179,24 @@ impl Store {
             .await?;
         rows.sort_by_key(|t| t.due_at);
         Ok(rows)
+    }
+
+    /// Gives up every claim `node` holds, so its timers are due for anyone at once (a
+    /// node that restarts under the same id, or stops cleanly).
+    pub async fn release_timer_claims(&self, node: &str) -> Result<u64, StoreError> {
+        let res = timers::Entity::update_many()
+            .col_expr(
+                timers::Column::ClaimedBy,
+                Expr::value(Option::<String>::None),
+            )
+            .col_expr(
+                timers::Column::ClaimedUntil,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
+            .filter(timers::Column::ClaimedBy.eq(node))
+            .exec(&self.db)
+            .await?;
+        Ok(res.rows_affected)
     }
 
     /// Drops a timer row whose timer the case no longer has (defensive clean-up).
@@ -282,7 +303,12 @@ async fn write_all<C: ConnectionTrait>(db: &C, batch: &[Commit]) -> Result<(), S
                 }
             })?;
     }
-    for c in batch.iter().filter(|c| c.opened.is_none()) {
+    let (plain, migrated): (Vec<&Commit>, Vec<&Commit>) = batch
+        .iter()
+        .filter(|c| c.opened.is_none())
+        .partition(|c| c.definition.is_none());
+    batch::update_cases(db, &plain).await?;
+    for c in migrated {
         update_case(db, c).await?;
     }
 
@@ -294,27 +320,10 @@ async fn write_all<C: ConnectionTrait>(db: &C, batch: &[Commit]) -> Result<(), S
         tasks::Entity::insert_many(tasks).exec(db).await?;
         desk::insert_candidates(db, batch).await?;
     }
+    batch::close_tasks(db, batch).await?;
+    batch::delete_removed(db, batch).await?;
     for c in batch {
-        close_tasks(db, c).await?;
         desk::write(db, c).await?;
-        let (case_id, ch) = (c.entry.case_id.as_str(), &c.changes);
-        if !ch.timers_removed.is_empty() {
-            timers::Entity::delete_many()
-                .filter(timers::Column::CaseId.eq(case_id))
-                .filter(timers::Column::TimerId.is_in(ch.timers_removed.clone()))
-                .exec(db)
-                .await?;
-        }
-        if !ch.subscriptions_removed.is_empty() {
-            message_subscriptions::Entity::delete_many()
-                .filter(message_subscriptions::Column::CaseId.eq(case_id))
-                .filter(
-                    message_subscriptions::Column::SubscriptionId
-                        .is_in(ch.subscriptions_removed.clone()),
-                )
-                .exec(db)
-                .await?;
-        }
     }
     let timers_added: Vec<timers::ActiveModel> = batch
         .iter()
@@ -488,23 +497,4 @@ fn task_row(c: &Commit, t: &crate::case::projection::TaskRow) -> tasks::ActiveMo
         rank: Set(t.rank),
         amount_due_minor: Set(t.amount_due_minor),
     }
-}
-
-async fn close_tasks<C: ConnectionTrait>(db: &C, c: &Commit) -> Result<(), StoreError> {
-    for (task, status) in &c.changes.tasks_closed {
-        let mut q = tasks::Entity::update_many()
-            .col_expr(tasks::Column::Status, Expr::value(*status))
-            .col_expr(tasks::Column::CompletedAt, Expr::value(c.entry.recorded_at));
-        if *status == "completed" {
-            q = q.col_expr(
-                tasks::Column::CompletedBy,
-                Expr::value(c.entry.actor.clone()),
-            );
-        }
-        q.filter(tasks::Column::CaseId.eq(c.entry.case_id.as_str()))
-            .filter(tasks::Column::TaskId.eq(*task))
-            .exec(db)
-            .await?;
-    }
-    desk::forget_candidates(db, c).await
 }
