@@ -4,5 +4,6 @@
 mod support;
 
 mod documents;
+mod residency;
 mod runtime;
 mod timers;

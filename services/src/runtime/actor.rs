@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use actix::prelude::*;
 use bpmn::compile::Deployment;
@@ -22,21 +22,27 @@ const MAX_ATTEMPTS: usize = 5;
 pub struct CaseActor {
     pub(super) case_id: String,
     pub(super) state: Option<CaseState>,
+    /// The serialised state it was woken with, read on its first message.
+    pub(super) asleep: Option<Box<[u8]>>,
     pub(super) shared: Arc<Shared>,
-    pub(super) last_used: Instant,
+    /// Set when it fell asleep: messages still in its mailbox go back to the registry.
+    pub(super) moved: bool,
+}
+
+impl CaseActor {
+    pub(super) fn new(shared: Arc<Shared>, case_id: &str) -> Self {
+        CaseActor {
+            case_id: case_id.to_string(),
+            state: None,
+            asleep: None,
+            shared,
+            moved: false,
+        }
+    }
 }
 
 impl Actor for CaseActor {
     type Context = Context<Self>;
-
-    fn started(&mut self, ctx: &mut Self::Context) {
-        let idle = self.shared.config.passivate_after;
-        ctx.run_interval(idle.max(Duration::from_millis(10)), move |act, ctx| {
-            if act.last_used.elapsed() >= idle {
-                ctx.stop();
-            }
-        });
-    }
 
     fn stopped(&mut self, ctx: &mut Self::Context) {
         self.shared.registry_remove(&self.case_id, &ctx.address());
@@ -50,11 +56,26 @@ impl CaseActor {
             ctx.stop();
         }
     }
+
+    /// The state to work on: the live one, else the one it was woken with (a state that
+    /// does not deserialise is simply loaded from the store again).
+    fn take_state(&mut self) -> Option<CaseState> {
+        match (self.state.take(), self.asleep.take()) {
+            (Some(s), _) => Some(s),
+            (None, Some(bytes)) => serde_json::from_slice(&bytes).ok(),
+            (None, None) => None,
+        }
+    }
 }
+
+/// The answer of an actor that fell asleep after the message was addressed to it: ask the
+/// registry again.
+#[derive(Debug)]
+pub struct Moved;
 
 /// A command for the case, with who issues it and an optional idempotency key.
 #[derive(Message)]
-#[rtype(result = "Result<Outcome, RuntimeError>")]
+#[rtype(result = "Result<Result<Outcome, RuntimeError>, Moved>")]
 pub struct Execute {
     pub command: Command,
     pub actor: String,
@@ -62,11 +83,13 @@ pub struct Execute {
 }
 
 impl Handler<Execute> for CaseActor {
-    type Result = AtomicResponse<Self, Result<Outcome, RuntimeError>>;
+    type Result = AtomicResponse<Self, Result<Result<Outcome, RuntimeError>, Moved>>;
 
     fn handle(&mut self, msg: Execute, _: &mut Self::Context) -> Self::Result {
-        self.last_used = Instant::now();
-        let state = self.state.take();
+        if self.moved {
+            return AtomicResponse::new(Box::pin(fut::ready(Err(Moved))));
+        }
+        let state = self.take_state();
         let shared = self.shared.clone();
         let case_id = self.case_id.clone();
         AtomicResponse::new(Box::pin(
@@ -75,7 +98,7 @@ impl Handler<Execute> for CaseActor {
                 .map(|(state, result), act, ctx| {
                     act.state = state;
                     act.stop_if_absent(ctx);
-                    result
+                    Ok(result)
                 }),
         ))
     }
@@ -83,15 +106,17 @@ impl Handler<Execute> for CaseActor {
 
 /// Reads the actor's state for queries.
 #[derive(Message)]
-#[rtype(result = "Result<Option<CaseState>, RuntimeError>")]
+#[rtype(result = "Result<Result<Option<CaseState>, RuntimeError>, Moved>")]
 pub struct Snapshot;
 
 impl Handler<Snapshot> for CaseActor {
-    type Result = AtomicResponse<Self, Result<Option<CaseState>, RuntimeError>>;
+    type Result = AtomicResponse<Self, Result<Result<Option<CaseState>, RuntimeError>, Moved>>;
 
     fn handle(&mut self, _: Snapshot, _: &mut Self::Context) -> Self::Result {
-        self.last_used = Instant::now();
-        let state = self.state.take();
+        if self.moved {
+            return AtomicResponse::new(Box::pin(fut::ready(Err(Moved))));
+        }
+        let state = self.take_state();
         let shared = self.shared.clone();
         let case_id = self.case_id.clone();
         AtomicResponse::new(Box::pin(
@@ -109,9 +134,49 @@ impl Handler<Snapshot> for CaseActor {
             .map(|(state, result), act, ctx| {
                 act.state = state;
                 act.stop_if_absent(ctx);
-                result
+                Ok(result)
             }),
         ))
+    }
+}
+
+/// Falls asleep if still unused for `idle_for`: the registry keeps the serialised state
+/// and the actor stops. Answers whether it fell asleep.
+#[derive(Message)]
+#[rtype(result = "bool")]
+pub struct Hibernate {
+    pub idle_for: Duration,
+}
+
+impl Handler<Hibernate> for CaseActor {
+    type Result = bool;
+
+    fn handle(&mut self, msg: Hibernate, ctx: &mut Self::Context) -> bool {
+        if self.moved {
+            return false;
+        }
+        let bytes = match (&self.state, &self.asleep) {
+            (Some(s), _) => match serde_json::to_vec(s) {
+                Ok(b) => b.into_boxed_slice(),
+                Err(_) => return false,
+            },
+            (None, Some(b)) => b.clone(),
+            (None, None) => {
+                ctx.stop();
+                return false;
+            }
+        };
+        let asleep =
+            self.shared
+                .registry()
+                .put_to_sleep(&self.case_id, &ctx.address(), msg.idle_for, bytes);
+        if asleep {
+            self.moved = true;
+            self.state = None;
+            self.asleep = None;
+            ctx.stop();
+        }
+        asleep
     }
 }
 

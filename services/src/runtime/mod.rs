@@ -8,11 +8,12 @@ mod actor;
 mod audit_projection;
 pub mod definitions;
 pub mod jobs;
+mod registry;
 pub mod timers;
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::Duration;
 
 use actix::prelude::*;
 use bpmn::engine::{Effect, Event};
@@ -21,9 +22,10 @@ use sea_orm::DatabaseConnection;
 use serde::{Deserialize, Serialize};
 
 pub use self::actor::CaseActor;
-use self::actor::{Execute, Snapshot};
+use self::actor::{Execute, Hibernate, Moved, Snapshot};
 pub use self::audit_projection::ProjectionCheck;
 use self::definitions::{DefinitionCache, Deployed};
+use self::registry::{Found, Registry};
 use crate::case::{ApplyError, CaseEvent, CaseFact, CaseState};
 use crate::clock::Clock;
 use crate::committer::{Committer, GroupCommit};
@@ -170,8 +172,14 @@ pub struct RuntimeConfig {
     pub group_commit: GroupCommit,
     /// Snapshot the case state every N journal entries.
     pub snapshot_every: i64,
-    /// Stop a case actor after this long without work.
+    /// A case actor unused this long falls asleep: only its serialised state stays in
+    /// memory, and waking it needs no database read.
+    pub hibernate_after: Duration,
+    /// An asleep case is dropped from memory after this long (the next command loads it
+    /// from the store).
     pub passivate_after: Duration,
+    /// Most cases kept in memory, awake or asleep; beyond it the longest asleep go first.
+    pub max_resident: usize,
 }
 
 impl Default for RuntimeConfig {
@@ -179,7 +187,9 @@ impl Default for RuntimeConfig {
         Self {
             group_commit: GroupCommit::default(),
             snapshot_every: 50,
-            passivate_after: Duration::from_secs(60),
+            hibernate_after: Duration::from_secs(2),
+            passivate_after: Duration::from_secs(600),
+            max_resident: 250_000,
         }
     }
 }
@@ -192,7 +202,7 @@ pub struct Shared {
     pub config: RuntimeConfig,
     /// This node's id, for claims on shared rows.
     pub node: String,
-    actors: Mutex<HashMap<String, Addr<CaseActor>>>,
+    actors: Mutex<Registry>,
     /// Wakes the timer service when a commit scheduled a timer.
     timer_wakeup: Arc<tokio::sync::Notify>,
     /// Wakes the job dispatcher when a commit created a job.
@@ -228,19 +238,13 @@ impl std::fmt::Debug for Shared {
 }
 
 impl Shared {
-    /// Removes a stopped actor's entry, unless a newer actor already took its place.
-    fn registry_remove(&self, case_id: &str, addr: &Addr<CaseActor>) {
-        let mut actors = self.actors.lock().unwrap_or_else(|p| p.into_inner());
-        if actors.get(case_id) == Some(addr) {
-            actors.remove(case_id);
-        }
+    fn registry(&self) -> MutexGuard<'_, Registry> {
+        self.actors.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn registry_forget(&self, case_id: &str) {
-        let mut actors = self.actors.lock().unwrap_or_else(|p| p.into_inner());
-        if actors.get(case_id).is_some_and(|a| !a.connected()) {
-            actors.remove(case_id);
-        }
+    /// Removes a stopped actor's entry, unless a newer actor already took its place.
+    fn registry_remove(&self, case_id: &str, addr: &Addr<CaseActor>) {
+        self.registry().remove(case_id, addr);
     }
 
     /// Runs after a commit: wakes the timer service when a timer was scheduled.
@@ -291,11 +295,12 @@ impl Runtime {
             clock,
             config,
             node,
-            actors: Mutex::new(HashMap::new()),
+            actors: Mutex::new(Registry::default()),
             timer_wakeup: Arc::new(tokio::sync::Notify::new()),
             job_wakeup: Arc::new(tokio::sync::Notify::new()),
             notices: tokio::sync::broadcast::channel(4096).0,
         });
+        spawn_sweeper(Arc::downgrade(&shared));
         Runtime { shared }
     }
 
@@ -325,13 +330,67 @@ impl Runtime {
         self.shared.notices.subscribe()
     }
 
-    /// Number of case actors in memory.
+    /// Number of awake case actors.
     pub fn active_actors(&self) -> usize {
+        self.shared.registry().awake_count()
+    }
+
+    /// Number of cases in memory, awake or asleep.
+    pub fn resident_cases(&self) -> usize {
+        self.shared.registry().resident_count()
+    }
+
+    /// Puts actors unused for `idle_for` to sleep and drops the asleep cases over the
+    /// limits. The runtime does this every `hibernate_after`; tests call it to be exact.
+    /// Returns how many fell asleep.
+    pub async fn sweep(&self, idle_for: Duration) -> usize {
+        let idle = self.shared.registry().idle(idle_for);
+        let mut asleep = 0;
+        for addr in idle {
+            // A stopped actor is simply gone.
+            if addr.send(Hibernate { idle_for }).await.unwrap_or(false) {
+                asleep += 1;
+            }
+        }
+        let config = &self.shared.config;
         self.shared
-            .actors
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .len()
+            .registry()
+            .evict(config.max_resident, config.passivate_after);
+        asleep
+    }
+
+    /// Activates the given cases that are not in memory with one store read per few
+    /// hundred cases, instead of one per case as commands reach them (timers falling due
+    /// together). Unknown ids are skipped.
+    pub async fn prefetch(&self, case_ids: &[String]) -> Result<usize, RuntimeError> {
+        let missing: Vec<String> = {
+            let registry = self.shared.registry();
+            case_ids
+                .iter()
+                .filter(|id| !registry.contains(id))
+                .cloned()
+                .collect()
+        };
+        if missing.is_empty() {
+            return Ok(0);
+        }
+        let stored = self.shared.store.load_many(&missing).await?;
+        let mut woken = 0;
+        for (case_id, stored) in stored {
+            let mut state = stored.snapshot;
+            for entry in &stored.entries {
+                state = Some(actor::replay_entry(&self.shared, &case_id, state, entry).await?);
+            }
+            let mut registry = self.shared.registry();
+            // A command may have activated it meanwhile; that actor is newer.
+            if state.is_some() && !registry.contains(&case_id) {
+                let mut act = CaseActor::new(self.shared.clone(), &case_id);
+                act.state = state;
+                registry.wake(&case_id, act.start());
+                woken += 1;
+            }
+        }
+        Ok(woken)
     }
 
     pub async fn deploy(
@@ -397,11 +456,11 @@ impl Runtime {
             actor: actor.to_string(),
             idempotency_key: idempotency_key.clone(),
         };
-        for _ in 0..3 {
+        for _ in 0..MAX_REDIRECTS {
             match self.actor(case_id).send(msg()).await {
-                Ok(result) => return result,
-                // The actor passivated between lookup and send: activate a fresh one.
-                Err(MailboxError::Closed) => self.shared.registry_forget(case_id),
+                Ok(Ok(result)) => return result,
+                // The actor fell asleep or stopped between lookup and send: ask again.
+                Ok(Err(Moved)) | Err(MailboxError::Closed) => {}
                 Err(e) => return Err(RuntimeError::Unavailable(e.to_string())),
             }
         }
@@ -410,10 +469,10 @@ impl Runtime {
 
     /// The current state of a case (activating its actor).
     pub async fn case(&self, case_id: &str) -> Result<Option<CaseState>, RuntimeError> {
-        for _ in 0..3 {
+        for _ in 0..MAX_REDIRECTS {
             match self.actor(case_id).send(Snapshot).await {
-                Ok(result) => return result,
-                Err(MailboxError::Closed) => self.shared.registry_forget(case_id),
+                Ok(Ok(result)) => return result,
+                Ok(Err(Moved)) | Err(MailboxError::Closed) => {}
                 Err(e) => return Err(RuntimeError::Unavailable(e.to_string())),
             }
         }
@@ -543,6 +602,13 @@ impl Runtime {
         due: Vec<orm::entities::timers::Model>,
     ) -> Result<FiringReport, RuntimeError> {
         let now = self.shared.clock.now();
+        let mut ids: Vec<String> = due.iter().map(|t| t.case_id.clone()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        // One read wakes the batch's cases; if it fails, each firing loads its own case.
+        if let Err(e) = self.prefetch(&ids).await {
+            tracing::warn!(error = %e, "prefetching the cases of due timers failed");
+        }
         // Fire the batch concurrently: each firing goes to its own case actor, and their
         // commits meet in the group committer instead of queueing one round trip each.
         let firings: Vec<_> = due
@@ -599,20 +665,42 @@ impl Runtime {
     }
 
     fn actor(&self, case_id: &str) -> Addr<CaseActor> {
-        let mut actors = self.shared.actors.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(a) = actors.get(case_id).filter(|a| a.connected()) {
-            return a.clone();
+        let mut registry = self.shared.registry();
+        let mut act = CaseActor::new(self.shared.clone(), case_id);
+        match registry.find(case_id) {
+            Found::Awake(addr) => return addr,
+            Found::Asleep(state) => act.asleep = Some(state),
+            Found::Missing => {}
         }
-        let addr = CaseActor {
-            case_id: case_id.to_string(),
-            state: None,
-            shared: self.shared.clone(),
-            last_used: Instant::now(),
-        }
-        .start();
-        actors.insert(case_id.to_string(), addr.clone());
+        let addr = act.start();
+        registry.wake(case_id, addr.clone());
         addr
     }
+}
+
+/// How often a command follows a case to its new actor before giving up.
+const MAX_REDIRECTS: usize = 5;
+
+/// Sweeps the registry every `hibernate_after` (at most every second) for as long as the
+/// runtime lives.
+fn spawn_sweeper(shared: Weak<Shared>) {
+    let Some(every) = shared.upgrade().map(|s| {
+        s.config
+            .hibernate_after
+            .clamp(Duration::from_millis(10), Duration::from_secs(1))
+    }) else {
+        return;
+    };
+    actix::spawn(async move {
+        loop {
+            tokio::time::sleep(every).await;
+            let Some(shared) = shared.upgrade() else {
+                return;
+            };
+            let idle_for = shared.config.hibernate_after;
+            Runtime { shared }.sweep(idle_for).await;
+        }
+    });
 }
 
 pub(super) fn repeated(response: &str) -> Result<Outcome, RuntimeError> {

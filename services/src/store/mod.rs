@@ -3,6 +3,7 @@
 
 mod batch;
 mod desk;
+mod load;
 
 pub use desk::candidates;
 
@@ -97,21 +98,10 @@ impl Store {
 
     /// The snapshot and the journal entries after it.
     pub async fn load(&self, case_id: &str) -> Result<Option<StoredCase>, StoreError> {
-        let Some(row) = cases::Entity::find_by_id(case_id.to_string())
-            .one(&self.db)
+        Ok(self
+            .load_many(&[case_id.to_string()])
             .await?
-        else {
-            return Ok(None);
-        };
-        let snapshot: Option<CaseState> = match &row.snapshot {
-            Some(s) => {
-                Some(serde_json::from_str(s).map_err(|e| StoreError::Corrupt(e.to_string()))?)
-            }
-            None => None,
-        };
-        let after = snapshot.as_ref().map_or(0, |s| s.seq);
-        let entries = self.journal(case_id, after).await?;
-        Ok(Some(StoredCase { snapshot, entries }))
+            .remove(case_id))
     }
 
     /// Journal entries of a case with `seq > after`, in order.
