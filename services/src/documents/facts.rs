@@ -16,6 +16,18 @@ pub enum DocumentFact {
         sha256: String,
         retention_class: String,
         object_key: String,
+        /// The upload, whose id is also the version's id. With `retention_days` it lets
+        /// the entry's own transaction write the `documents` row; entries written before
+        /// that have neither, and their rows come from the upload intent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        upload_id: Option<String>,
+        /// The retention class's period when the document was added: `retain_until` is
+        /// the entry's time plus this, whatever the configuration says later.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        retention_days: Option<i64>,
+        /// A presigned upload, whose intent row ends with this entry.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        presigned: bool,
     },
     LegalHoldSet {
         document_id: String,
