@@ -1,5 +1,7 @@
 //! Document errors with stable codes for API clients.
 
+use std::path::PathBuf;
+
 use chrono::{DateTime, Utc};
 
 use super::store::ObjectStoreError;
@@ -44,6 +46,9 @@ pub enum DocumentError {
     RetentionDuty(String),
     #[error("{0}")]
     WrongState(String),
+    /// The local store's signing key file exists but cannot serve as a key.
+    #[error("the signing key file {} is unusable: {reason}", path.display())]
+    SigningKey { path: PathBuf, reason: String },
     #[error("the upload was interrupted: {0}")]
     Interrupted(String),
     #[error("{0}")]
@@ -81,6 +86,7 @@ impl DocumentError {
             E::RetentionDuty(_) => "RETENTION_DUTY",
             E::WrongState(_) => "DOCUMENT_STATE",
             E::Interrupted(_) => "UPLOAD_INTERRUPTED",
+            E::SigningKey { .. } => "SIGNING_KEY_UNUSABLE",
             E::Store(ObjectStoreError::Unavailable(_)) => "STORE_UNAVAILABLE",
             E::Store(_) => "STORE_ERROR",
             E::Desk(DeskError::NotFound { kind: "case", .. }) => "CASE_NOT_FOUND",

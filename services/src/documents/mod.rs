@@ -108,15 +108,13 @@ impl std::fmt::Debug for DocumentService {
 }
 
 impl DocumentService {
-    /// Opens the configured store (no I/O yet: an unreachable S3 shows on first use).
+    /// Opens the configured store. No network I/O yet (an unreachable S3 shows on first
+    /// use); the local store reads (on first start: creates) its signing key file.
     pub fn new(desk: Desk, config: DocumentConfig) -> Result<Self, DocumentError> {
         let (store, local): (Arc<dyn ObjectStore>, _) = match &config.store {
             StoreConfig::Local { dir } => {
                 let key = if config.signing_key.is_empty() {
-                    // Links then last as long as the process: they are short-lived anyway.
-                    let a = uuid::Uuid::new_v4();
-                    let b = uuid::Uuid::new_v4();
-                    [a.as_bytes().as_slice(), b.as_bytes()].concat()
+                    store::key_file::load_or_create(dir)?
                 } else {
                     config.signing_key.clone()
                 };

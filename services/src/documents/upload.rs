@@ -390,7 +390,11 @@ impl DocumentService {
             .await;
         let outcome = match recorded {
             Ok(o) => o,
-            Err(e) => return Err(self.discard(intent, DocumentError::Desk(e.into())).await),
+            Err(e) => {
+                let taken = self.version_taken(intent).await;
+                let e = taken.unwrap_or_else(|| DocumentError::Desk(e.into()));
+                return Err(self.discard(intent, e).await);
+            }
         };
         let row = match DocumentRow::of(&fact, outcome.recorded_at) {
             // A first version cannot inherit a hold, so the row is known as written.
@@ -437,6 +441,23 @@ impl DocumentService {
             }
         }
         Ok(row)
+    }
+
+    /// Another upload added the same version first (both were prepared against the same
+    /// latest version): the row's unique key refused this one, and with it its entry.
+    async fn version_taken(&self, intent: &document_uploads::Model) -> Option<DocumentError> {
+        let taken = documents::Entity::find()
+            .filter(documents::Column::DocumentId.eq(intent.document_id.as_str()))
+            .filter(documents::Column::Version.eq(intent.version))
+            .one(self.db())
+            .await
+            .ok()??;
+        (taken.version_id != intent.upload_id).then(|| {
+            DocumentError::WrongState(format!(
+                "version {} of document {} was added meanwhile: upload it again",
+                intent.version, intent.document_id
+            ))
+        })
     }
 
     /// The retention class's period in days (0 for a class no longer configured).

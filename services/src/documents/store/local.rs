@@ -12,6 +12,7 @@ use serde::Deserialize;
 use sha2::Sha256;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use super::key_file::KEY_FILE;
 use super::{
     ByteStream, ObjectInfo, ObjectStore, ObjectStoreError, ObjectWriter, Presigned, PutBinding,
 };
@@ -190,6 +191,10 @@ impl ObjectWriter for LocalWriter {
 fn list_dir(root: &Path, dir: &Path, out: &mut Vec<ObjectInfo>) -> std::io::Result<()> {
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
+        // The signing key is no object: a sweep would delete it as unreferenced.
+        if dir == root && entry.file_name() == KEY_FILE {
+            continue;
+        }
         let meta = entry.metadata()?;
         if meta.is_dir() {
             list_dir(root, &entry.path(), out)?;

@@ -2,6 +2,7 @@
 //! on local disk (so `recobro serve` needs nothing else); production uses any
 //! S3-compatible store through `aws-sdk-s3`.
 
+pub mod key_file;
 mod local;
 mod s3;
 
