@@ -987,6 +987,23 @@ pub async fn local_store(db: &DatabaseConnection) {
         .await
         .unwrap();
     assert_eq!(d2.sha256, sha(&data2));
+    // A restarted server (or another node on the directory) accepts the links signed
+    // before: the key is kept in the directory, not drawn per process.
+    let restarted = DocumentService::new(
+        Desk::new(Runtime::start(
+            fx.db.clone(),
+            fx.clock.clone(),
+            RuntimeConfig::default(),
+        )),
+        DocumentConfig {
+            store: StoreConfig::Local {
+                dir: dir.path().into(),
+            },
+            ..DocumentConfig::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(restarted.local_download(&g).await.unwrap().size, 150_000);
     // Links expire on the virtual clock.
     fx.clock.advance(Duration::minutes(16));
     assert_eq!(
