@@ -66,8 +66,8 @@ pub enum DocumentsCommand {
         #[command(flatten)]
         store: StoreArgs,
     },
-    /// Remove abandoned uploads and objects no document refers to; record uploads a
-    /// crash left journalled but unrecorded.
+    /// Remove abandoned uploads and objects no document refers to; record journalled
+    /// uploads whose row is missing.
     Sweep {
         #[command(flatten)]
         storage: StorageArgs,

@@ -1,13 +1,16 @@
 //! What a committed event changes in the read side (cases, tasks, timers, message
-//! subscriptions) and what it sends out (outbox), computed from the engine's effects.
+//! subscriptions, documents) and what it sends out (outbox), computed from the engine's
+//! effects and the event's facts.
 //! Written in the same transaction as the journal entry.
 
 use bpmn::engine::{Effect, Event, Instance, Status};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde_json::{Value, json};
 
+use super::facts::DocumentFact;
 use super::{CaseEvent, CaseFact, CaseState, PARTNER_LANE};
 use crate::desk::rank;
+use crate::journal::normalise_time;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct TaskRow {
@@ -66,6 +69,68 @@ pub struct Changes {
     pub note: Option<NoteRow>,
     /// (debtor id, name) to record when a case opens.
     pub debtor: Option<(String, String)>,
+    /// The `documents` row of a `DocumentAdded`, so the row commits with its entry.
+    pub document: Option<DocumentRow>,
+}
+
+/// A document version as its `DocumentAdded` entry records it. The tenant, case,
+/// uploader and time come from the entry; whether a legal hold carries over from earlier
+/// versions is decided by the store, in the entry's transaction, from the rows there.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DocumentRow {
+    /// The upload id.
+    pub version_id: String,
+    pub document_id: String,
+    pub version: i32,
+    pub kind: String,
+    pub file_name: String,
+    pub content_type: String,
+    pub size: i64,
+    pub sha256: String,
+    pub object_key: String,
+    pub retention_class: String,
+    pub retain_until: DateTime<Utc>,
+    /// A presigned upload: its intent row ends in the same transaction.
+    pub ends_intent: bool,
+}
+
+impl DocumentRow {
+    /// The row of a `DocumentAdded` journalled at `at`; `None` for other facts and for
+    /// entries too old to carry the upload id and retention period.
+    pub fn of(fact: &DocumentFact, at: DateTime<Utc>) -> Option<DocumentRow> {
+        let DocumentFact::Added {
+            document_id,
+            version,
+            kind,
+            file_name,
+            content_type,
+            size,
+            sha256,
+            retention_class,
+            object_key,
+            upload_id: Some(upload_id),
+            retention_days: Some(days),
+            presigned,
+        } = fact
+        else {
+            return None;
+        };
+        Some(DocumentRow {
+            version_id: upload_id.clone(),
+            document_id: document_id.clone(),
+            version: *version,
+            kind: kind.clone(),
+            file_name: file_name.clone(),
+            content_type: content_type.clone(),
+            size: i64::try_from(*size).unwrap_or(i64::MAX),
+            sha256: sha256.clone(),
+            object_key: object_key.clone(),
+            retention_class: retention_class.clone(),
+            // The entry's own time (microseconds), which `created_at` gets as well.
+            retain_until: normalise_time(at) + Duration::days(*days),
+            ends_intent: *presigned,
+        })
+    }
 }
 
 /// Columns of the case row that follow who works the case and what is at stake.
@@ -110,7 +175,7 @@ pub fn changes(
         status: status_of(after),
         ..Changes::default()
     };
-    fact_changes(&mut c, event, state);
+    fact_changes(&mut c, event, state, at);
     if let (CaseEvent::Opened { .. }, Some(id)) = (event, &desk.debtor_id) {
         let name = root_var(after, "debtorName")
             .and_then(|v| v.as_str().map(str::to_string))
@@ -220,7 +285,7 @@ fn due_of(due_date: Option<&str>) -> Option<DateTime<Utc>> {
         .map(|d| d.with_timezone(&Utc))
 }
 
-fn fact_changes(c: &mut Changes, event: &CaseEvent, state: &CaseState) {
+fn fact_changes(c: &mut Changes, event: &CaseEvent, state: &CaseState, at: DateTime<Utc>) {
     let CaseEvent::Fact { fact } = event else {
         return;
     };
@@ -257,9 +322,8 @@ fn fact_changes(c: &mut Changes, event: &CaseEvent, state: &CaseState) {
                 text: note.clone(),
             });
         }
-        CaseFact::OwnerAssigned { .. }
-        | CaseFact::PlacementAccepted { .. }
-        | CaseFact::Document(_) => {}
+        CaseFact::Document(d) => c.document = DocumentRow::of(d, at),
+        CaseFact::OwnerAssigned { .. } | CaseFact::PlacementAccepted { .. } => {}
     }
 }
 

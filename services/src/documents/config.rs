@@ -77,7 +77,8 @@ pub struct DocumentConfig {
     pub retention: BTreeMap<String, RetentionRule>,
     /// BPMN message correlated to the case when a document of the kind is added.
     pub messages: BTreeMap<DocumentKind, String>,
-    /// Key of the local store's signed URLs (random per process when empty).
+    /// Key of the local store's signed URLs; when empty, the one in
+    /// `<dir>/.signing-key` (created on first start).
     pub signing_key: Vec<u8>,
     /// Where clients reach Recobro, for local-store URLs.
     pub public_url: String,

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::store::ObjectStoreError;
+use super::store::{KeyFileError, ObjectStoreError};
 use crate::access::Role;
 use crate::desk::DeskError;
 
@@ -44,6 +44,9 @@ pub enum DocumentError {
     RetentionDuty(String),
     #[error("{0}")]
     WrongState(String),
+    /// The local store's signing key file cannot serve as a key.
+    #[error(transparent)]
+    SigningKey(#[from] KeyFileError),
     #[error("the upload was interrupted: {0}")]
     Interrupted(String),
     #[error("{0}")]
@@ -81,6 +84,7 @@ impl DocumentError {
             E::RetentionDuty(_) => "RETENTION_DUTY",
             E::WrongState(_) => "DOCUMENT_STATE",
             E::Interrupted(_) => "UPLOAD_INTERRUPTED",
+            E::SigningKey(_) | E::Store(ObjectStoreError::SigningKey(_)) => "SIGNING_KEY_UNUSABLE",
             E::Store(ObjectStoreError::Unavailable(_)) => "STORE_UNAVAILABLE",
             E::Store(_) => "STORE_ERROR",
             E::Desk(DeskError::NotFound { kind: "case", .. }) => "CASE_NOT_FOUND",

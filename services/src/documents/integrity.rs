@@ -94,8 +94,8 @@ impl DocumentService {
 
     /// Cleans up after crashes and abandoned uploads:
     /// - an expired presigned upload whose `DocumentAdded` made it into the journal is
-    ///   projected (a crash hit between journal and row); any other is removed with its
-    ///   object;
+    ///   projected (an entry from before rows were written with entries, or a row lost
+    ///   since; a row already there is left alone); any other is removed with its object;
     /// - an object older than the grace period that no document or live upload refers
     ///   to is projected the same way if journalled (a streamed upload), else deleted.
     pub async fn sweep(&self) -> Result<SweepReport, DocumentError> {
@@ -146,7 +146,8 @@ impl DocumentService {
             if known.contains(&obj.key) || !old {
                 continue;
             }
-            // A streamed upload journalled just before a crash: record it, keep it.
+            // Journalled, but its row is missing (an entry in the old shape, or a row
+            // lost since): record it, keep it.
             if let Some(intent) = self.recover(&obj.key).await? {
                 tracing::info!(document = %intent.version_id, "recovered a journalled upload");
                 report.recovered += 1;

@@ -29,7 +29,7 @@ pub use self::facts::DocumentFact;
 pub use self::integrity::{SweepReport, VerifyReport};
 pub use self::records::{AccessEntry, Download, ErasureReport, ErasureScope, LocalBody};
 pub use self::store::{LocalGrant, ObjectStore, Presigned};
-use self::store::{LocalStore, S3Store, UrlSigner};
+use self::store::{LocalStore, S3Store, SigningKey, UrlSigner};
 pub use self::upload::{NewDocument, UploadTicket};
 use crate::access::{Operation, Principal, permits};
 use crate::desk::{Desk, DeskError};
@@ -108,17 +108,15 @@ impl std::fmt::Debug for DocumentService {
 }
 
 impl DocumentService {
-    /// Opens the configured store (no I/O yet: an unreachable S3 shows on first use).
+    /// Opens the configured store. No network I/O yet (an unreachable S3 shows on first
+    /// use); the local store reads its signing key file if there is one.
     pub fn new(desk: Desk, config: DocumentConfig) -> Result<Self, DocumentError> {
         let (store, local): (Arc<dyn ObjectStore>, _) = match &config.store {
             StoreConfig::Local { dir } => {
                 let key = if config.signing_key.is_empty() {
-                    // Links then last as long as the process: they are short-lived anyway.
-                    let a = uuid::Uuid::new_v4();
-                    let b = uuid::Uuid::new_v4();
-                    [a.as_bytes().as_slice(), b.as_bytes()].concat()
+                    SigningKey::in_dir(dir)?
                 } else {
-                    config.signing_key.clone()
+                    SigningKey::fixed(config.signing_key.clone())
                 };
                 let local = LocalStore::new(dir, UrlSigner::new(key, &config.public_url));
                 (Arc::new(local.clone()), Some(local))

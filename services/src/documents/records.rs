@@ -11,7 +11,7 @@ use sea_orm::{
 };
 use sha2::{Digest, Sha256};
 
-use super::store::{ByteStream, LocalGrant};
+use super::store::{ByteStream, LinkError, LocalGrant};
 use super::{Document, DocumentError, DocumentFact, DocumentService, Presigned, require};
 use crate::access::{Operation, Principal};
 use crate::case::CaseFact;
@@ -385,12 +385,10 @@ impl DocumentService {
         local
             .signer()
             .check(method, g, self.now())
-            .map_err(|expired| {
-                if expired {
-                    DocumentError::LinkExpired
-                } else {
-                    DocumentError::LinkInvalid
-                }
+            .map_err(|e| match e {
+                LinkError::Invalid => DocumentError::LinkInvalid,
+                LinkError::Expired => DocumentError::LinkExpired,
+                LinkError::Key(k) => DocumentError::SigningKey(k),
             })
     }
 

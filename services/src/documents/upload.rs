@@ -1,8 +1,8 @@
 //! Getting bytes in: streamed through Recobro, or straight to the store with a presigned
 //! PUT and a confirmation. Either way the object is stored and checked first, then the
-//! `DocumentAdded` fact is journalled, then the row written: no metadata without an
-//! object. A presigned upload has an intent row (`document_uploads`) until confirmed; the
-//! sweeper removes whatever a crash or an abandoned upload leaves behind.
+//! `DocumentAdded` fact is journalled with the row in one transaction: no metadata
+//! without an object. A presigned upload has an intent row (`document_uploads`) until
+//! confirmed; the sweeper removes whatever a crash or an abandoned upload leaves behind.
 
 use std::io;
 use std::pin::pin;
@@ -12,8 +12,7 @@ use chrono::{DateTime, Duration, Utc};
 use futures_util::{Stream, StreamExt};
 use orm::entities::{document_uploads, documents};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter,
-    QueryOrder, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
 };
 use sha2::{Digest, Sha256};
 
@@ -24,6 +23,9 @@ use super::{
 };
 use crate::access::{Operation, Principal};
 use crate::case::CaseFact;
+use crate::case::projection::DocumentRow;
+use crate::runtime::RuntimeError;
+use crate::store::DocumentOrigin;
 
 /// Bytes looked at to tell the content type.
 const SNIFF: usize = 8 * 1024;
@@ -350,13 +352,14 @@ impl DocumentService {
         err
     }
 
-    /// Journals `DocumentAdded`, writes the row, ends the intent, correlates the kind's
-    /// message. The journal entry is keyed by the upload id, so a retry records once.
+    /// Journals `DocumentAdded`; its transaction also writes the row and ends a presigned
+    /// upload's intent (see `store::documents`). Then correlates the kind's message.
     async fn commit(
         &self,
         intent: &document_uploads::Model,
         d: Digested,
     ) -> Result<Document, DocumentError> {
+        let presigned = intent.mode == "presigned";
         let fact = DocumentFact::Added {
             document_id: intent.document_id.clone(),
             version: intent.version,
@@ -367,7 +370,14 @@ impl DocumentService {
             sha256: hex::encode(d.sha256),
             retention_class: intent.retention_class.clone(),
             object_key: intent.object_key.clone(),
+            upload_id: Some(intent.upload_id.clone()),
+            retention_days: Some(self.retention_days(&intent.retention_class)),
+            presigned,
         };
+        // Only a presigned upload can be confirmed twice (a client retrying, or two
+        // confirmations racing): its key makes the journal record it once. A streamed
+        // upload's id is new to this call, so a key would only cost a row and a lookup.
+        let key = presigned.then(|| format!("document-upload:{}", intent.upload_id));
         let recorded = self
             .desk
             .runtime()
@@ -375,13 +385,35 @@ impl DocumentService {
                 &intent.case_id,
                 CaseFact::Document(fact.clone()),
                 &intent.requested_by,
-                Some(format!("document-upload:{}", intent.upload_id)),
+                key,
             )
             .await;
-        if let Err(e) = recorded {
-            return Err(self.discard(intent, DocumentError::Desk(e.into())).await);
-        }
-        let row = self.project_added(intent, &fact, self.now()).await?;
+        let outcome = match recorded {
+            Ok(o) => o,
+            Err(e) => {
+                let taken = self.version_taken(intent).await;
+                let e = taken.unwrap_or_else(|| DocumentError::Desk(e.into()));
+                return Err(self.discard(intent, e).await);
+            }
+        };
+        let row = match DocumentRow::of(&fact, outcome.recorded_at) {
+            // A first version cannot inherit a hold, so the row is known as written.
+            Some(r) if intent.version == 1 && !outcome.repeated => {
+                document(r, origin(intent, outcome.recorded_at))
+            }
+            // A repeat's row is the original's; a later version's hold was decided by
+            // the store.
+            _ => match documents::Entity::find_by_id(intent.upload_id.clone())
+                .one(self.db())
+                .await?
+            {
+                Some(row) => row,
+                None => {
+                    self.project_added(intent, &fact, outcome.recorded_at)
+                        .await?
+                }
+            },
+        };
         if let Some(kind) = DocumentKind::parse(&intent.kind)
             && let Some(message) = self.config.messages.get(&kind)
         {
@@ -411,63 +443,93 @@ impl DocumentService {
         Ok(row)
     }
 
-    /// Writes the row of a journalled `DocumentAdded` and ends its intent, in one
-    /// transaction (also the sweeper's repair after a crash between the two).
+    /// Another upload added the same version first (both were prepared against the same
+    /// latest version): the row's unique key refused this one, and with it its entry.
+    async fn version_taken(&self, intent: &document_uploads::Model) -> Option<DocumentError> {
+        let taken = documents::Entity::find()
+            .filter(documents::Column::DocumentId.eq(intent.document_id.as_str()))
+            .filter(documents::Column::Version.eq(intent.version))
+            .one(self.db())
+            .await
+            .ok()??;
+        (taken.version_id != intent.upload_id).then(|| {
+            DocumentError::WrongState(format!(
+                "version {} of document {} was added meanwhile: upload it again",
+                intent.version, intent.document_id
+            ))
+        })
+    }
+
+    /// The retention class's period in days (0 for a class no longer configured).
+    fn retention_days(&self, class: &str) -> i64 {
+        self.config.retention.get(class).map_or(0, |r| r.days)
+    }
+
+    /// The sweeper's repair of a journalled `DocumentAdded` whose row is missing: writes
+    /// the row unless it exists (so repeating it is harmless) and ends the intent, in one
+    /// transaction. Entries from before rows were written with them lack the upload id
+    /// and retention period: the intent and today's configuration supply them.
     pub(super) async fn project_added(
         &self,
         intent: &document_uploads::Model,
         fact: &DocumentFact,
         at: DateTime<Utc>,
     ) -> Result<Document, DocumentError> {
+        let mut fact = fact.clone();
         let DocumentFact::Added {
-            content_type,
-            size,
-            sha256,
+            upload_id,
+            retention_days,
             ..
-        } = fact
+        } = &mut fact
         else {
             return Err(DocumentError::Invalid("not a DocumentAdded fact".into()));
         };
-        let days = self
-            .config
-            .retention
-            .get(&intent.retention_class)
-            .map_or(0, |r| r.days);
-        let row = documents::Model {
-            version_id: intent.upload_id.clone(),
-            document_id: intent.document_id.clone(),
-            version: intent.version,
-            tenant: intent.tenant.clone(),
-            case_id: intent.case_id.clone(),
-            kind: intent.kind.clone(),
-            file_name: intent.file_name.clone(),
-            content_type: content_type.clone(),
-            size: *size as i64,
-            sha256: sha256.clone(),
-            object_key: intent.object_key.clone(),
-            retention_class: intent.retention_class.clone(),
-            retain_until: at + Duration::days(days),
-            legal_hold: false,
-            status: "active".into(),
-            uploaded_by: intent.requested_by.clone(),
-            created_at: at,
-            deleted_at: None,
-        };
-        let tx = self.db().begin().await?;
-        // A hold covers the logical document: a new version is held as well.
-        let mut row = row;
-        row.legal_hold = row.version > 1
-            && documents::Entity::find()
-                .filter(documents::Column::DocumentId.eq(row.document_id.as_str()))
-                .filter(documents::Column::LegalHold.eq(true))
-                .count(&tx)
-                .await?
-                > 0;
-        row.clone().into_active_model().insert(&tx).await?;
-        document_uploads::Entity::delete_by_id(intent.upload_id.clone())
-            .exec(&tx)
-            .await?;
-        tx.commit().await?;
-        Ok(row)
+        upload_id.get_or_insert_with(|| intent.upload_id.clone());
+        retention_days.get_or_insert_with(|| self.retention_days(&intent.retention_class));
+        let row = DocumentRow::of(&fact, at)
+            .ok_or_else(|| DocumentError::Invalid("not a DocumentAdded fact".into()))?;
+        self.desk
+            .runtime()
+            .store()
+            .repair_document(&row, origin(intent, at))
+            .await
+            .map_err(|e| DocumentError::Desk(RuntimeError::from(e).into()))?;
+        documents::Entity::find_by_id(row.version_id.clone())
+            .one(self.db())
+            .await?
+            .ok_or_else(|| DocumentError::NotFound(row.document_id))
+    }
+}
+
+fn origin(intent: &document_uploads::Model, at: DateTime<Utc>) -> DocumentOrigin {
+    DocumentOrigin {
+        tenant: intent.tenant.clone(),
+        case_id: intent.case_id.clone(),
+        uploaded_by: intent.requested_by.clone(),
+        at,
+    }
+}
+
+/// The row as the store writes it for a document's first version (held by no one yet).
+fn document(r: DocumentRow, o: DocumentOrigin) -> Document {
+    documents::Model {
+        version_id: r.version_id,
+        document_id: r.document_id,
+        version: r.version,
+        tenant: o.tenant,
+        case_id: o.case_id,
+        kind: r.kind,
+        file_name: r.file_name,
+        content_type: r.content_type,
+        size: r.size,
+        sha256: r.sha256,
+        object_key: r.object_key,
+        retention_class: r.retention_class,
+        retain_until: r.retain_until,
+        legal_hold: false,
+        status: "active".into(),
+        uploaded_by: o.uploaded_by,
+        created_at: o.at,
+        deleted_at: None,
     }
 }

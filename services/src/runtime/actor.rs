@@ -253,7 +253,9 @@ async fn execute(
             };
             if let Some(tenant) = tenant {
                 match shared.store.idempotent(tenant, key).await {
-                    Ok(Some(row)) => return (state, super::repeated(&row.response)),
+                    Ok(Some(row)) => {
+                        return (state, super::repeated(&row.response, row.created_at));
+                    }
                     Ok(None) => {}
                     Err(e) => return (state, Err(e.into())),
                 }
@@ -306,6 +308,7 @@ async fn attempt(
         stage: next.instance.stage.clone(),
         effects: effects.clone(),
         repeated: false,
+        recorded_at: entry.recorded_at,
     };
     let every = shared.config.snapshot_every.max(1);
     let snapshot = (seq == 1 || seq % every == 0)

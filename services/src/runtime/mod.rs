@@ -18,6 +18,7 @@ use std::time::Duration;
 use actix::prelude::*;
 use bpmn::engine::{Effect, Event};
 use bpmn::expr::Vars;
+use chrono::{DateTime, Utc};
 use sea_orm::DatabaseConnection;
 use serde::{Deserialize, Serialize};
 
@@ -165,6 +166,9 @@ pub struct Outcome {
     pub effects: Vec<Effect>,
     /// True when an idempotency key repeated an earlier command: nothing changed.
     pub repeated: bool,
+    /// The journal entry's time (the earlier entry's, when repeated): what the caller
+    /// stamps on the rows the entry wrote, without reading them back.
+    pub recorded_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -421,7 +425,7 @@ impl Runtime {
         if let Some(key) = &idempotency_key
             && let Some(row) = self.shared.store.idempotent(tenant, key).await?
         {
-            return repeated(&row.response);
+            return repeated(&row.response, row.created_at);
         }
         let def = self
             .shared
@@ -703,7 +707,10 @@ fn spawn_sweeper(shared: Weak<Shared>) {
     });
 }
 
-pub(super) fn repeated(response: &str) -> Result<Outcome, RuntimeError> {
+pub(super) fn repeated(
+    response: &str,
+    recorded_at: DateTime<Utc>,
+) -> Result<Outcome, RuntimeError> {
     #[derive(Deserialize)]
     struct Stored {
         case_id: String,
@@ -720,5 +727,6 @@ pub(super) fn repeated(response: &str) -> Result<Outcome, RuntimeError> {
         stage: s.stage,
         effects: Vec::new(),
         repeated: true,
+        recorded_at,
     })
 }

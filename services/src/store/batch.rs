@@ -10,20 +10,20 @@ use sea_orm::{ConnectionTrait, Statement, Value};
 use super::{Commit, StoreError};
 
 /// `(…), (…)` with numbered placeholders, and the values to bind in order.
-struct ValuesList {
-    sql: String,
-    values: Vec<Value>,
+pub(super) struct ValuesList {
+    pub(super) sql: String,
+    pub(super) values: Vec<Value>,
 }
 
 impl ValuesList {
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         Self {
             sql: String::new(),
             values: Vec::new(),
         }
     }
 
-    fn row(&mut self, row: impl IntoIterator<Item = Value>) {
+    pub(super) fn row(&mut self, row: impl IntoIterator<Item = Value>) {
         if !self.values.is_empty() {
             self.sql.push_str(", ");
         }
@@ -38,12 +38,12 @@ impl ValuesList {
         self.sql.push(')');
     }
 
-    fn is_empty(&self) -> bool {
+    pub(super) fn is_empty(&self) -> bool {
         self.values.is_empty()
     }
 }
 
-async fn exec<C: ConnectionTrait>(
+pub(super) async fn exec<C: ConnectionTrait>(
     db: &C,
     sql: String,
     values: Vec<Value>,

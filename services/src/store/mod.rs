@@ -1,11 +1,14 @@
 //! Durable side of a case: one transaction writes the journal entry, the projections it
-//! changes, the outbox rows and the idempotency key, or none of it.
+//! changes (a document's row included), the outbox rows and the idempotency key, or none
+//! of it.
 
 mod batch;
 mod desk;
+mod documents;
 mod load;
 
 pub use desk::candidates;
+pub use documents::DocumentOrigin;
 
 use chrono::{DateTime, Utc};
 use orm::entities::{
@@ -19,7 +22,7 @@ use sea_orm::{
 };
 
 use crate::case::CaseState;
-use crate::case::projection::Changes;
+use crate::case::projection::{Changes, DocumentRow};
 use crate::journal::{Entry, canonical_json};
 
 #[derive(Debug, thiserror::Error)]
@@ -94,6 +97,16 @@ impl Store {
         }
         txn.commit().await?;
         Ok(())
+    }
+
+    /// Writes the row of a journalled `DocumentAdded` unless it exists, and ends its
+    /// upload intent (the sweeper's repair; safe to repeat).
+    pub async fn repair_document(
+        &self,
+        row: &DocumentRow,
+        origin: DocumentOrigin,
+    ) -> Result<(), StoreError> {
+        documents::repair(&self.db, row, origin).await
     }
 
     /// The snapshot and the journal entries after it.
@@ -315,6 +328,7 @@ async fn write_all<C: ConnectionTrait>(db: &C, batch: &[Commit]) -> Result<(), S
     for c in batch {
         desk::write(db, c).await?;
     }
+    documents::write(db, batch).await?;
     let timers_added: Vec<timers::ActiveModel> = batch
         .iter()
         .flat_map(|c| {

@@ -4,6 +4,7 @@
 mod http;
 mod s3;
 mod scenarios;
+mod single_commit;
 
 use crate::support::on_both;
 
@@ -30,4 +31,20 @@ on_both!(documents_sweeper, crate::documents::scenarios::sweeper);
 on_both!(
     documents_local_store,
     crate::documents::scenarios::local_store
+);
+on_both!(
+    documents_row_with_entry,
+    crate::documents::single_commit::row_with_entry
+);
+on_both!(
+    documents_hold_carries_over,
+    crate::documents::single_commit::hold_carries_over
+);
+on_both!(
+    documents_repeated_confirm,
+    crate::documents::single_commit::repeated_confirm
+);
+on_both!(
+    documents_sweeper_repair_is_idempotent,
+    crate::documents::single_commit::sweeper_repair_is_idempotent
 );

@@ -36,13 +36,16 @@ const MODEL: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 const MIB: usize = 1024 * 1024;
 
 /// A PDF as far as content sniffing goes, of `n` bytes.
-fn pdf(n: usize, seed: u8) -> Vec<u8> {
+pub(super) fn pdf(n: usize, seed: u8) -> Vec<u8> {
     let mut v = b"%PDF-1.7\n".to_vec();
     v.extend((0..n.saturating_sub(v.len())).map(|i| (i as u8).wrapping_mul(31) ^ seed));
     v
 }
 
-fn chunks(data: Vec<u8>, size: usize) -> impl futures_util::Stream<Item = std::io::Result<Bytes>> {
+pub(super) fn chunks(
+    data: Vec<u8>,
+    size: usize,
+) -> impl futures_util::Stream<Item = std::io::Result<Bytes>> {
     let parts: Vec<_> = data
         .chunks(size)
         .map(|c| Ok(Bytes::copy_from_slice(c)))
@@ -50,11 +53,11 @@ fn chunks(data: Vec<u8>, size: usize) -> impl futures_util::Stream<Item = std::i
     stream::iter(parts)
 }
 
-fn sha(data: &[u8]) -> String {
+pub(super) fn sha(data: &[u8]) -> String {
     hex::encode(Sha256::digest(data))
 }
 
-fn who(role: Role, partner: Option<&str>) -> Principal {
+pub(super) fn who(role: Role, partner: Option<&str>) -> Principal {
     Principal::new(
         format!("{role}-1"),
         "acme",
@@ -65,21 +68,21 @@ fn who(role: Role, partner: Option<&str>) -> Principal {
     .unwrap()
 }
 
-struct Fx {
-    db: DatabaseConnection,
-    clock: Arc<VirtualClock>,
-    docs: DocumentService,
-    admin: Principal,
+pub(super) struct Fx {
+    pub(super) db: DatabaseConnection,
+    pub(super) clock: Arc<VirtualClock>,
+    pub(super) docs: DocumentService,
+    pub(super) admin: Principal,
     /// Placed with law firm `lawco`; debtor `D1`.
-    case: String,
+    pub(super) case: String,
     /// Not placed with anyone.
-    other_case: String,
-    lawco: Principal,
-    rival: Principal,
+    pub(super) other_case: String,
+    pub(super) lawco: Principal,
+    pub(super) rival: Principal,
 }
 
 impl Fx {
-    async fn new(
+    pub(super) async fn new(
         db: &DatabaseConnection,
         store: StoreConfig,
         tune: impl FnOnce(&mut DocumentConfig),
@@ -141,7 +144,7 @@ impl Fx {
         Fx::new(db, StoreConfig::S3(s3.config()), tune).await
     }
 
-    fn new_doc(&self, kind: DocumentKind, name: &str) -> NewDocument {
+    pub(super) fn new_doc(&self, kind: DocumentKind, name: &str) -> NewDocument {
         NewDocument {
             case_id: self.case.clone(),
             kind,
@@ -151,11 +154,11 @@ impl Fx {
         }
     }
 
-    async fn count_docs(&self) -> u64 {
+    pub(super) async fn count_docs(&self) -> u64 {
         documents::Entity::find().count(&self.db).await.unwrap()
     }
 
-    async fn journal_types(&self, case: &str) -> Vec<String> {
+    pub(super) async fn journal_types(&self, case: &str) -> Vec<String> {
         case_journal::Entity::find()
             .filter(case_journal::Column::CaseId.eq(case))
             .all(&self.db)
@@ -246,7 +249,7 @@ pub async fn streamed_and_multipart(db: &DatabaseConnection) {
 
 impl Fx {
     /// The case history as an auditor reads it (through the desk).
-    async fn docs_journal(&self, case: &str) -> Vec<services::journal::Entry> {
+    pub(super) async fn docs_journal(&self, case: &str) -> Vec<services::journal::Entry> {
         let desk = Desk::new(Runtime::start(
             self.db.clone(),
             self.clock.clone(),
@@ -882,7 +885,7 @@ pub async fn sweeper(db: &DatabaseConnection) {
     );
 }
 
-fn grant(url: &str) -> LocalGrant {
+pub(super) fn grant(url: &str) -> LocalGrant {
     let q = url.split_once('?').unwrap().1;
     let mut g = LocalGrant::default();
     for kv in q.split('&') {
@@ -984,6 +987,23 @@ pub async fn local_store(db: &DatabaseConnection) {
         .await
         .unwrap();
     assert_eq!(d2.sha256, sha(&data2));
+    // A restarted server (or another node on the directory) accepts the links signed
+    // before: the key is kept in the directory, not drawn per process.
+    let restarted = DocumentService::new(
+        Desk::new(Runtime::start(
+            fx.db.clone(),
+            fx.clock.clone(),
+            RuntimeConfig::default(),
+        )),
+        DocumentConfig {
+            store: StoreConfig::Local {
+                dir: dir.path().into(),
+            },
+            ..DocumentConfig::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(restarted.local_download(&g).await.unwrap().size, 150_000);
     // Links expire on the virtual clock.
     fx.clock.advance(Duration::minutes(16));
     assert_eq!(

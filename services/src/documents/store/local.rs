@@ -3,6 +3,7 @@
 //! presigned URLs), so both back-ends offer the same upload and download flows.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -12,6 +13,7 @@ use serde::Deserialize;
 use sha2::Sha256;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use super::key_file::{KEY_FILE, KeyFileError, SigningKey};
 use super::{
     ByteStream, ObjectInfo, ObjectStore, ObjectStoreError, ObjectWriter, Presigned, PutBinding,
 };
@@ -22,7 +24,7 @@ const TMP: &str = ".tmp";
 /// Signs and checks Recobro's local-store URLs.
 #[derive(Clone)]
 pub struct UrlSigner {
-    key: Vec<u8>,
+    key: Arc<SigningKey>,
     /// Where clients reach Recobro, e.g. `http://127.0.0.1:8080`.
     base_url: String,
 }
@@ -57,16 +59,26 @@ pub struct LocalGrant {
 pub const LOCAL_PUT_PATH: &str = "/documents/local/upload";
 pub const LOCAL_GET_PATH: &str = "/documents/local/download";
 
+/// Why a signed local URL is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkError {
+    Invalid,
+    Expired,
+    /// No key to check it with.
+    Key(KeyFileError),
+}
+
 impl UrlSigner {
-    pub fn new(key: Vec<u8>, base_url: impl Into<String>) -> Self {
+    pub fn new(key: SigningKey, base_url: impl Into<String>) -> Self {
         UrlSigner {
-            key,
+            key: Arc::new(key),
             base_url: base_url.into().trim_end_matches('/').to_string(),
         }
     }
 
-    fn mac(&self, method: &str, g: &LocalGrant) -> Hmac<Sha256> {
-        let mut m = Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes any key length");
+    fn mac(&self, method: &str, g: &LocalGrant) -> Result<Hmac<Sha256>, KeyFileError> {
+        let mut m =
+            Hmac::<Sha256>::new_from_slice(self.key.get()?).expect("HMAC takes any key length");
         // Length-prefixed fields: no two grants share an encoding.
         let size = g.size.map(|s| s.to_string()).unwrap_or_default();
         let exp = g.exp.to_string();
@@ -82,11 +94,11 @@ impl UrlSigner {
             m.update(&(part.len() as u64).to_be_bytes());
             m.update(part.as_bytes());
         }
-        m
+        Ok(m)
     }
 
-    fn sign(&self, method: &str, mut g: LocalGrant, path: &str) -> String {
-        g.sig = hex::encode(self.mac(method, &g).finalize().into_bytes());
+    fn sign(&self, method: &str, mut g: LocalGrant, path: &str) -> Result<String, KeyFileError> {
+        g.sig = hex::encode(self.mac(method, &g)?.finalize().into_bytes());
         let enc = |s: &str| {
             percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
         };
@@ -99,15 +111,18 @@ impl UrlSigner {
                 q.push_str(&format!("&{k}={}", enc(v)));
             }
         }
-        format!("{}{path}?{q}&sig={}", self.base_url, g.sig)
+        Ok(format!("{}{path}?{q}&sig={}", self.base_url, g.sig))
     }
 
-    /// Checks a grant's signature and expiry; `Err(true)` when only the expiry failed.
-    pub fn check(&self, method: &str, g: &LocalGrant, now: DateTime<Utc>) -> Result<(), bool> {
-        let sig = hex::decode(&g.sig).map_err(|_| false)?;
-        self.mac(method, g).verify_slice(&sig).map_err(|_| false)?;
+    /// Checks a grant's signature and expiry.
+    pub fn check(&self, method: &str, g: &LocalGrant, now: DateTime<Utc>) -> Result<(), LinkError> {
+        let sig = hex::decode(&g.sig).map_err(|_| LinkError::Invalid)?;
+        self.mac(method, g)
+            .map_err(LinkError::Key)?
+            .verify_slice(&sig)
+            .map_err(|_| LinkError::Invalid)?;
         if now.timestamp() > g.exp {
-            return Err(true);
+            return Err(LinkError::Expired);
         }
         Ok(())
     }
@@ -190,6 +205,10 @@ impl ObjectWriter for LocalWriter {
 fn list_dir(root: &Path, dir: &Path, out: &mut Vec<ObjectInfo>) -> std::io::Result<()> {
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
+        // The signing key is no object: a sweep would delete it as unreferenced.
+        if dir == root && entry.file_name() == KEY_FILE {
+            continue;
+        }
         let meta = entry.metadata()?;
         if meta.is_dir() {
             list_dir(root, &entry.path(), out)?;
@@ -271,7 +290,7 @@ impl ObjectStore for LocalStore {
         };
         Ok(Presigned {
             method: "PUT".into(),
-            url: self.signer.sign("PUT", grant, LOCAL_PUT_PATH),
+            url: self.signer.sign("PUT", grant, LOCAL_PUT_PATH)?,
             headers: vec![("content-length".into(), put.size.to_string())],
             expires_at,
         })
@@ -295,7 +314,7 @@ impl ObjectStore for LocalStore {
         };
         Ok(Presigned {
             method: "GET".into(),
-            url: self.signer.sign("GET", grant, LOCAL_GET_PATH),
+            url: self.signer.sign("GET", grant, LOCAL_GET_PATH)?,
             headers: vec![],
             expires_at,
         })

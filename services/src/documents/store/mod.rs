@@ -2,6 +2,7 @@
 //! on local disk (so `recobro serve` needs nothing else); production uses any
 //! S3-compatible store through `aws-sdk-s3`.
 
+pub mod key_file;
 mod local;
 mod s3;
 
@@ -14,7 +15,10 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use futures_util::Stream;
 
-pub use self::local::{LOCAL_GET_PATH, LOCAL_PUT_PATH, LocalGrant, LocalStore, UrlSigner};
+pub use self::key_file::{KeyFileError, SigningKey};
+pub use self::local::{
+    LOCAL_GET_PATH, LOCAL_PUT_PATH, LinkError, LocalGrant, LocalStore, UrlSigner,
+};
 pub use self::s3::S3Store;
 
 /// A body of bytes, streamed.
@@ -30,6 +34,9 @@ pub enum ObjectStoreError {
     Refused(String),
     #[error("object store I/O failed: {0}")]
     Io(String),
+    /// The local store has no usable key to sign links with.
+    #[error(transparent)]
+    SigningKey(#[from] KeyFileError),
 }
 
 impl From<io::Error> for ObjectStoreError {
