@@ -72,6 +72,12 @@ pub const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(
 /// connection for SQLite is kept: one writer at a time is what SQLite allows anyway.
 /// PostgreSQL: SeaORM's default pool. Statement logging is off on both, since statements
 /// carry personal data.
+/// Prepared statements kept per connection. A group-committed batch writes each table
+/// with one multi-row statement whose text depends on the row count, so a batch mix
+/// needs a few hundred distinct statements; with sqlx's default (100) they evict each
+/// other and every batch is parsed and planned again.
+const STATEMENT_CACHE: usize = 1024;
+
 pub async fn connect(url: &str) -> Result<DatabaseConnection, OrmError> {
     let backend = backend_of(url)?;
     let mut options = ConnectOptions::new(url);
@@ -85,7 +91,9 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, OrmError> {
                 .synchronous(SqliteSynchronous::Full)
                 .busy_timeout(SQLITE_BUSY_TIMEOUT)
                 .foreign_keys(true)
-        });
+                .statement_cache_capacity(STATEMENT_CACHE)
+        })
+        .map_sqlx_postgres_opts(|o| o.statement_cache_capacity(STATEMENT_CACHE));
     Database::connect(options)
         .await
         .map_err(|source| OrmError::Connect { backend, source })

@@ -118,6 +118,7 @@ async fn measure(bench: &Arc<BenchDb>, a: &ActorsArgs) -> anyhow::Result<()> {
         seed_started.elapsed().as_secs_f64()
     );
 
+    bench.analyze_after_load().await?;
     // Activation in a fresh process: nothing in memory but the runtime and the ids.
     let exe = std::env::current_exe().context("locate the recobro binary")?;
     let mut cmd = std::process::Command::new(exe);

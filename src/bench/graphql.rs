@@ -20,7 +20,7 @@ use graphql::auth::{Auth, AuthConfig};
 use graphql::schema::Limits;
 use graphql::server::Api;
 use orm::entities::{task_candidates, tasks};
-use sea_orm::{ConnectionTrait, EntityTrait, Set};
+use sea_orm::{EntityTrait, Set};
 use services::access::{Principal, Role};
 use services::clock::SystemClock;
 use services::desk::Desk;
@@ -136,12 +136,8 @@ async fn bench(b: Arc<BenchDb>, a: GraphqlArgs) -> anyhow::Result<()> {
 
     let started = Instant::now();
     seed_tasks(&b, a.tasks).await?;
-    // Planner statistics, as autovacuum would gather after a bulk load; without them
-    // PostgreSQL guesses one row per queue.
-    if b.is_postgres() {
-        b.db.execute_unprepared("ANALYZE tasks; ANALYZE task_candidates")
-            .await?;
-    }
+    // Without statistics PostgreSQL guesses one row per queue.
+    b.analyze_after_load().await?;
     println!(
         "seeded {} open tasks in queue {QUEUE} in {:.1} s",
         a.tasks,

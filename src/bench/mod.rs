@@ -180,6 +180,16 @@ impl BenchDb {
         self.backend() == DbBackend::Postgres
     }
 
+    /// Planner statistics after a bulk load, as autovacuum would gather them in a
+    /// running system; without them PostgreSQL plans for the empty tables it last saw
+    /// (a sequential scan of a million-row journal per query, say).
+    pub async fn analyze_after_load(&self) -> anyhow::Result<()> {
+        if self.is_postgres() {
+            self.db.execute_unprepared("ANALYZE").await?;
+        }
+        Ok(())
+    }
+
     pub fn backend_name(&self) -> &'static str {
         if self.is_postgres() {
             "postgres"

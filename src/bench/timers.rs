@@ -100,6 +100,7 @@ async fn measure(bench: &Arc<BenchDb>, a: &TimersArgs) -> anyhow::Result<()> {
     })
     .await?;
     let seed_rate = per_second(n as u64, seed_started.elapsed());
+    bench.analyze_after_load().await?;
     println!(
         "seeded {n} cases with a pending timer in {:.1} s ({seed_rate:.0} cases/s through Runtime::open_case)",
         seed_started.elapsed().as_secs_f64()

@@ -17,7 +17,10 @@ use chrono::{DateTime, Utc};
 use orm::entities::timers;
 use tokio::sync::watch;
 
-use super::{Runtime, RuntimeError};
+use futures_util::FutureExt;
+use futures_util::stream::{FuturesUnordered, StreamExt};
+
+use super::{FiringReport, Runtime, RuntimeError};
 
 #[derive(Debug, Clone, Copy)]
 pub struct TimerConfig {
@@ -31,6 +34,9 @@ pub struct TimerConfig {
     pub lookahead: Duration,
     /// Most timers held in memory at once.
     pub max_held: usize,
+    /// Batches fired at once: the next batch's cases load and its commits queue while
+    /// the previous batch waits for its commit, so a storm keeps the database busy.
+    pub batches_in_flight: usize,
 }
 
 impl Default for TimerConfig {
@@ -41,6 +47,7 @@ impl Default for TimerConfig {
             idle_poll: Duration::from_secs(1),
             lookahead: Duration::from_secs(5),
             max_held: 20_000,
+            batches_in_flight: 4,
         }
     }
 }
@@ -180,8 +187,10 @@ async fn serve(
         held: BinaryHeap::new(),
         claimed_to: None,
     };
+    let mut firing: FuturesUnordered<Firing> = FuturesUnordered::new();
     loop {
         if *stop.borrow() {
+            drain(&mut firing, counters).await;
             return Ok(());
         }
         let started = tokio::time::Instant::now();
@@ -206,28 +215,42 @@ async fn serve(
                 }
             }
         }
-        let due = pending.take_due(now, limit);
+        // Collect the batches that finished meanwhile.
+        let mut failed = None;
+        while let Some(Some(done)) = firing.next().now_or_never() {
+            if let Err(e) = settle(done, counters) {
+                failed = Some(e);
+                break;
+            }
+        }
+        if let Some(e) = failed {
+            drain(&mut firing, counters).await;
+            back_off(rt, cfg, &mut pending, counters, &e).await;
+            continue;
+        }
+        let due = if firing.len() < cfg.batches_in_flight.max(1) {
+            pending.take_due(now, limit)
+        } else {
+            Vec::new()
+        };
         if !due.is_empty() {
             counters.held.send_replace(pending.held.len());
             let count = due.len();
-            match rt.fire_timers(due).await {
-                Ok(report) => {
-                    counters.fired.send_modify(|n| *n += report.fired as u64);
-                    tracing::info!(
-                        fired = report.fired,
-                        stale = report.stale,
-                        max_lag_ms = report.max_lag_ms,
-                        "timers fired"
-                    );
-                }
-                Err(e) => {
-                    back_off(rt, cfg, &mut pending, counters, &e).await;
-                    continue;
-                }
-            }
+            let batch_rt = rt.clone();
+            firing.push(actix::spawn(async move { batch_rt.fire_timers(due).await }));
             if cfg.max_per_second > 0 {
                 let budget = Duration::from_secs_f64(count as f64 / f64::from(cfg.max_per_second));
                 tokio::time::sleep_until(started + budget).await;
+            }
+            continue;
+        }
+        if !firing.is_empty() && pending.next_due().is_some_and(|d| d <= now) {
+            // Due timers wait for a free slot: wait for a batch to finish.
+            if let Some(done) = firing.next().await
+                && let Err(e) = settle(done, counters)
+            {
+                drain(&mut firing, counters).await;
+                back_off(rt, cfg, &mut pending, counters, &e).await;
             }
             continue;
         }
@@ -245,20 +268,63 @@ async fn serve(
                 (t - now).to_std().unwrap_or(Duration::ZERO)
             })
             .min(cfg.idle_poll);
-        let woken = match clock_changes.as_mut() {
+        let finished = async {
+            match firing.next().await {
+                Some(done) => done,
+                None => std::future::pending().await,
+            }
+        };
+        let (woken, done) = match clock_changes.as_mut() {
             Some(rx) => tokio::select! {
-                _ = rx.changed() => false,
-                _ = wakeup.notified() => true,
-                _ = stop.changed() => false,
+                _ = rx.changed() => (false, None),
+                _ = wakeup.notified() => (true, None),
+                _ = stop.changed() => (false, None),
+                done = finished => (false, Some(done)),
             },
             None => tokio::select! {
-                _ = tokio::time::sleep(wait) => false,
-                _ = wakeup.notified() => true,
-                _ = stop.changed() => false,
+                _ = tokio::time::sleep(wait) => (false, None),
+                _ = wakeup.notified() => (true, None),
+                _ = stop.changed() => (false, None),
+                done = finished => (false, Some(done)),
             },
         };
+        if let Some(done) = done
+            && let Err(e) = settle(done, counters)
+        {
+            drain(&mut firing, counters).await;
+            back_off(rt, cfg, &mut pending, counters, &e).await;
+            continue;
+        }
         if woken {
             pending.claimed_to = None;
+        }
+    }
+}
+
+type Firing = tokio::task::JoinHandle<Result<FiringReport, RuntimeError>>;
+
+/// Counts a finished batch's firings, or hands back its error.
+fn settle(
+    done: Result<Result<FiringReport, RuntimeError>, tokio::task::JoinError>,
+    counters: &Counters,
+) -> Result<(), RuntimeError> {
+    let report = done.map_err(|e| RuntimeError::Unavailable(format!("timer firing: {e}")))??;
+    counters.fired.send_modify(|n| *n += report.fired as u64);
+    tracing::info!(
+        fired = report.fired,
+        stale = report.stale,
+        max_lag_ms = report.max_lag_ms,
+        "timers fired"
+    );
+    Ok(())
+}
+
+/// Waits for every batch in flight, so claims are given back only after their firings
+/// ended (an error here was already logged by the caller's back-off, or lapses).
+async fn drain(firing: &mut FuturesUnordered<Firing>, counters: &Counters) {
+    while let Some(done) = firing.next().await {
+        if let Err(e) = settle(done, counters) {
+            tracing::warn!("timer service: {e}");
         }
     }
 }
