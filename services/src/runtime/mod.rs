@@ -304,7 +304,7 @@ impl Runtime {
             job_wakeup: Arc::new(tokio::sync::Notify::new()),
             notices: tokio::sync::broadcast::channel(4096).0,
         });
-        spawn_sweeper(Arc::downgrade(&shared));
+        spawn_sweeper(Arc::downgrade(&shared), config.hibernate_after);
         Runtime { shared }
     }
 
@@ -670,12 +670,13 @@ impl Runtime {
 
     fn actor(&self, case_id: &str) -> Addr<CaseActor> {
         let mut registry = self.shared.registry();
-        let mut act = CaseActor::new(self.shared.clone(), case_id);
-        match registry.find(case_id) {
+        let asleep = match registry.find(case_id) {
             Found::Awake(addr) => return addr,
-            Found::Asleep(state) => act.asleep = Some(state),
-            Found::Missing => {}
-        }
+            Found::Asleep(state) => Some(state),
+            Found::Missing => None,
+        };
+        let mut act = CaseActor::new(self.shared.clone(), case_id);
+        act.asleep = asleep;
         let addr = act.start();
         registry.wake(case_id, addr.clone());
         addr
@@ -687,22 +688,15 @@ const MAX_REDIRECTS: usize = 5;
 
 /// Sweeps the registry every `hibernate_after` (at most every second) for as long as the
 /// runtime lives.
-fn spawn_sweeper(shared: Weak<Shared>) {
-    let Some(every) = shared.upgrade().map(|s| {
-        s.config
-            .hibernate_after
-            .clamp(Duration::from_millis(10), Duration::from_secs(1))
-    }) else {
-        return;
-    };
+fn spawn_sweeper(shared: Weak<Shared>, hibernate_after: Duration) {
+    let every = hibernate_after.clamp(Duration::from_millis(10), Duration::from_secs(1));
     actix::spawn(async move {
         loop {
             tokio::time::sleep(every).await;
             let Some(shared) = shared.upgrade() else {
                 return;
             };
-            let idle_for = shared.config.hibernate_after;
-            Runtime { shared }.sweep(idle_for).await;
+            Runtime { shared }.sweep(hibernate_after).await;
         }
     });
 }

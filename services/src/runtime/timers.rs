@@ -224,8 +224,7 @@ async fn serve(
             }
         }
         if let Some(e) = failed {
-            drain(&mut firing, counters).await;
-            back_off(rt, cfg, &mut pending, counters, &e).await;
+            recover(rt, cfg, &mut pending, &mut firing, counters, &e).await;
             continue;
         }
         let due = if firing.len() < cfg.batches_in_flight.max(1) {
@@ -249,8 +248,7 @@ async fn serve(
             if let Some(done) = firing.next().await
                 && let Err(e) = settle(done, counters)
             {
-                drain(&mut firing, counters).await;
-                back_off(rt, cfg, &mut pending, counters, &e).await;
+                recover(rt, cfg, &mut pending, &mut firing, counters, &e).await;
             }
             continue;
         }
@@ -291,8 +289,7 @@ async fn serve(
         if let Some(done) = done
             && let Err(e) = settle(done, counters)
         {
-            drain(&mut firing, counters).await;
-            back_off(rt, cfg, &mut pending, counters, &e).await;
+            recover(rt, cfg, &mut pending, &mut firing, counters, &e).await;
             continue;
         }
         if woken {
@@ -327,6 +324,19 @@ async fn drain(firing: &mut FuturesUnordered<Firing>, counters: &Counters) {
             tracing::warn!("timer service: {e}");
         }
     }
+}
+
+/// After a failed batch: let the others in flight end, then back off.
+async fn recover(
+    rt: &Runtime,
+    cfg: TimerConfig,
+    pending: &mut Pending,
+    firing: &mut FuturesUnordered<Firing>,
+    counters: &Counters,
+    err: &RuntimeError,
+) {
+    drain(firing, counters).await;
+    back_off(rt, cfg, pending, counters, err).await;
 }
 
 /// After a failed claim or firing: forget what we hold, give the claims back (another
