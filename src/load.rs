@@ -32,6 +32,8 @@ use services::runtime::{Command, Outcome, Runtime, RuntimeConfig};
 pub const TENANT: &str = "load";
 /// Process id of the built-in model.
 pub const PROCESS: &str = "crash-dunning";
+/// Node id of the driver, the same in every run.
+const NODE: &str = "recobro-load";
 /// Timers fired per `fire_due_timers` call.
 const TIMER_BATCH: u64 = 100;
 
@@ -145,7 +147,20 @@ async fn drive(url: String, cases: u32, seed: u64) -> anyhow::Result<()> {
         .map(|e| e.recorded_at);
     let start = latest.map_or(epoch(), |t| t.max(epoch()));
     let clock = Arc::new(VirtualClock::new(start));
-    let rt = Runtime::start(db.clone(), clock.clone(), RuntimeConfig::default());
+    // A driver killed between claiming a timer and firing it leaves the claim behind with
+    // a lease on the virtual clock, which only moves to the timers' due times: under a new
+    // node id the restarted driver would wait for that lease forever. Under the same id it
+    // gives the claims back at once, as a restarted `recobro serve` node does.
+    let rt = Runtime::start_node(
+        db.clone(),
+        clock.clone(),
+        RuntimeConfig::default(),
+        NODE.to_string(),
+    );
+    rt.store()
+        .release_timer_claims(NODE)
+        .await
+        .context("giving back the timer claims of an earlier run")?;
     rt.deploy("crash-dunning.bpmn", MODEL, "system:load")
         .await
         .context("deploying the built-in model")?;

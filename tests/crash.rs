@@ -1,6 +1,7 @@
 //! Crash test of the durable case runtime: `recobro load` is SIGKILLed three times in the
 //! middle of driving 30 cases (after a number of acknowledged commands, not after a time)
-//! and restarted each time; the last run finishes. Then the database must show that
+//! and restarted each time, its pending timers left claimed as by a driver killed between
+//! claim and firing; the last run finishes (a run that hangs is killed and fails). Then the database must show that
 //! nothing acknowledged was lost or done twice: every acknowledged command is in the
 //! journal exactly once, every chain verifies, every timer fired exactly once, and the
 //! projections equal a rebuild from the journal. On SQLite and, when
@@ -10,14 +11,16 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::Instant;
+use std::process::{Child, ChildStdout, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
 
 use bpmn::engine::{Event, Wait};
+use chrono::TimeZone;
 use orm::entities::{cases, idempotency_keys, message_subscriptions, outbox, tasks, timers};
 use orm::testing::TestDb;
+use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter};
 use services::case::CaseEvent;
 use services::case::projection::status_of;
@@ -33,6 +36,50 @@ const CASES: usize = 30;
 const KILL_AFTER_NEW_ACKS: [usize; 3] = [15, 30, 40];
 const KEYED_COMMANDS_PER_CASE: usize = 5;
 
+/// A driver run that takes longer than this is stuck: the test kills it and fails
+/// rather than waiting forever.
+const RUN_DEADLINE: Duration = Duration::from_secs(300);
+
+/// Kills the driver when the run outlasts [`RUN_DEADLINE`] (a run that hangs would
+/// otherwise block the test on the driver's stdout forever); stops watching on drop.
+struct Watchdog {
+    fired: Arc<AtomicBool>,
+    stop: Option<mpsc::Sender<()>>,
+}
+
+impl Watchdog {
+    fn fired(&self) -> bool {
+        self.fired.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        self.stop.take();
+    }
+}
+
+fn watch(mut child: Child, run: usize) -> (Arc<Mutex<Child>>, BufReader<ChildStdout>, Watchdog) {
+    let out = BufReader::new(child.stdout.take().expect("piped stdout"));
+    let child = Arc::new(Mutex::new(child));
+    let fired = Arc::new(AtomicBool::new(false));
+    let (stop, stopped) = mpsc::channel::<()>();
+    let (victim, flag) = (child.clone(), fired.clone());
+    std::thread::spawn(move || {
+        // Disconnected means the run ended in time.
+        if stopped.recv_timeout(RUN_DEADLINE) == Err(mpsc::RecvTimeoutError::Timeout) {
+            eprintln!("run {run}: no end after {RUN_DEADLINE:?}, killing the driver");
+            flag.store(true, Ordering::SeqCst);
+            let _ = victim.lock().unwrap().kill();
+        }
+    });
+    let watchdog = Watchdog {
+        fired,
+        stop: Some(stop),
+    };
+    (child, out, watchdog)
+}
+
 /// One `ack <key> <case_id> <seq>` line, with the run (0-based) that printed it.
 #[derive(Debug, Clone)]
 struct Ack {
@@ -46,21 +93,22 @@ struct Ack {
 /// `None`, until it prints `done` and exits 0). Appends every complete ack line read.
 fn run_driver(
     db_args: &[&str],
+    cases: usize,
     run: usize,
     kill_after: Option<usize>,
     seen: &mut HashSet<String>,
     acks: &mut Vec<Ack>,
 ) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_recobro"))
+    let child = Command::new(env!("CARGO_BIN_EXE_recobro"))
         .arg("load")
         .args(db_args)
-        .args(["--cases", &CASES.to_string(), "--seed", "7"])
+        .args(["--cases", &cases.to_string(), "--seed", "7"])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
         .expect("start recobro load");
-    let mut out = BufReader::new(child.stdout.take().expect("piped stdout"));
+    let (child, mut out, watchdog) = watch(child, run);
     let (mut new, mut killed, mut done) = (0, false, false);
     let mut line = String::new();
     loop {
@@ -70,7 +118,10 @@ fn run_driver(
         }
         let Some(text) = line.strip_suffix('\n') else {
             // Only a crash may cut a line short; it acknowledged nothing.
-            assert!(killed, "run {run}: truncated line {line:?} without a crash");
+            assert!(
+                killed || watchdog.fired(),
+                "run {run}: truncated line {line:?} without a crash"
+            );
             break;
         };
         let words: Vec<&str> = text.split(' ').collect();
@@ -91,14 +142,18 @@ fn run_driver(
                     run,
                 });
                 if !killed && Some(new) == kill_after {
-                    child.kill().expect("SIGKILL the driver");
+                    child.lock().unwrap().kill().expect("SIGKILL the driver");
                     killed = true;
                 }
             }
             _ => panic!("run {run}: unexpected output line {text:?}"),
         }
     }
-    let status = child.wait().expect("wait for the driver");
+    let status = child.lock().unwrap().wait().expect("wait for the driver");
+    assert!(
+        !watchdog.fired(),
+        "run {run}: the driver did not end within {RUN_DEADLINE:?}; SIGKILLed it"
+    );
     eprintln!(
         "run {run}: {} acks, {new} new, {}",
         acks.iter().filter(|a| a.run == run).count(),
@@ -122,7 +177,8 @@ fn run_driver(
 }
 
 /// Kills and restarts the driver at each planned point, then lets it finish.
-/// `committed` counts the keyed commands the database holds (called between runs).
+/// `committed` counts the keyed commands the database holds (called between runs, where
+/// it may also leave the database as a crash at a worse moment would).
 ///
 /// A planned crash is capped at half of the commands not yet committed: acks already in
 /// the pipe when the kill is sent, and commands committed but killed before their ack,
@@ -138,11 +194,32 @@ fn crash_and_restart(db_args: &[&str], mut committed: impl FnMut() -> usize) -> 
             n > 0,
             "run {run}: only {remaining} commands left to crash in"
         );
-        run_driver(db_args, run, Some(n), &mut seen, &mut acks);
+        run_driver(db_args, CASES, run, Some(n), &mut seen, &mut acks);
     }
     let last = KILL_AFTER_NEW_ACKS.len();
-    run_driver(db_args, last, None, &mut seen, &mut acks);
+    run_driver(db_args, CASES, last, None, &mut seen, &mut acks);
     acks
+}
+
+/// Between runs: leaves every pending timer as a driver killed between claiming and
+/// firing it would (claimed by the driver's node, `recobro-load`, with a lease the
+/// virtual clock never reaches), so each restart must take its own claims back; then
+/// counts the keyed commands the database holds.
+async fn after_crash(db: &DatabaseConnection) -> usize {
+    strand_timers(db).await;
+    committed_keys(db).await
+}
+
+/// Claims every pending timer for the driver's node until 2100; returns how many.
+async fn strand_timers(db: &DatabaseConnection) -> u64 {
+    let lease = chrono::Utc.with_ymd_and_hms(2100, 1, 1, 0, 0, 0).unwrap();
+    timers::Entity::update_many()
+        .col_expr(timers::Column::ClaimedBy, Expr::value("recobro-load"))
+        .col_expr(timers::Column::ClaimedUntil, Expr::value(lease))
+        .exec(db)
+        .await
+        .expect("strand the pending timers")
+        .rows_affected
 }
 
 async fn committed_keys(db: &DatabaseConnection) -> usize {
@@ -390,7 +467,7 @@ fn sqlite() {
     };
     let acks = crash_and_restart(&["--data-dir", path], || {
         let db = connect();
-        system.block_on(committed_keys(&db))
+        system.block_on(after_crash(&db))
     });
     let db = connect();
     system.block_on(async {
@@ -408,8 +485,53 @@ fn postgres() {
         return;
     };
     let acks = crash_and_restart(&["--database-url", t.url()], || {
-        system.block_on(committed_keys(&t.db))
+        system.block_on(after_crash(&t.db))
     });
     system.block_on(verify(&t.db, &acks));
     eprintln!("crash test on PostgreSQL: {:.1?}", started.elapsed());
+}
+
+/// A driver killed between claiming a timer and firing it: the restarted driver takes the
+/// claim back and fires the timer once, instead of waiting for a lease its virtual clock
+/// never reaches. The driver is killed right after the command that schedules the timer
+/// is acknowledged; it may still fire the timer before it dies, so this retries until a
+/// run dies with the timer pending.
+#[test]
+fn a_restart_takes_back_the_timer_claims_of_a_killed_run() {
+    let system = actix::System::new();
+    for attempt in 0..5 {
+        let dir = TempDir::new();
+        let path = dir.0.to_str().expect("UTF-8 temp path");
+        let (mut seen, mut acks) = (HashSet::new(), Vec::new());
+        // Open, then the two parallel tasks: their join schedules the grace timer.
+        run_driver(&["--data-dir", path], 1, 0, Some(3), &mut seen, &mut acks);
+        let url = format!("sqlite://{}?mode=rwc", dir.0.join("recobro.db").display());
+        let db = system
+            .block_on(orm::connect(&url))
+            .expect("open the database");
+        if system.block_on(strand_timers(&db)) == 0 {
+            eprintln!("attempt {attempt}: the timer fired before the driver died");
+            continue;
+        }
+        run_driver(&["--data-dir", path], 1, 1, None, &mut seen, &mut acks);
+        system.block_on(async {
+            let case = cases::Entity::find()
+                .one(&db)
+                .await
+                .unwrap()
+                .expect("the case");
+            assert_eq!(case.status, "completed");
+            let fired = Store::new(db.clone())
+                .journal(&case.case_id, 0)
+                .await
+                .unwrap()
+                .iter()
+                .filter(|e| e.event_type == "TimerFired")
+                .count();
+            assert_eq!(fired, 1, "the stranded timer fired once");
+            assert_eq!(timers::Entity::find().count(&db).await.unwrap(), 0);
+        });
+        return;
+    }
+    panic!("in 5 attempts the driver always fired the timer before it died");
 }
