@@ -82,3 +82,28 @@ impl Drop for S3Server {
         self.stop();
     }
 }
+
+/// A single PUT is sent with an unsigned payload: what binds the bytes is the signed
+/// SHA-256 checksum header, so the store must refuse bytes that do not match it, and
+/// keep nothing under the key.
+#[actix::test]
+async fn the_store_refuses_bytes_that_do_not_match_the_checksum() {
+    use services::documents::store::{ObjectStore, S3Store};
+    use sha2::{Digest, Sha256};
+
+    let server = S3Server::start().await;
+    let store = S3Store::new(&server.config(), 8 << 20, 8 << 20).unwrap();
+    let body = bytes::Bytes::from_static(b"%PDF-1.7\nthe filed judgment");
+    let mut other: [u8; 32] = Sha256::digest(&body[..]).into();
+    other[0] ^= 1;
+
+    let mut w = store.writer("refused").await.unwrap();
+    w.write(body.clone()).await.unwrap();
+    let refused = w.finish(&other).await.expect_err("a wrong checksum is refused");
+    assert!(refused.to_string().contains("BadDigest"), "{refused}");
+
+    let mut w = store.writer("kept").await.unwrap();
+    w.write(body.clone()).await.unwrap();
+    w.finish(&Sha256::digest(&body[..]).into()).await.unwrap();
+    assert_eq!(store.head("kept").await.unwrap(), Some(body.len() as u64));
+}
