@@ -99,7 +99,10 @@ async fn the_store_refuses_bytes_that_do_not_match_the_checksum() {
 
     let mut w = store.writer("refused").await.unwrap();
     w.write(body.clone()).await.unwrap();
-    let refused = w.finish(&other).await.expect_err("a wrong checksum is refused");
+    let refused = w
+        .finish(&other)
+        .await
+        .expect_err("a wrong checksum is refused");
     assert!(refused.to_string().contains("BadDigest"), "{refused}");
 
     let mut w = store.writer("kept").await.unwrap();
