@@ -44,18 +44,13 @@ const RUN_DEADLINE: Duration = Duration::from_secs(300);
 /// otherwise block the test on the driver's stdout forever); stops watching on drop.
 struct Watchdog {
     fired: Arc<AtomicBool>,
-    stop: Option<mpsc::Sender<()>>,
+    /// Dropped with the watchdog, which tells its thread the run ended.
+    _stop: mpsc::Sender<()>,
 }
 
 impl Watchdog {
     fn fired(&self) -> bool {
         self.fired.load(Ordering::SeqCst)
-    }
-}
-
-impl Drop for Watchdog {
-    fn drop(&mut self) {
-        self.stop.take();
     }
 }
 
@@ -73,10 +68,7 @@ fn watch(mut child: Child, run: usize) -> (Arc<Mutex<Child>>, BufReader<ChildStd
             let _ = victim.lock().unwrap().kill();
         }
     });
-    let watchdog = Watchdog {
-        fired,
-        stop: Some(stop),
-    };
+    let watchdog = Watchdog { fired, _stop: stop };
     (child, out, watchdog)
 }
 
