@@ -1,8 +1,8 @@
 //! Crash test of the durable case runtime: `recobro load` is SIGKILLed three times in the
 //! middle of driving 30 cases (after a number of acknowledged commands, not after a time)
 //! and restarted each time, its pending timers left claimed as by a driver killed between
-//! claim and firing; the last run finishes (a run that hangs is killed and fails). Then the database must show that
-//! nothing acknowledged was lost or done twice: every acknowledged command is in the
+//! claim and firing; the last run finishes (a run that hangs is killed and fails). Then
+//! the database must show that nothing acknowledged was lost or done twice: every acknowledged command is in the
 //! journal exactly once, every chain verifies, every timer fired exactly once, and the
 //! projections equal a rebuild from the journal. On SQLite and, when
 //! `RECOBRO_TEST_DATABASE_URL` is set, on a fresh PostgreSQL database.
@@ -422,6 +422,11 @@ async fn verify(db: &DatabaseConnection, acks: &[Ack]) {
 struct TempDir(PathBuf);
 
 impl TempDir {
+    /// The database `recobro load --data-dir` keeps in this directory.
+    fn sqlite_url(&self) -> String {
+        format!("sqlite://{}?mode=rwc", self.0.join("recobro.db").display())
+    }
+
     fn new() -> TempDir {
         static N: AtomicU32 = AtomicU32::new(0);
         let dir = std::env::temp_dir().join(format!(
@@ -445,7 +450,7 @@ fn sqlite() {
     let started = Instant::now();
     let dir = TempDir::new();
     let path = dir.0.to_str().expect("UTF-8 temp path");
-    let url = format!("sqlite://{}?mode=rwc", dir.0.join("recobro.db").display());
+    let url = dir.sqlite_url();
     let system = actix::System::new();
     // Opened after the first run has created and migrated the database.
     let mut db = None;
@@ -497,7 +502,7 @@ fn a_restart_takes_back_the_timer_claims_of_a_killed_run() {
         let (mut seen, mut acks) = (HashSet::new(), Vec::new());
         // Open, then the two parallel tasks: their join schedules the grace timer.
         run_driver(&["--data-dir", path], 1, 0, Some(3), &mut seen, &mut acks);
-        let url = format!("sqlite://{}?mode=rwc", dir.0.join("recobro.db").display());
+        let url = dir.sqlite_url();
         let db = system
             .block_on(orm::connect(&url))
             .expect("open the database");
