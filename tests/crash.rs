@@ -2,9 +2,10 @@
 //! middle of driving 30 cases (after a number of acknowledged commands, not after a time)
 //! and restarted each time, its pending timers left claimed as by a driver killed between
 //! claim and firing; the last run finishes (a run that hangs is killed and fails). Then
-//! the database must show that nothing acknowledged was lost or done twice: every acknowledged command is in the
-//! journal exactly once, every chain verifies, every timer fired exactly once, and the
-//! projections equal a rebuild from the journal. On SQLite and, when
+//! the database must show that nothing acknowledged was lost or done twice: every
+//! acknowledged command is in the journal exactly once, every chain verifies, every timer
+//! fired exactly once, and the projections equal a rebuild from the journal. On SQLite
+//! and, when
 //! `RECOBRO_TEST_DATABASE_URL` is set, on a fresh PostgreSQL database.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
