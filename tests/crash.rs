@@ -5,8 +5,7 @@
 //! the database must show that nothing acknowledged was lost or done twice: every
 //! acknowledged command is in the journal exactly once, every chain verifies, every timer
 //! fired exactly once, and the projections equal a rebuild from the journal. On SQLite
-//! and, when
-//! `RECOBRO_TEST_DATABASE_URL` is set, on a fresh PostgreSQL database.
+//! and, when `RECOBRO_TEST_DATABASE_URL` is set, on a fresh PostgreSQL database.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::io::{BufRead, BufReader};
