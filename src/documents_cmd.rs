@@ -11,7 +11,8 @@ use services::documents::{DocumentConfig, DocumentService, S3Config, StoreConfig
 use crate::serve::{self, StorageArgs};
 
 /// Where documents are stored: S3 when a bucket is given, else `<data dir>/documents`.
-/// Credentials come from `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY`.
+/// S3 credentials come from the standard AWS chain (environment, shared credentials and
+/// config files with `AWS_PROFILE`, web identity, ECS, EC2 instance metadata).
 #[derive(Args, Debug, Clone)]
 pub struct StoreArgs {
     /// S3 endpoint URL (MinIO, Ceph, Garage, ...); default: AWS.

@@ -34,9 +34,9 @@ pub struct S3Config {
     pub bucket: String,
     /// Path-style addressing (`endpoint/bucket/key`), which most self-hosted stores need.
     pub path_style: bool,
-    /// Else `AWS_ACCESS_KEY_ID`.
+    /// With the secret; neither: the standard AWS credential chain.
     pub access_key_id: Option<String>,
-    /// Else `AWS_SECRET_ACCESS_KEY`.
+    /// With the key id; neither: the standard AWS credential chain.
     pub secret_access_key: Option<String>,
 }
 

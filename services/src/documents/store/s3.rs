@@ -7,7 +7,15 @@
 
 use std::time::{Duration, SystemTime};
 
+use aws_config::ecs::EcsCredentialsProvider;
+use aws_config::environment::credentials::EnvironmentVariableCredentialsProvider;
+use aws_config::imds::credentials::ImdsCredentialsProvider;
+use aws_config::meta::credentials::CredentialsProviderChain;
+use aws_config::profile::ProfileFileCredentialsProvider;
+use aws_config::web_identity_token::WebIdentityTokenCredentialsProvider;
+use aws_credential_types::provider::error::CredentialsError;
 use aws_sdk_s3::Client;
+use aws_sdk_s3::config::SharedCredentialsProvider;
 use aws_sdk_s3::config::{
     BehaviorVersion, Credentials, Region, RequestChecksumCalculation, ResponseChecksumValidation,
     retry::RetryConfig, timeout::TimeoutConfig,
@@ -34,9 +42,18 @@ pub struct S3Store {
 }
 
 /// Unreachable or timed out: `Unavailable`; an answer from the store: `Refused`.
-fn classify<E: ProvideErrorMetadata + std::fmt::Debug, R: std::fmt::Debug>(
-    e: SdkError<E, R>,
-) -> ObjectStoreError {
+fn classify<E, R>(e: SdkError<E, R>) -> ObjectStoreError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug + 'static,
+{
+    if credentials_missing(&e) {
+        return ObjectStoreError::Refused(
+            "no S3 credentials: none are configured and the standard AWS chain \
+             (environment, profile files, web identity, ECS, EC2 metadata) found none"
+                .into(),
+        );
+    }
     match &e {
         SdkError::ServiceError(s) => {
             let err = s.err();
@@ -53,28 +70,61 @@ fn classify<E: ProvideErrorMetadata + std::fmt::Debug, R: std::fmt::Debug>(
     }
 }
 
+/// Whether the request failed because the credential chain came up empty.
+fn credentials_missing(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(e);
+    while let Some(c) = cause {
+        if let Some(CredentialsError::CredentialsNotLoaded(_)) = c.downcast_ref() {
+            return true;
+        }
+        cause = c.source();
+    }
+    false
+}
+
 fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
+/// The configured keys (both or neither), else the standard AWS credential chain:
+/// environment variables, the shared config and credentials files (`AWS_PROFILE`), a web
+/// identity token, the ECS container endpoint, EC2 instance metadata. The chain is asked
+/// on first use and its credentials refreshed by the SDK, so a missing or wrong set shows
+/// as the first request's error.
+fn credentials(c: &S3Config) -> Result<SharedCredentialsProvider, ObjectStoreError> {
+    match (&c.access_key_id, &c.secret_access_key) {
+        (Some(id), Some(secret)) => Ok(SharedCredentialsProvider::new(Credentials::new(
+            id, secret, None, None, "recobro",
+        ))),
+        (None, None) => Ok(SharedCredentialsProvider::new(
+            CredentialsProviderChain::first_try(
+                "Environment",
+                EnvironmentVariableCredentialsProvider::new(),
+            )
+            .or_else("Profile", ProfileFileCredentialsProvider::builder().build())
+            .or_else(
+                "WebIdentityToken",
+                WebIdentityTokenCredentialsProvider::builder().build(),
+            )
+            .or_else("EcsContainer", EcsCredentialsProvider::builder().build())
+            .or_else(
+                "Ec2InstanceMetadata",
+                ImdsCredentialsProvider::builder().build(),
+            ),
+        )),
+        _ => Err(ObjectStoreError::Refused(
+            "S3 credentials need both an access key id and a secret access key (or \
+             neither, for the standard AWS credential chain)"
+                .into(),
+        )),
+    }
+}
+
 impl S3Store {
     /// A client for the configured endpoint; credentials from the config or else the
-    /// standard `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` (/ `AWS_SESSION_TOKEN`).
+    /// standard AWS chain (see [`credentials`]).
     pub fn new(c: &S3Config, threshold: usize, part_size: usize) -> Result<Self, ObjectStoreError> {
-        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-        let (Some(id), Some(secret)) = (
-            c.access_key_id.clone().or_else(|| env("AWS_ACCESS_KEY_ID")),
-            c.secret_access_key
-                .clone()
-                .or_else(|| env("AWS_SECRET_ACCESS_KEY")),
-        ) else {
-            return Err(ObjectStoreError::Refused(
-                "no S3 credentials: configure them or set AWS_ACCESS_KEY_ID and \
-                 AWS_SECRET_ACCESS_KEY"
-                    .into(),
-            ));
-        };
-        let creds = Credentials::new(id, secret, env("AWS_SESSION_TOKEN"), None, "recobro");
+        let creds = credentials(c)?;
         let mut b = aws_sdk_s3::Config::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new(c.region.clone()))
