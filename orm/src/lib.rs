@@ -99,6 +99,37 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, OrmError> {
         .map_err(|source| OrmError::Connect { backend, source })
 }
 
+/// PostgreSQL connections of their own for the case runtime's group-commit writers (the
+/// same server and settings as `db`'s pool, at most `connections` of them); `None` on
+/// SQLite, which has one writer whatever the pool.
+///
+/// Every statement sent on them is a keyed write of at most one batch of rows, for which
+/// index probes in a nested loop are always the right plan. Their plans are cached once per
+/// connection, while the tables may still be small (a fresh database), and a plan frozen
+/// then as a hash join over a sequential scan grows with the table (seen: 15 ms per batch
+/// at 13,000 tasks). So these sessions rule hash joins, merge joins and sequential scans
+/// out ([decision 0009](../docs/decisions/0009-one-statement-batches.md)).
+pub fn writer_connections(db: &DatabaseConnection, connections: u32) -> Option<DatabaseConnection> {
+    if db.get_database_backend() != sea_orm::DbBackend::Postgres {
+        return None;
+    }
+    let shared = db.get_postgres_connection_pool();
+    let options = (*shared.connect_options()).clone().options([
+        ("enable_hashjoin", "off"),
+        ("enable_mergejoin", "off"),
+        ("enable_seqscan", "off"),
+    ]);
+    let pool = shared
+        .options()
+        .clone()
+        .min_connections(0)
+        .max_connections(connections.max(1))
+        .connect_lazy_with(options);
+    Some(sea_orm::SqlxPostgresConnector::from_sqlx_postgres_pool(
+        pool,
+    ))
+}
+
 /// Applies all pending migrations; a no-op when the schema is current.
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), OrmError> {
     migration::Migrator::up(db, None)
@@ -112,6 +143,19 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), OrmError> {
 /// race on (case id, sequence): the caller reloads the case and retries.
 pub fn is_unique_violation(err: &DbErr) -> bool {
     matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
+}
+
+/// The SQLSTATE code of a database error (PostgreSQL's five characters; SQLite's
+/// extended result code), when `err` came from the database.
+pub fn sqlstate(err: &DbErr) -> Option<String> {
+    use sea_orm::RuntimeErr;
+    match err {
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => e
+            .as_database_error()
+            .and_then(|d| d.code())
+            .map(|c| c.into_owned()),
+        _ => None,
+    }
 }
 
 /// True when `err` is a foreign-key violation, on SQLite or PostgreSQL.

@@ -24,6 +24,9 @@ pub struct GroupCommit {
     pub max_delay: Duration,
     /// Concurrent writer transactions on PostgreSQL (always one on SQLite).
     pub writers: usize,
+    /// On PostgreSQL, write a batch of plain transitions as one statement (the default);
+    /// off, every batch goes statement by statement, as on SQLite. For comparison.
+    pub one_statement: bool,
 }
 
 impl Default for GroupCommit {
@@ -32,6 +35,7 @@ impl Default for GroupCommit {
             max_batch: 256,
             max_delay: Duration::ZERO,
             writers: 4,
+            one_statement: true,
         }
     }
 }
@@ -50,6 +54,10 @@ impl Committer {
         let writers = match store.db().get_database_backend() {
             DbBackend::Postgres => cfg.writers.max(1),
             _ => 1,
+        };
+        let store = match orm::writer_connections(store.db(), writers as u32) {
+            Some(db) => Store::new(db),
+            None => store,
         };
         let rx = Arc::new(Mutex::new(rx));
         for _ in 0..writers {
@@ -72,7 +80,7 @@ impl Committer {
 
 async fn run(store: Store, cfg: GroupCommit, rx: Arc<Mutex<mpsc::Receiver<(Commit, Reply)>>>) {
     while let Some(batch) = next_batch(&rx, cfg).await {
-        write(&store, batch).await;
+        write(&store, cfg, batch).await;
     }
 }
 
@@ -103,9 +111,17 @@ async fn next_batch(
     Some(batch)
 }
 
-async fn write(store: &Store, batch: Vec<(Commit, Reply)>) {
+async fn commit(store: &Store, cfg: GroupCommit, batch: &[Commit]) -> Result<(), StoreError> {
+    if cfg.one_statement {
+        store.commit_batch(batch).await
+    } else {
+        store.commit_batch_in_steps(batch).await
+    }
+}
+
+async fn write(store: &Store, cfg: GroupCommit, batch: Vec<(Commit, Reply)>) {
     let (commits, replies): (Vec<Commit>, Vec<Reply>) = batch.into_iter().unzip();
-    match store.commit_batch(&commits).await {
+    match commit(store, cfg, &commits).await {
         Ok(()) => {
             for r in replies {
                 let _ = r.send(Ok(()));
@@ -115,7 +131,7 @@ async fn write(store: &Store, batch: Vec<(Commit, Reply)>) {
         // alone so only the conflicting ones see the error.
         Err(_) if commits.len() > 1 => {
             for (c, r) in commits.into_iter().zip(replies) {
-                let res = store.commit_batch(std::slice::from_ref(&c)).await;
+                let res = commit(store, cfg, std::slice::from_ref(&c)).await;
                 let _ = r.send(res);
             }
         }

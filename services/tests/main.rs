@@ -6,4 +6,5 @@ mod support;
 mod documents;
 mod residency;
 mod runtime;
+mod store;
 mod timers;

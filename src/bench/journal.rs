@@ -34,6 +34,10 @@ pub struct JournalArgs {
     /// Concurrent group-commit writers (PostgreSQL; SQLite always has one).
     #[arg(long, default_value_t = GroupCommit::default().writers)]
     writers: usize,
+    /// Write every batch statement by statement (PostgreSQL otherwise writes a batch of
+    /// plain transitions as one statement), to compare the two.
+    #[arg(long)]
+    in_steps: bool,
 }
 
 const TARGET: f64 = 3.0;
@@ -56,8 +60,15 @@ async fn measure(bench: &Arc<BenchDb>, a: &JournalArgs) -> anyhow::Result<()> {
     let duration = Duration::from_secs_f64(a.seconds);
     bench.print_settings().await?;
     println!(
-        "journal: {clients} concurrent cases/clients, {:.1} s per measurement, group commit max_batch={} writers={}",
-        a.seconds, a.max_batch, a.writers
+        "journal: {clients} concurrent cases/clients, {:.1} s per measurement, group commit max_batch={} writers={} {}",
+        a.seconds,
+        a.max_batch,
+        a.writers,
+        if a.in_steps {
+            "in steps"
+        } else {
+            "one statement per batch"
+        }
     );
 
     let baseline = insert_baseline(bench, clients, duration).await?;
@@ -71,6 +82,7 @@ async fn measure(bench: &Arc<BenchDb>, a: &JournalArgs) -> anyhow::Result<()> {
                 max_batch: a.max_batch.max(1),
                 max_delay: Duration::ZERO,
                 writers: a.writers.max(1),
+                one_statement: !a.in_steps,
             },
             ..RuntimeConfig::default()
         },

@@ -7,7 +7,7 @@ use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, UpdateMany};
 
 use super::{Commit, StoreError};
-use crate::case::projection::CaseDesk;
+use crate::case::projection::{CaseDesk, TaskRow};
 
 pub(super) fn case_columns(
     q: UpdateMany<cases::Entity>,
@@ -40,6 +40,15 @@ pub fn candidates(groups: &[String], users: &[String]) -> Vec<String> {
         .collect()
 }
 
+/// A new task's candidates, each once (a user may be listed twice, a group too).
+pub(super) fn distinct_candidates(t: &TaskRow) -> Vec<String> {
+    let mut seen = std::collections::BTreeSet::new();
+    candidates(&t.candidate_groups, &t.candidate_users)
+        .into_iter()
+        .filter(|cand| seen.insert(cand.clone()))
+        .collect()
+}
+
 pub(super) async fn insert_candidates<C: ConnectionTrait>(
     db: &C,
     batch: &[Commit],
@@ -48,10 +57,8 @@ pub(super) async fn insert_candidates<C: ConnectionTrait>(
         .iter()
         .flat_map(|c| {
             c.changes.tasks_created.iter().flat_map(move |t| {
-                let mut seen = std::collections::BTreeSet::new();
-                candidates(&t.candidate_groups, &t.candidate_users)
+                distinct_candidates(t)
                     .into_iter()
-                    .filter(move |cand| seen.insert(cand.clone()))
                     .map(move |cand| task_candidates::ActiveModel {
                         case_id: Set(c.entry.case_id.clone()),
                         task_id: Set(t.task_id),

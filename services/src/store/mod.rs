@@ -6,6 +6,7 @@ mod batch;
 mod desk;
 mod documents;
 mod load;
+mod one_statement;
 
 pub use desk::candidates;
 pub use documents::DocumentOrigin;
@@ -90,6 +91,16 @@ impl Store {
 
     /// Writes several commits in one transaction (group commit). Fails as a whole.
     pub async fn commit_batch(&self, batch: &[Commit]) -> Result<(), StoreError> {
+        if self.db.get_database_backend() == DbBackend::Postgres && one_statement::fits(batch) {
+            return one_statement::write(&self.db, batch).await;
+        }
+        self.commit_batch_in_steps(batch).await
+    }
+
+    /// The general way to write a batch: statement by statement in an explicit
+    /// transaction. [`Store::commit_batch`] takes it for what the single statement cannot
+    /// write, and on SQLite; public so the two can be held to the same result.
+    pub async fn commit_batch_in_steps(&self, batch: &[Commit]) -> Result<(), StoreError> {
         let txn = self.db.begin().await?;
         if let Err(e) = write_all(&txn, batch).await {
             txn.rollback().await?;
@@ -324,7 +335,6 @@ async fn write_all<C: ConnectionTrait>(db: &C, batch: &[Commit]) -> Result<(), S
         desk::insert_candidates(db, batch).await?;
     }
     batch::close_tasks(db, batch).await?;
-    batch::delete_removed(db, batch).await?;
     for c in batch {
         desk::write(db, c).await?;
     }
@@ -367,6 +377,9 @@ async fn write_all<C: ConnectionTrait>(db: &C, batch: &[Commit]) -> Result<(), S
             .exec(db)
             .await?;
     }
+    // After the inserts: a timer or subscription one command both adds and removes (a
+    // boundary timer of a task that the same command ends) must not survive it.
+    batch::delete_removed(db, batch).await?;
     let rows: Vec<outbox::ActiveModel> = batch
         .iter()
         .flat_map(|c| {

@@ -1,0 +1,392 @@
+//! PostgreSQL: a batch of ordinary transitions written as ONE statement in its own
+//! implicit transaction — one round trip per batch instead of `BEGIN`, six statements
+//! and `COMMIT`. Between two processes sharing two cores each round trip costs close to
+//! a millisecond of scheduling, and that latency, not fsync or index work, is what bounded
+//! group commit (decision 0009).
+//!
+//! The rows travel as arrays, one per column, unpacked by `unnest`, so the SQL text is the
+//! same for every batch: it is parsed and planned once per connection, however the batch
+//! is made up. The sub-statements are data-modifying CTEs; they all see the snapshot from
+//! before the statement and run to completion, so a batch qualifies only when no commit
+//! touches the same row twice (see [`fits`]); anything else takes the general path.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sea_orm::sqlx;
+use sea_orm::{DatabaseConnection, DbErr, RuntimeErr};
+
+use super::{Commit, StoreError, conflict_or, desk};
+use crate::journal::canonical_json;
+
+/// True when every commit is a plain transition this statement can write: no case opened
+/// or migrated, no desk or document rows (those take their own statements), and no task,
+/// timer or subscription both added and removed by one commit (a CTE cannot see the row
+/// another CTE of the same statement inserts).
+pub(super) fn fits(batch: &[Commit]) -> bool {
+    batch.iter().all(|c| {
+        let ch = &c.changes;
+        c.opened.is_none()
+            && c.definition.is_none()
+            && ch.document.is_none()
+            && ch.note.is_none()
+            && ch.debtor.is_none()
+            && ch.tasks_assigned.is_empty()
+            && ch.tasks_partner.is_empty()
+            && !ch
+                .tasks_created
+                .iter()
+                .any(|t| ch.tasks_closed.iter().any(|(id, _)| *id == t.task_id))
+            && !ch
+                .timers_added
+                .iter()
+                .any(|(id, ..)| ch.timers_removed.contains(id))
+            && !ch
+                .subscriptions_added
+                .iter()
+                .any(|(id, ..)| ch.subscriptions_removed.contains(id))
+    })
+}
+
+/// The statement's parameters: one array per column, unnested side by side, so the
+/// rows travel in PostgreSQL's binary array format (a JSON document per batch cost the
+/// server more to parse than the rows cost to write).
+#[derive(Default)]
+struct Columns<'a> {
+    // case_journal
+    j_case: Vec<&'a str>,
+    j_seq: Vec<i64>,
+    j_type: Vec<&'a str>,
+    j_payload: Vec<String>,
+    j_actor: Vec<&'a str>,
+    j_at: Vec<DateTime<Utc>>,
+    j_prev: Vec<&'a str>,
+    j_hash: Vec<&'a str>,
+    // cases
+    c_case: Vec<&'a str>,
+    c_prev: Vec<i64>,
+    c_seq: Vec<i64>,
+    c_stage: Vec<Option<&'a str>>,
+    c_status: Vec<&'a str>,
+    c_at: Vec<DateTime<Utc>>,
+    c_snapshot: Vec<Option<&'a str>>,
+    c_debtor: Vec<Option<&'a str>>,
+    c_owner: Vec<Option<&'a str>>,
+    c_partner: Vec<Option<&'a str>>,
+    c_placement: Vec<Option<&'a str>>,
+    c_amount: Vec<Option<i64>>,
+    c_currency: Vec<Option<&'a str>>,
+    c_delinquent: Vec<Option<NaiveDate>>,
+    // tasks opened
+    t_case: Vec<&'a str>,
+    t_task: Vec<i64>,
+    t_tenant: Vec<&'a str>,
+    t_element: Vec<&'a str>,
+    t_name: Vec<Option<&'a str>>,
+    t_assignee: Vec<Option<&'a str>>,
+    t_groups: Vec<String>,
+    t_users: Vec<String>,
+    t_priority: Vec<i32>,
+    t_due: Vec<Option<DateTime<Utc>>>,
+    t_stage: Vec<Option<&'a str>>,
+    t_at: Vec<DateTime<Utc>>,
+    t_partner: Vec<Option<&'a str>>,
+    t_rank: Vec<i64>,
+    t_amount: Vec<Option<i64>>,
+    // task candidates
+    q_case: Vec<&'a str>,
+    q_task: Vec<i64>,
+    q_candidate: Vec<String>,
+    q_tenant: Vec<&'a str>,
+    q_assignee: Vec<Option<&'a str>>,
+    q_rank: Vec<i64>,
+    // tasks closed (and dropped from the queues)
+    x_case: Vec<&'a str>,
+    x_task: Vec<i64>,
+    x_status: Vec<&'a str>,
+    x_at: Vec<DateTime<Utc>>,
+    /// Only a completion names who did it; a cancellation keeps the column as is.
+    x_by: Vec<Option<&'a str>>,
+    // timers and subscriptions removed
+    tr_case: Vec<&'a str>,
+    tr_id: Vec<i64>,
+    sr_case: Vec<&'a str>,
+    sr_id: Vec<i64>,
+    // timers added
+    ta_case: Vec<&'a str>,
+    ta_id: Vec<i64>,
+    ta_element: Vec<&'a str>,
+    ta_due: Vec<DateTime<Utc>>,
+    // subscriptions added
+    sa_case: Vec<&'a str>,
+    sa_id: Vec<i64>,
+    sa_name: Vec<&'a str>,
+    sa_key: Vec<Option<&'a str>>,
+    // outbox
+    o_case: Vec<&'a str>,
+    o_seq: Vec<i64>,
+    o_kind: Vec<&'a str>,
+    o_payload: Vec<String>,
+    o_at: Vec<DateTime<Utc>>,
+    o_next: Vec<DateTime<Utc>>,
+    // idempotency keys
+    k_tenant: Vec<&'a str>,
+    k_key: Vec<&'a str>,
+    k_case: Vec<&'a str>,
+    k_seq: Vec<i64>,
+    k_response: Vec<&'a str>,
+    k_at: Vec<DateTime<Utc>>,
+}
+
+fn columns(batch: &[Commit]) -> Columns<'_> {
+    let mut r = Columns::default();
+    for c in batch {
+        let (e, ch, d) = (&c.entry, &c.changes, &c.changes.desk);
+        let case = e.case_id.as_str();
+        let at = e.recorded_at;
+        r.j_case.push(case);
+        r.j_seq.push(e.seq);
+        r.j_type.push(&e.event_type);
+        r.j_payload.push(canonical_json(&e.payload));
+        r.j_actor.push(&e.actor);
+        r.j_at.push(at);
+        r.j_prev.push(&e.prev_hash);
+        r.j_hash.push(&e.hash);
+
+        r.c_case.push(case);
+        r.c_prev.push(e.seq - 1);
+        r.c_seq.push(e.seq);
+        r.c_stage.push(ch.stage.as_deref());
+        r.c_status.push(ch.status);
+        r.c_at.push(at);
+        r.c_snapshot.push(c.snapshot.as_deref());
+        r.c_debtor.push(d.debtor_id.as_deref());
+        r.c_owner.push(d.owner.as_deref());
+        r.c_partner.push(d.partner.as_deref());
+        r.c_placement.push(d.placement_status);
+        r.c_amount.push(d.amount_due_minor);
+        r.c_currency.push(d.currency.as_deref());
+        r.c_delinquent.push(d.delinquent_since);
+
+        for t in &ch.tasks_created {
+            r.t_case.push(case);
+            r.t_task.push(t.task_id);
+            r.t_tenant.push(&c.tenant);
+            r.t_element.push(&t.element_id);
+            r.t_name.push(t.name.as_deref());
+            r.t_assignee.push(t.assignee.as_deref());
+            r.t_groups
+                .push(serde_json::to_string(&t.candidate_groups).unwrap_or_default());
+            r.t_users
+                .push(serde_json::to_string(&t.candidate_users).unwrap_or_default());
+            r.t_priority.push(t.priority);
+            r.t_due.push(t.due_at);
+            r.t_stage.push(t.stage.as_deref());
+            r.t_at.push(at);
+            r.t_partner.push(t.partner.as_deref());
+            r.t_rank.push(t.rank);
+            r.t_amount.push(t.amount_due_minor);
+            for candidate in desk::distinct_candidates(t) {
+                r.q_case.push(case);
+                r.q_task.push(t.task_id);
+                r.q_candidate.push(candidate);
+                r.q_tenant.push(&c.tenant);
+                r.q_assignee.push(t.assignee.as_deref());
+                r.q_rank.push(t.rank);
+            }
+        }
+        for (task, status) in &ch.tasks_closed {
+            r.x_case.push(case);
+            r.x_task.push(*task);
+            r.x_status.push(status);
+            r.x_at.push(at);
+            r.x_by
+                .push((*status == "completed").then_some(e.actor.as_str()));
+        }
+        for id in &ch.timers_removed {
+            r.tr_case.push(case);
+            r.tr_id.push(*id);
+        }
+        for id in &ch.subscriptions_removed {
+            r.sr_case.push(case);
+            r.sr_id.push(*id);
+        }
+        for (id, element, due) in &ch.timers_added {
+            r.ta_case.push(case);
+            r.ta_id.push(*id);
+            r.ta_element.push(element);
+            r.ta_due.push(*due);
+        }
+        for (id, name, key) in &ch.subscriptions_added {
+            r.sa_case.push(case);
+            r.sa_id.push(*id);
+            r.sa_name.push(name);
+            r.sa_key.push(key.as_deref());
+        }
+        for row in &ch.outbox {
+            r.o_case.push(case);
+            r.o_seq.push(e.seq);
+            r.o_kind.push(row.kind);
+            r.o_payload.push(canonical_json(&row.payload));
+            r.o_at.push(at);
+            r.o_next.push(row.not_before.unwrap_or(at));
+        }
+        if let Some((key, response)) = &c.idempotency {
+            r.k_tenant.push(&c.tenant);
+            r.k_key.push(key);
+            r.k_case.push(case);
+            r.k_seq.push(e.seq);
+            r.k_response.push(response);
+            r.k_at.push(at);
+        }
+    }
+    r
+}
+
+/// The batch's statement. Its last line fails the whole statement (division by zero,
+/// SQLSTATE 22012) unless every case row moved from the sequence its entry follows:
+/// plain SQL has no `RAISE`, and a short count must undo the journal rows as well.
+const SQL: &str = "WITH \
+journal AS (INSERT INTO case_journal (case_id, seq, event_type, payload, actor, recorded_at, prev_hash, hash) \
+ SELECT * FROM unnest($1::text[], $2::int8[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], \
+ $7::text[], $8::text[])), \
+moved AS (UPDATE cases SET seq = v.seq, stage = v.stage, status = v.status, updated_at = v.updated_at, \
+ snapshot = COALESCE(v.snapshot, cases.snapshot), \
+ snapshot_seq = CASE WHEN v.snapshot IS NULL THEN cases.snapshot_seq ELSE v.seq END, \
+ debtor_id = v.debtor_id, owner = v.owner, partner = v.partner, placement_status = v.placement_status, \
+ amount_due_minor = v.amount_due_minor, currency = v.currency, delinquent_since = v.delinquent_since \
+ FROM unnest($9::text[], $10::int8[], $11::int8[], $12::text[], $13::text[], $14::timestamptz[], \
+ $15::text[], $16::text[], $17::text[], $18::text[], $19::text[], $20::int8[], $21::text[], $22::date[]) \
+ AS v(case_id, prev, seq, stage, status, updated_at, snapshot, debtor_id, owner, partner, \
+ placement_status, amount_due_minor, currency, delinquent_since) \
+ WHERE cases.case_id = v.case_id AND cases.seq = v.prev RETURNING 1), \
+opened_tasks AS (INSERT INTO tasks (case_id, task_id, tenant, element_id, name, assignee, \
+ candidate_groups, candidate_users, priority, due_at, stage, created_at, partner, rank, amount_due_minor, status) \
+ SELECT *, 'open' FROM unnest($23::text[], $24::int8[], $25::text[], $26::text[], $27::text[], $28::text[], \
+ $29::text[], $30::text[], $31::int4[], $32::timestamptz[], $33::text[], $34::timestamptz[], $35::text[], \
+ $36::int8[], $37::int8[])), \
+queued AS (INSERT INTO task_candidates (case_id, task_id, candidate, tenant, assignee, rank) \
+ SELECT * FROM unnest($38::text[], $39::int8[], $40::text[], $41::text[], $42::text[], $43::int8[])), \
+closed_tasks AS (UPDATE tasks SET status = v.status, completed_at = v.closed_at, \
+ completed_by = COALESCE(v.closed_by, tasks.completed_by) \
+ FROM unnest($44::text[], $45::int8[], $46::text[], $47::timestamptz[], $48::text[]) \
+ AS v(case_id, task_id, status, closed_at, closed_by) \
+ WHERE tasks.case_id = v.case_id AND tasks.task_id = v.task_id), \
+dequeued AS (DELETE FROM task_candidates q USING unnest($44::text[], $45::int8[]) AS v(case_id, task_id) \
+ WHERE q.case_id = v.case_id AND q.task_id = v.task_id), \
+timers_gone AS (DELETE FROM timers t USING unnest($49::text[], $50::int8[]) AS v(case_id, id) \
+ WHERE t.case_id = v.case_id AND t.timer_id = v.id), \
+subscriptions_gone AS (DELETE FROM message_subscriptions s USING unnest($51::text[], $52::int8[]) AS v(case_id, id) \
+ WHERE s.case_id = v.case_id AND s.subscription_id = v.id), \
+timers_set AS (INSERT INTO timers (case_id, timer_id, element_id, due_at) \
+ SELECT * FROM unnest($53::text[], $54::int8[], $55::text[], $56::timestamptz[])), \
+subscribed AS (INSERT INTO message_subscriptions (case_id, subscription_id, name, correlation_key) \
+ SELECT * FROM unnest($57::text[], $58::int8[], $59::text[], $60::text[])), \
+outboxed AS (INSERT INTO outbox (case_id, seq, kind, payload, created_at, next_attempt_at, attempts) \
+ SELECT *, 0 FROM unnest($61::text[], $62::int8[], $63::text[], $64::text[], $65::timestamptz[], \
+ $66::timestamptz[])), \
+keyed AS (INSERT INTO idempotency_keys (tenant, \"key\", case_id, seq, response, created_at) \
+ SELECT * FROM unnest($67::text[], $68::text[], $69::text[], $70::int8[], $71::text[], $72::timestamptz[])) \
+SELECT 1 / ((SELECT count(*) FROM moved) = $73::int8)::integer";
+
+/// Writes the batch (which must [`fit`](fits)) in one statement; fails as a whole.
+pub(super) async fn write(db: &DatabaseConnection, batch: &[Commit]) -> Result<(), StoreError> {
+    let Some(first) = batch.first() else {
+        return Ok(());
+    };
+    let r = columns(batch);
+    let query = sqlx::query(SQL)
+        .bind(r.j_case)
+        .bind(r.j_seq)
+        .bind(r.j_type)
+        .bind(r.j_payload)
+        .bind(r.j_actor)
+        .bind(r.j_at)
+        .bind(r.j_prev)
+        .bind(r.j_hash)
+        .bind(r.c_case)
+        .bind(r.c_prev)
+        .bind(r.c_seq)
+        .bind(r.c_stage)
+        .bind(r.c_status)
+        .bind(r.c_at)
+        .bind(r.c_snapshot)
+        .bind(r.c_debtor)
+        .bind(r.c_owner)
+        .bind(r.c_partner)
+        .bind(r.c_placement)
+        .bind(r.c_amount)
+        .bind(r.c_currency)
+        .bind(r.c_delinquent)
+        .bind(r.t_case)
+        .bind(r.t_task)
+        .bind(r.t_tenant)
+        .bind(r.t_element)
+        .bind(r.t_name)
+        .bind(r.t_assignee)
+        .bind(r.t_groups)
+        .bind(r.t_users)
+        .bind(r.t_priority)
+        .bind(r.t_due)
+        .bind(r.t_stage)
+        .bind(r.t_at)
+        .bind(r.t_partner)
+        .bind(r.t_rank)
+        .bind(r.t_amount)
+        .bind(r.q_case)
+        .bind(r.q_task)
+        .bind(r.q_candidate)
+        .bind(r.q_tenant)
+        .bind(r.q_assignee)
+        .bind(r.q_rank)
+        .bind(r.x_case)
+        .bind(r.x_task)
+        .bind(r.x_status)
+        .bind(r.x_at)
+        .bind(r.x_by)
+        .bind(r.tr_case)
+        .bind(r.tr_id)
+        .bind(r.sr_case)
+        .bind(r.sr_id)
+        .bind(r.ta_case)
+        .bind(r.ta_id)
+        .bind(r.ta_element)
+        .bind(r.ta_due)
+        .bind(r.sa_case)
+        .bind(r.sa_id)
+        .bind(r.sa_name)
+        .bind(r.sa_key)
+        .bind(r.o_case)
+        .bind(r.o_seq)
+        .bind(r.o_kind)
+        .bind(r.o_payload)
+        .bind(r.o_at)
+        .bind(r.o_next)
+        .bind(r.k_tenant)
+        .bind(r.k_key)
+        .bind(r.k_case)
+        .bind(r.k_seq)
+        .bind(r.k_response)
+        .bind(r.k_at)
+        .bind(batch.len() as i64);
+    query
+        .execute(db.get_postgres_connection_pool())
+        .await
+        .map_err(|err| {
+            moved_or(
+                DbErr::Exec(RuntimeErr::SqlxError(Arc::new(err))),
+                &first.entry.case_id,
+            )
+        })?;
+    Ok(())
+}
+
+/// The guard's division by zero means a case row was not at the expected sequence: a
+/// concurrent writer, as the journal's key would also say.
+fn moved_or(err: DbErr, case_id: &str) -> StoreError {
+    if orm::sqlstate(&err).as_deref() == Some("22012") {
+        StoreError::Conflict(case_id.to_string())
+    } else {
+        conflict_or(err, case_id)
+    }
+}
