@@ -16,6 +16,7 @@ use orm::entities::case_journal;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 use serde_json::json;
 use services::clock::{SystemClock, VirtualClock};
+use services::committer::GroupCommit;
 use services::runtime::timers::{self as timer_service, TimerConfig};
 use services::runtime::{Runtime, RuntimeConfig};
 
@@ -45,6 +46,10 @@ pub struct TimersArgs {
     /// Seconds over which the lag measurement's timers are due.
     #[arg(long, default_value_t = 10.0)]
     lag_seconds: f64,
+    /// Write every group-commit batch statement by statement (PostgreSQL otherwise
+    /// writes a batch of plain transitions as one statement), to compare the two.
+    #[arg(long)]
+    in_steps: bool,
 }
 
 const DRAIN_TARGET: f64 = 1.0;
@@ -82,6 +87,10 @@ async fn measure(bench: &Arc<BenchDb>, a: &TimersArgs) -> anyhow::Result<()> {
         clock.clone(),
         RuntimeConfig {
             passivate_after: Duration::from_secs(2),
+            group_commit: GroupCommit {
+                one_statement: !a.in_steps,
+                ..GroupCommit::default()
+            },
             ..RuntimeConfig::default()
         },
     );
@@ -138,6 +147,10 @@ async fn measure(bench: &Arc<BenchDb>, a: &TimersArgs) -> anyhow::Result<()> {
         Arc::new(SystemClock),
         RuntimeConfig {
             passivate_after: Duration::from_secs(2),
+            group_commit: GroupCommit {
+                one_statement: !a.in_steps,
+                ..GroupCommit::default()
+            },
             ..RuntimeConfig::default()
         },
     );
