@@ -5,6 +5,7 @@
 
 mod support;
 
+mod connections;
 mod constraints;
 mod migrations;
 mod round_trip;
