@@ -337,8 +337,8 @@ async fn serve_on_postgres_answers_probes_and_never_logs_the_url() {
     })
     .await
     .unwrap();
-    assert!(status.success());
     let all = logs.join("\n");
+    assert!(status.success(), "{status:?}\n{all}");
     assert!(all.contains("postgres database"), "{all}");
     assert!(all.contains("not ready"), "{all}");
     // The database name may appear (in PostgreSQL's own messages); the URL never.

@@ -124,38 +124,20 @@ async fn run(
         if *stop.borrow() {
             return Ok(());
         }
-        let now = rt.clock().now();
-        let types: Vec<String> = handlers.by_type.keys().cloned().collect();
-        let rows = outbox::Entity::find()
-            .filter(outbox::Column::Kind.eq("job"))
-            .filter(outbox::Column::DeliveredAt.is_null())
-            .filter(outbox::Column::NextAttemptAt.lte(now))
-            .order_by_asc(outbox::Column::Id)
-            .limit(cfg.batch)
-            .all(rt.store().db())
-            .await?;
-        let mut done = 0;
-        for row in rows {
-            let Ok(spec) = serde_json::from_str::<JobSpec>(&row.payload) else {
+        let done = match deliver_due(&rt, &handlers, &cfg).await {
+            Ok(done) => done,
+            Err(e) => {
+                // The database may be restarting or briefly unreachable: a dispatcher that
+                // ended here would leave every later job undelivered while the server
+                // looks healthy. Keep it, and try again after the idle interval.
+                tracing::warn!("job dispatcher: {e}; retrying in {:?}", cfg.idle_poll);
+                tokio::select! {
+                    _ = tokio::time::sleep(cfg.idle_poll) => {}
+                    _ = stop.changed() => {}
+                }
                 continue;
-            };
-            // Jobs of types with no handler here wait for an external worker.
-            let Some(handler) = handlers
-                .by_type
-                .get(&spec.job_type)
-                .filter(|_| types.contains(&spec.job_type))
-            else {
-                continue;
-            };
-            dispatch(&rt, &cfg, handler.as_ref(), &row, &spec).await?;
-            outbox::Entity::update_many()
-                .col_expr(outbox::Column::DeliveredAt, Expr::value(rt.clock().now()))
-                .col_expr(outbox::Column::Attempts, Expr::value(row.attempts + 1))
-                .filter(outbox::Column::Id.eq(row.id))
-                .exec(rt.store().db())
-                .await?;
-            done += 1;
-        }
+            }
+        };
         if done > 0 {
             settled.send_modify(|n| *n += done);
             continue;
@@ -173,6 +155,47 @@ async fn run(
             },
         }
     }
+}
+
+/// Delivers the jobs due now to their handlers; how many were settled.
+async fn deliver_due(
+    rt: &Runtime,
+    handlers: &JobHandlers,
+    cfg: &JobConfig,
+) -> Result<u64, RuntimeError> {
+    let now = rt.clock().now();
+    let types: Vec<String> = handlers.by_type.keys().cloned().collect();
+    let rows = outbox::Entity::find()
+        .filter(outbox::Column::Kind.eq("job"))
+        .filter(outbox::Column::DeliveredAt.is_null())
+        .filter(outbox::Column::NextAttemptAt.lte(now))
+        .order_by_asc(outbox::Column::Id)
+        .limit(cfg.batch)
+        .all(rt.store().db())
+        .await?;
+    let mut done = 0;
+    for row in rows {
+        let Ok(spec) = serde_json::from_str::<JobSpec>(&row.payload) else {
+            continue;
+        };
+        // Jobs of types with no handler here wait for an external worker.
+        let Some(handler) = handlers
+            .by_type
+            .get(&spec.job_type)
+            .filter(|_| types.contains(&spec.job_type))
+        else {
+            continue;
+        };
+        dispatch(rt, cfg, handler.as_ref(), &row, &spec).await?;
+        outbox::Entity::update_many()
+            .col_expr(outbox::Column::DeliveredAt, Expr::value(rt.clock().now()))
+            .col_expr(outbox::Column::Attempts, Expr::value(row.attempts + 1))
+            .filter(outbox::Column::Id.eq(row.id))
+            .exec(rt.store().db())
+            .await?;
+        done += 1;
+    }
+    Ok(done)
 }
 
 async fn dispatch(
