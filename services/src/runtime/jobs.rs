@@ -86,7 +86,7 @@ pub struct JobsHandle {
     stop: watch::Sender<bool>,
     /// Outbox job rows settled so far (tests wait on it instead of sleeping).
     pub settled: watch::Receiver<u64>,
-    task: tokio::task::JoinHandle<Result<(), RuntimeError>>,
+    task: tokio::task::JoinHandle<()>,
 }
 
 impl JobsHandle {
@@ -94,7 +94,7 @@ impl JobsHandle {
         let _ = self.stop.send(true);
         self.task
             .await
-            .map_err(|e| RuntimeError::Unavailable(format!("job dispatcher: {e}")))?
+            .map_err(|e| RuntimeError::Unavailable(format!("job dispatcher: {e}")))
     }
 }
 
@@ -117,12 +117,12 @@ async fn run(
     cfg: JobConfig,
     mut stop: watch::Receiver<bool>,
     settled: watch::Sender<u64>,
-) -> Result<(), RuntimeError> {
+) {
     let mut clock_changes = rt.clock().changes();
     let wakeup = rt.job_wakeup();
     loop {
         if *stop.borrow() {
-            return Ok(());
+            return;
         }
         let done = match deliver_due(&rt, &handlers, &cfg).await {
             Ok(done) => done,

@@ -111,8 +111,7 @@ pub(super) async fn close_tasks<C: ConnectionTrait>(
     let mut keys = ValuesList::new();
     for c in batch {
         for (task, status) in &c.changes.tasks_closed {
-            // Only a completion names who did it; a cancellation keeps the column as is.
-            let by = (*status == "completed").then(|| c.entry.actor.clone());
+            let by = super::closed_by(c, status).map(str::to_string);
             rows.row([
                 Value::from(c.entry.case_id.clone()),
                 Value::from(*task),

@@ -502,8 +502,8 @@ fn task_row(c: &Commit, t: &crate::case::projection::TaskRow) -> tasks::ActiveMo
         name: Set(t.name.clone()),
         status: Set("open".into()),
         assignee: Set(t.assignee.clone()),
-        candidate_groups: Set(serde_json::to_string(&t.candidate_groups).unwrap_or_default()),
-        candidate_users: Set(serde_json::to_string(&t.candidate_users).unwrap_or_default()),
+        candidate_groups: Set(json_list(&t.candidate_groups)),
+        candidate_users: Set(json_list(&t.candidate_users)),
         priority: Set(t.priority),
         due_at: Set(t.due_at),
         stage: Set(t.stage.clone()),
@@ -514,4 +514,15 @@ fn task_row(c: &Commit, t: &crate::case::projection::TaskRow) -> tasks::ActiveMo
         rank: Set(t.rank),
         amount_due_minor: Set(t.amount_due_minor),
     }
+}
+
+/// A task's candidate groups or users as its column holds them: a JSON array.
+fn json_list(items: &[String]) -> String {
+    serde_json::to_string(items).unwrap_or_default()
+}
+
+/// Who closed a task, for `completed_by`: only a completion names someone; a
+/// cancellation keeps the column as it is.
+fn closed_by<'a>(c: &'a Commit, status: &str) -> Option<&'a str> {
+    (status == "completed").then_some(c.entry.actor.as_str())
 }

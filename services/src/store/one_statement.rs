@@ -16,7 +16,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sqlx;
 use sea_orm::{DatabaseConnection, DbErr, RuntimeErr};
 
-use super::{Commit, StoreError, conflict_or, desk};
+use super::{Commit, StoreError, closed_by, conflict_or, desk, json_list};
 use crate::journal::canonical_json;
 
 /// True when every commit is a plain transition this statement can write: no case opened
@@ -105,7 +105,6 @@ struct Columns<'a> {
     x_task: Vec<i64>,
     x_status: Vec<&'a str>,
     x_at: Vec<DateTime<Utc>>,
-    /// Only a completion names who did it; a cancellation keeps the column as is.
     x_by: Vec<Option<&'a str>>,
     // timers and subscriptions removed
     tr_case: Vec<&'a str>,
@@ -175,10 +174,8 @@ fn columns(batch: &[Commit]) -> Columns<'_> {
             r.t_element.push(&t.element_id);
             r.t_name.push(t.name.as_deref());
             r.t_assignee.push(t.assignee.as_deref());
-            r.t_groups
-                .push(serde_json::to_string(&t.candidate_groups).unwrap_or_default());
-            r.t_users
-                .push(serde_json::to_string(&t.candidate_users).unwrap_or_default());
+            r.t_groups.push(json_list(&t.candidate_groups));
+            r.t_users.push(json_list(&t.candidate_users));
             r.t_priority.push(t.priority);
             r.t_due.push(t.due_at);
             r.t_stage.push(t.stage.as_deref());
@@ -200,8 +197,7 @@ fn columns(batch: &[Commit]) -> Columns<'_> {
             r.x_task.push(*task);
             r.x_status.push(status);
             r.x_at.push(at);
-            r.x_by
-                .push((*status == "completed").then_some(e.actor.as_str()));
+            r.x_by.push(closed_by(c, status));
         }
         for id in &ch.timers_removed {
             r.tr_case.push(case);
