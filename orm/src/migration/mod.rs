@@ -31,6 +31,7 @@ mod m20261123_000022_document_uploads;
 mod m20261123_000023_document_access;
 mod m20261123_000030_unclaimed_queue_index;
 mod m20261205_000031_drop_unused_task_indexes;
+mod m20261205_000032_open_task_indexes;
 
 /// Names of the tables the migrations create, in creation order.
 pub const TABLES: [&str; 17] = [
@@ -80,6 +81,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000023_document_access::Migration),
             Box::new(m20261123_000030_unclaimed_queue_index::Migration),
             Box::new(m20261205_000031_drop_unused_task_indexes::Migration),
+            Box::new(m20261205_000032_open_task_indexes::Migration),
         ]
     }
 }

@@ -2,13 +2,39 @@
 
 use bpmn::expr::Vars;
 use orm::entities::{task_candidates, tasks};
-use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select};
 
 use super::rank::{self, RankInputs, RankParts};
 use super::{Desk, DeskError, MAX_PAGE, page_size, require};
 use crate::access::{Operation, Principal, Role};
 use crate::case::CaseFact;
 use crate::runtime::Outcome;
+
+/// `status = 'open'` as a literal, not a bound parameter: the task indexes hold open
+/// tasks only (`WHERE status = 'open'`), and PostgreSQL cannot prove a partial index's
+/// predicate from a parameter in a generic plan, the one a prepared statement is cached
+/// with after a few runs.
+fn is_open() -> Expr {
+    Expr::cust("\"tasks\".\"status\" = 'open'")
+}
+
+/// Open tasks assigned to the caller (index `ix_tasks_open_assignee`).
+fn assigned_to(p: &Principal) -> Select<tasks::Entity> {
+    tasks::Entity::find()
+        .filter(tasks::Column::Tenant.eq(p.tenant.as_str()))
+        .filter(tasks::Column::Assignee.eq(p.subject.as_str()))
+        .filter(is_open())
+}
+
+/// Unclaimed open tasks of the caller's partner organisation (`ix_tasks_open_partner`).
+fn unclaimed_of_partner(p: &Principal) -> Select<tasks::Entity> {
+    tasks::Entity::find()
+        .filter(tasks::Column::Tenant.eq(p.tenant.as_str()))
+        .filter(tasks::Column::Partner.eq(p.partner.clone()))
+        .filter(is_open())
+        .filter(tasks::Column::Assignee.is_null())
+}
 
 /// A task's identity: its case and its number within the case.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -99,7 +125,7 @@ impl Desk {
         let mut q = tasks::Entity::find()
             .filter(tasks::Column::Tenant.eq(p.tenant.as_str()))
             .filter(tasks::Column::CaseId.is_in(case_ids.to_vec()))
-            .filter(tasks::Column::Status.eq("open"));
+            .filter(is_open());
         if p.role == Role::Partner {
             q = q.filter(tasks::Column::Partner.eq(p.partner.clone()));
         }
@@ -197,10 +223,7 @@ impl Desk {
     ) -> Result<TaskPage, DeskError> {
         require(p, Operation::ReadTasks, "read tasks")?;
         let n = page_size(first)?;
-        let mut q = tasks::Entity::find()
-            .filter(tasks::Column::Tenant.eq(p.tenant.as_str()))
-            .filter(tasks::Column::Assignee.eq(p.subject.as_str()))
-            .filter(tasks::Column::Status.eq("open"));
+        let mut q = assigned_to(p);
         if p.role == Role::Partner {
             q = q.filter(tasks::Column::Partner.eq(p.partner.clone()));
         }
@@ -234,10 +257,7 @@ impl Desk {
         require(p, Operation::WorkTask, "work tasks")?;
         let n = page_size(Some(n))
             .map_err(|_| DeskError::Invalid(format!("an agenda holds 1 to {MAX_PAGE} tasks")))?;
-        let mine = tasks::Entity::find()
-            .filter(tasks::Column::Tenant.eq(p.tenant.as_str()))
-            .filter(tasks::Column::Assignee.eq(p.subject.as_str()))
-            .filter(tasks::Column::Status.eq("open"));
+        let mine = assigned_to(p);
         // One rank-ordered index range scan per source, each cut at n, merged here: an
         // IN list or OR over sources would make the database sort every open task.
         let mut rows = mine
@@ -248,11 +268,7 @@ impl Desk {
         if p.role == Role::Partner {
             // A partner's unclaimed work is whatever its organisation owns.
             rows.extend(
-                tasks::Entity::find()
-                    .filter(tasks::Column::Tenant.eq(p.tenant.as_str()))
-                    .filter(tasks::Column::Partner.eq(p.partner.clone()))
-                    .filter(tasks::Column::Status.eq("open"))
-                    .filter(tasks::Column::Assignee.is_null())
+                unclaimed_of_partner(p)
                     .order_by_desc(tasks::Column::Rank)
                     .limit(n)
                     .all(&self.db)
@@ -455,5 +471,87 @@ impl Desk {
             .runtime
             .record_fact(case_id, fact, &p.acting_identity(), idempotency_key)
             .await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use orm::testing::TestDb;
+    use sea_orm::sea_query::{PostgresQueryBuilder, QueryBuilder};
+    use sea_orm::{
+        ConnectionTrait, DatabaseBackend, DatabaseConnection, QueryTrait, Statement,
+        TransactionTrait,
+    };
+
+    /// The plan each database chooses for a desk query as SeaORM builds it. PostgreSQL
+    /// is asked for its generic plan (the one a cached prepared statement ends up with,
+    /// where parameters have no values), with sequential scans priced out so an empty
+    /// table still shows which index the query can use; SQLite plans with the values bound.
+    async fn plan(db: &DatabaseConnection, q: Select<tasks::Entity>) -> String {
+        let backend = db.get_database_backend();
+        let stmt = q
+            .order_by_desc(tasks::Column::Rank)
+            .limit(10)
+            .build(backend);
+        let values = stmt.values.map(|v| v.0).unwrap_or_default();
+        let txn = db.begin().await.unwrap();
+        let (explain, column) = if backend == DatabaseBackend::Postgres {
+            for sql in [
+                format!("PREPARE desk_query AS {}", stmt.sql),
+                "SET LOCAL plan_cache_mode = force_generic_plan".into(),
+                "SET LOCAL enable_seqscan = off".into(),
+            ] {
+                txn.execute_unprepared(&sql).await.unwrap();
+            }
+            let args: Vec<String> = values
+                .iter()
+                .map(|v| PostgresQueryBuilder.value_to_string(v))
+                .collect();
+            let sql = format!("EXPLAIN EXECUTE desk_query({})", args.join(", "));
+            (Statement::from_string(backend, sql), "QUERY PLAN")
+        } else {
+            let sql = format!("EXPLAIN QUERY PLAN {}", stmt.sql);
+            (
+                Statement::from_sql_and_values(backend, sql, values),
+                "detail",
+            )
+        };
+        let rows = txn.query_all_raw(explain).await.unwrap();
+        if backend == DatabaseBackend::Postgres {
+            txn.execute_unprepared("DEALLOCATE desk_query")
+                .await
+                .unwrap();
+        }
+        txn.rollback().await.unwrap();
+        rows.iter()
+            .map(|r| r.try_get::<String>("", column).unwrap())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    async fn desk_queries_use_the_open_task_indexes(db: &DatabaseConnection) {
+        orm::migrate(db).await.unwrap();
+        let agent = Principal::new("ana", "t1", Role::Agent, None, vec![]).unwrap();
+        let partner =
+            Principal::new("lf", "t1", Role::Partner, Some("firm".into()), vec![]).unwrap();
+        let mine = plan(db, assigned_to(&agent)).await;
+        assert!(mine.contains("ix_tasks_open_assignee"), "{mine}");
+        let theirs = plan(db, unclaimed_of_partner(&partner)).await;
+        assert!(theirs.contains("ix_tasks_open_partner"), "{theirs}");
+    }
+
+    #[tokio::test]
+    async fn desk_queries_use_the_open_task_indexes_on_sqlite() {
+        let t = TestDb::sqlite().await;
+        desk_queries_use_the_open_task_indexes(&t.db).await;
+    }
+
+    #[tokio::test]
+    async fn desk_queries_use_the_open_task_indexes_on_postgres() {
+        let Some(t) = TestDb::postgres("desk_queries_use_the_open_task_indexes").await else {
+            return;
+        };
+        desk_queries_use_the_open_task_indexes(&t.db).await;
     }
 }
