@@ -173,7 +173,13 @@ impl RemoteIssuer {
         }
         let parsed: Jwk = serde_json::from_value(jwk.clone()).ok()?;
         let key = DecodingKey::from_jwk(&parsed).ok()?;
-        Some((kid, PinnedKey { alg, key }))
+        Some((
+            kid,
+            PinnedKey {
+                alg,
+                key: Arc::new(key),
+            },
+        ))
     }
 }
 

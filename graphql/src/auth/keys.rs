@@ -24,7 +24,8 @@ use super::AuthError;
 #[derive(Clone)]
 pub(crate) struct PinnedKey {
     pub alg: Algorithm,
-    pub key: DecodingKey,
+    /// Shared, so the verified-token cache can tell this key object from a reloaded one.
+    pub key: Arc<DecodingKey>,
 }
 
 /// A key pair of the own issuer.
@@ -95,7 +96,10 @@ fn own_key(m: &signing_keys::Model) -> Result<OwnKey, AuthError> {
         kid: m.kid.clone(),
         alg,
         encoding,
-        pinned: PinnedKey { alg, key },
+        pinned: PinnedKey {
+            alg,
+            key: Arc::new(key),
+        },
         jwk,
     })
 }

@@ -19,6 +19,7 @@ mod jwks;
 mod keys;
 mod routes;
 mod validate;
+mod verified;
 
 use std::sync::Arc;
 
@@ -91,6 +92,7 @@ impl Auth {
             external: Arc::new(external),
             clock: clock.clone(),
             leeway: config.leeway_seconds,
+            verified: Arc::default(),
         };
         let issuer = TokenIssuer {
             keys: keys.clone(),

@@ -20,6 +20,7 @@ use super::claims;
 use super::config::ClaimMapping;
 use super::jwks::RemoteIssuer;
 use super::keys::{OwnKeys, PinnedKey};
+use super::verified::VerifiedTokens;
 
 /// Turns bearer tokens into principals.
 #[derive(Clone)]
@@ -30,6 +31,7 @@ pub struct Authenticator {
     pub(crate) external: Arc<Vec<RemoteIssuer>>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) leeway: i64,
+    pub(crate) verified: Arc<VerifiedTokens>,
 }
 
 impl Authenticator {
@@ -84,7 +86,14 @@ impl Authenticator {
         if alg != key.alg {
             return Err(AuthError::AlgorithmNotAllowed);
         }
-        let claims = self.verify(token, &key, iss, &audience)?;
+        let claims = match self.verified.get(token, &key.key) {
+            Some(claims) => claims,
+            None => {
+                let claims = Arc::new(self.verify(token, &key, iss, &audience)?);
+                self.verified.put(token, &key.key, claims.clone());
+                claims
+            }
+        };
         self.check_times(&claims)?;
         claims::principal(&mapping, &claims)
     }
