@@ -14,6 +14,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sqlx;
+use sea_orm::sqlx::Arguments as _;
+use sea_orm::sqlx::postgres::PgArguments;
 use sea_orm::{DatabaseConnection, DbErr, RuntimeErr};
 
 use super::{Commit, StoreError, closed_by, conflict_or, desk, json_list};
@@ -286,21 +288,52 @@ const KEYED: &str = "keyed AS (INSERT INTO idempotency_keys (tenant, \"key\", ca
 /// count must undo the journal rows as well.
 const GUARD: &str = "SELECT 1 / ((SELECT count(*) FROM moved) = $1::int8)::integer";
 
-/// The statement for the parts a batch uses, in order. A batch pays only for the
+/// A batch's statement being put together: each part's text and its columns side by
+/// side, so a part cannot be bound in another part's place. A batch pays only for the
 /// sub-statements it needs (a timer firing writes no task rows), and the handful of
 /// shapes that occur are each planned once per connection.
-fn statement(parts: &[&str]) -> String {
-    let mut sql = String::from("WITH ");
-    let mut offset = 0;
-    for (i, part) in parts.iter().enumerate() {
-        if i > 0 {
-            sql.push_str(", ");
+struct Statement {
+    sql: String,
+    params: usize,
+    args: PgArguments,
+}
+
+impl Statement {
+    fn new() -> Self {
+        Statement {
+            sql: String::from("WITH "),
+            params: 0,
+            args: PgArguments::default(),
         }
-        offset += renumber(part, offset, &mut sql);
     }
-    sql.push(' ');
-    renumber(GUARD, offset, &mut sql);
-    sql
+
+    /// Appends one sub-statement, its parameters numbered after those before it;
+    /// returns how many it names.
+    fn text(&mut self, part: &str) -> usize {
+        if self.params > 0 {
+            self.sql.push_str(", ");
+        }
+        let named = renumber(part, self.params, &mut self.sql);
+        self.params += named;
+        named
+    }
+
+    fn bind<'t, T>(&mut self, column: T) -> Result<(), StoreError>
+    where
+        T: sqlx::Encode<'t, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
+    {
+        self.args.add(column).map_err(|e| {
+            StoreError::Db(DbErr::Custom(format!("cannot encode a batch column: {e}")))
+        })
+    }
+
+    /// Ends the statement with the guard, for a batch of `commits`.
+    fn guard(mut self, commits: usize) -> Result<Self, StoreError> {
+        self.sql.push(' ');
+        self.params += renumber(GUARD, self.params, &mut self.sql);
+        self.bind(commits as i64)?;
+        Ok(self)
+    }
 }
 
 /// Appends `sql` with each `$n` shifted by `offset`; returns the highest `n`.
@@ -320,137 +353,139 @@ fn renumber(sql: &str, offset: usize, out: &mut String) -> usize {
     highest
 }
 
+/// Adds a sub-statement and binds its columns, in the order its text numbers them.
+macro_rules! part {
+    ($statement:ident, $text:expr, $($column:expr),+ $(,)?) => {{
+        let named = $statement.text($text);
+        let mut bound = 0;
+        $(
+            $statement.bind($column)?;
+            bound += 1;
+        )+
+        debug_assert_eq!(named, bound, "parameters named and bound differ in {}", $text);
+    }};
+}
+
 /// Writes the batch (which must [`fit`](fits)) in one statement; fails as a whole.
 pub(super) async fn write(db: &DatabaseConnection, batch: &[Commit]) -> Result<(), StoreError> {
     let Some(first) = batch.first() else {
         return Ok(());
     };
     let r = columns(batch);
-    let opens = !r.t_case.is_empty();
-    let queues = !r.q_case.is_empty();
-    let closes = !r.x_case.is_empty();
-    let unsets = !r.tr_case.is_empty();
-    let unsubscribes = !r.sr_case.is_empty();
-    let sets = !r.ta_case.is_empty();
-    let subscribes = !r.sa_case.is_empty();
-    let outboxes = !r.o_case.is_empty();
-    let keys = !r.k_case.is_empty();
-    let parts: Vec<&str> = [
-        (true, JOURNAL),
-        (true, MOVED),
-        (opens, OPENED_TASKS),
-        (queues, QUEUED),
-        (closes, CLOSED_TASKS),
-        (unsets, TIMERS_GONE),
-        (unsubscribes, SUBSCRIPTIONS_GONE),
-        (sets, TIMERS_SET),
-        (subscribes, SUBSCRIBED),
-        (outboxes, OUTBOXED),
-        (keys, KEYED),
-    ]
-    .into_iter()
-    .filter_map(|(used, part)| used.then_some(part))
-    .collect();
-    let sql = statement(&parts);
-    // Assembled from the constant parts above only; bound in their order.
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(r.j_case)
-        .bind(r.j_seq)
-        .bind(r.j_type)
-        .bind(r.j_payload)
-        .bind(r.j_actor)
-        .bind(r.j_at)
-        .bind(r.j_prev)
-        .bind(r.j_hash)
-        .bind(r.c_case)
-        .bind(r.c_prev)
-        .bind(r.c_seq)
-        .bind(r.c_stage)
-        .bind(r.c_status)
-        .bind(r.c_at)
-        .bind(r.c_snapshot)
-        .bind(r.c_debtor)
-        .bind(r.c_owner)
-        .bind(r.c_partner)
-        .bind(r.c_placement)
-        .bind(r.c_amount)
-        .bind(r.c_currency)
-        .bind(r.c_delinquent);
-    if opens {
-        query = query
-            .bind(r.t_case)
-            .bind(r.t_task)
-            .bind(r.t_tenant)
-            .bind(r.t_element)
-            .bind(r.t_name)
-            .bind(r.t_assignee)
-            .bind(r.t_groups)
-            .bind(r.t_users)
-            .bind(r.t_priority)
-            .bind(r.t_due)
-            .bind(r.t_stage)
-            .bind(r.t_at)
-            .bind(r.t_partner)
-            .bind(r.t_rank)
-            .bind(r.t_amount);
+    let mut s = Statement::new();
+    part!(
+        s,
+        JOURNAL,
+        r.j_case,
+        r.j_seq,
+        r.j_type,
+        r.j_payload,
+        r.j_actor,
+        r.j_at,
+        r.j_prev,
+        r.j_hash
+    );
+    part!(
+        s,
+        MOVED,
+        r.c_case,
+        r.c_prev,
+        r.c_seq,
+        r.c_stage,
+        r.c_status,
+        r.c_at,
+        r.c_snapshot,
+        r.c_debtor,
+        r.c_owner,
+        r.c_partner,
+        r.c_placement,
+        r.c_amount,
+        r.c_currency,
+        r.c_delinquent
+    );
+    if !r.t_case.is_empty() {
+        part!(
+            s,
+            OPENED_TASKS,
+            r.t_case,
+            r.t_task,
+            r.t_tenant,
+            r.t_element,
+            r.t_name,
+            r.t_assignee,
+            r.t_groups,
+            r.t_users,
+            r.t_priority,
+            r.t_due,
+            r.t_stage,
+            r.t_at,
+            r.t_partner,
+            r.t_rank,
+            r.t_amount
+        );
     }
-    if queues {
-        query = query
-            .bind(r.q_case)
-            .bind(r.q_task)
-            .bind(r.q_candidate)
-            .bind(r.q_tenant)
-            .bind(r.q_assignee)
-            .bind(r.q_rank);
+    if !r.q_case.is_empty() {
+        part!(
+            s,
+            QUEUED,
+            r.q_case,
+            r.q_task,
+            r.q_candidate,
+            r.q_tenant,
+            r.q_assignee,
+            r.q_rank
+        );
     }
-    if closes {
-        query = query
-            .bind(r.x_case)
-            .bind(r.x_task)
-            .bind(r.x_status)
-            .bind(r.x_at)
-            .bind(r.x_by);
+    if !r.x_case.is_empty() {
+        part!(
+            s,
+            CLOSED_TASKS,
+            r.x_case,
+            r.x_task,
+            r.x_status,
+            r.x_at,
+            r.x_by
+        );
     }
-    if unsets {
-        query = query.bind(r.tr_case).bind(r.tr_id);
+    if !r.tr_case.is_empty() {
+        part!(s, TIMERS_GONE, r.tr_case, r.tr_id);
     }
-    if unsubscribes {
-        query = query.bind(r.sr_case).bind(r.sr_id);
+    if !r.sr_case.is_empty() {
+        part!(s, SUBSCRIPTIONS_GONE, r.sr_case, r.sr_id);
     }
-    if sets {
-        query = query
-            .bind(r.ta_case)
-            .bind(r.ta_id)
-            .bind(r.ta_element)
-            .bind(r.ta_due);
+    if !r.ta_case.is_empty() {
+        part!(s, TIMERS_SET, r.ta_case, r.ta_id, r.ta_element, r.ta_due);
     }
-    if subscribes {
-        query = query
-            .bind(r.sa_case)
-            .bind(r.sa_id)
-            .bind(r.sa_name)
-            .bind(r.sa_key);
+    if !r.sa_case.is_empty() {
+        part!(s, SUBSCRIBED, r.sa_case, r.sa_id, r.sa_name, r.sa_key);
     }
-    if outboxes {
-        query = query
-            .bind(r.o_case)
-            .bind(r.o_seq)
-            .bind(r.o_kind)
-            .bind(r.o_payload)
-            .bind(r.o_at)
-            .bind(r.o_next);
+    if !r.o_case.is_empty() {
+        part!(
+            s,
+            OUTBOXED,
+            r.o_case,
+            r.o_seq,
+            r.o_kind,
+            r.o_payload,
+            r.o_at,
+            r.o_next
+        );
     }
-    if keys {
-        query = query
-            .bind(r.k_tenant)
-            .bind(r.k_key)
-            .bind(r.k_case)
-            .bind(r.k_seq)
-            .bind(r.k_response)
-            .bind(r.k_at);
+    if !r.k_case.is_empty() {
+        part!(
+            s,
+            KEYED,
+            r.k_tenant,
+            r.k_key,
+            r.k_case,
+            r.k_seq,
+            r.k_response,
+            r.k_at
+        );
     }
-    query
-        .bind(batch.len() as i64)
+    let s = s.guard(batch.len())?;
+    // The text is assembled from the constant parts above only.
+    sqlx::query_with(sqlx::AssertSqlSafe(s.sql), s.args)
         .execute(db.get_postgres_connection_pool())
         .await
         .map_err(|err| {
@@ -475,6 +510,15 @@ fn moved_or(err: DbErr, case_id: &str) -> StoreError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The statement text for these parts (columns not bound).
+    fn statement(parts: &[&str]) -> String {
+        let mut s = Statement::new();
+        for part in parts {
+            s.text(part);
+        }
+        s.guard(1).unwrap().sql
+    }
 
     /// The parameters a statement names, in order of first appearance.
     fn parameters(sql: &str) -> Vec<usize> {
