@@ -16,7 +16,7 @@ use sea_orm::DbBackend;
 use tokio::sync::{Mutex, mpsc, oneshot};
 use tokio::time::Instant;
 
-use crate::store::{Commit, Store, StoreError};
+use crate::store::{Commit, Store, StoreError, Writer};
 
 #[derive(Debug, Clone, Copy)]
 pub struct GroupCommit {
@@ -55,7 +55,9 @@ impl Committer {
             DbBackend::Postgres => cfg.writers.max(1),
             _ => 1,
         };
-        let store = match orm::writer_connections(store.db(), writers as u32) {
+        // Each writer holds a connection for single-statement batches; as many again serve
+        // the batches written statement by statement.
+        let store = match orm::writer_connections(store.db(), 2 * writers as u32) {
             Some(db) => Store::new(db),
             None => store,
         };
@@ -79,8 +81,9 @@ impl Committer {
 }
 
 async fn run(store: Store, cfg: GroupCommit, rx: Arc<Mutex<mpsc::Receiver<(Commit, Reply)>>>) {
+    let mut writer = Writer::new(store);
     while let Some(batch) = next_batch(&rx, cfg).await {
-        write(&store, cfg, batch).await;
+        write(&mut writer, cfg, batch).await;
     }
 }
 
@@ -111,17 +114,17 @@ async fn next_batch(
     Some(batch)
 }
 
-async fn commit(store: &Store, cfg: GroupCommit, batch: &[Commit]) -> Result<(), StoreError> {
+async fn commit(writer: &mut Writer, cfg: GroupCommit, batch: &[Commit]) -> Result<(), StoreError> {
     if cfg.one_statement {
-        store.commit_batch(batch).await
+        writer.commit_batch(batch).await
     } else {
-        store.commit_batch_in_steps(batch).await
+        writer.commit_batch_in_steps(batch).await
     }
 }
 
-async fn write(store: &Store, cfg: GroupCommit, batch: Vec<(Commit, Reply)>) {
+async fn write(writer: &mut Writer, cfg: GroupCommit, batch: Vec<(Commit, Reply)>) {
     let (commits, replies): (Vec<Commit>, Vec<Reply>) = batch.into_iter().unzip();
-    match commit(store, cfg, &commits).await {
+    match commit(writer, cfg, &commits).await {
         Ok(()) => {
             for r in replies {
                 let _ = r.send(Ok(()));
@@ -131,7 +134,7 @@ async fn write(store: &Store, cfg: GroupCommit, batch: Vec<(Commit, Reply)>) {
         // alone so only the conflicting ones see the error.
         Err(_) if commits.len() > 1 => {
             for (c, r) in commits.into_iter().zip(replies) {
-                let res = commit(store, cfg, std::slice::from_ref(&c)).await;
+                let res = commit(writer, cfg, std::slice::from_ref(&c)).await;
                 let _ = r.send(res);
             }
         }

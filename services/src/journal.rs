@@ -73,28 +73,73 @@ impl Entry {
     /// SHA-256 (hex) over the length-prefixed fields in a fixed order; the payload in
     /// canonical JSON (object keys sorted, no whitespace).
     pub fn compute_hash(&self) -> String {
+        let canonical_payload = canonical_json(&self.payload);
         let mut h = Sha256::new();
-        let seq = self.seq.to_string();
-        let at = self
-            .recorded_at
-            .format("%Y-%m-%dT%H:%M:%S%.6fZ")
-            .to_string();
-        let payload = canonical_json(&self.payload);
+        let mut seq = itoa_buf();
+        let seq = fmt_into(&mut seq, format_args!("{}", self.seq));
+        let mut at = [0u8; 40];
+        let at = timestamp(&mut at, self.recorded_at);
         for field in [
             self.case_id.as_str(),
-            seq.as_str(),
+            seq,
             self.event_type.as_str(),
-            payload.as_str(),
+            canonical_payload.as_str(),
             self.actor.as_str(),
-            at.as_str(),
+            at,
             self.prev_hash.as_str(),
         ] {
-            h.update(field.len().to_string().as_bytes());
+            let mut len = itoa_buf();
+            h.update(fmt_into(&mut len, format_args!("{}", field.len())).as_bytes());
             h.update(b":");
             h.update(field.as_bytes());
         }
-        hex(&h.finalize())
+        hex::encode(h.finalize())
     }
+}
+
+/// A stack buffer large enough for any `i64` or `usize` in decimal.
+fn itoa_buf() -> [u8; 24] {
+    [0; 24]
+}
+
+/// Formats into `buf` without allocating; `buf` must be large enough (it is for the
+/// integers and timestamps formatted here: a too-small buffer is a bug, caught by tests).
+fn fmt_into<'b>(buf: &'b mut [u8], args: std::fmt::Arguments<'_>) -> &'b str {
+    use std::io::Write as _;
+    let mut cursor = std::io::Cursor::new(&mut buf[..]);
+    cursor
+        .write_fmt(args)
+        .expect("the buffer fits the formatted value");
+    let n = cursor.position() as usize;
+    std::str::from_utf8(&buf[..n]).expect("formatted text is UTF-8")
+}
+
+/// `recorded_at` as hashed: `%Y-%m-%dT%H:%M:%S%.6fZ`. Written field by field because
+/// chrono parses a format string on every call, which showed in profiles of the journal.
+fn timestamp(buf: &mut [u8; 40], t: DateTime<Utc>) -> &str {
+    use chrono::{Datelike, Timelike};
+    let year = t.year();
+    let micros = t.nanosecond() % 1_000_000_000 / 1_000;
+    // A leap second (nanoseconds past 10^9) shows as second 60, as chrono's `%S` does.
+    let second = t.second() + t.nanosecond() / 1_000_000_000;
+    // chrono's `%Y` pads to four digits and signs years outside 0..=9999.
+    let mut year_buf = itoa_buf();
+    let year = if (0..=9999).contains(&year) {
+        fmt_into(&mut year_buf, format_args!("{year:04}"))
+    } else {
+        fmt_into(&mut year_buf, format_args!("{year:+05}"))
+    };
+    fmt_into(
+        buf,
+        format_args!(
+            "{year}-{:02}-{:02}T{:02}:{:02}:{:02}.{micros:06}Z",
+            t.month(),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            second
+        ),
+    )
 }
 
 /// Checks a case's entries (in `seq` order, starting at 1).
@@ -129,48 +174,51 @@ pub fn verify_chain(entries: &[Entry]) -> Result<(), ChainError> {
 
 /// JSON with object keys sorted and no insignificant whitespace.
 pub fn canonical_json(v: &Value) -> String {
-    let mut out = String::new();
+    let mut out = Vec::with_capacity(128);
     write_canonical(v, &mut out);
-    out
+    // serde_json writes valid UTF-8 and the punctuation added here is ASCII.
+    String::from_utf8(out).expect("canonical JSON is UTF-8")
 }
 
-fn write_canonical(v: &Value, out: &mut String) {
+fn write_canonical(v: &Value, out: &mut Vec<u8>) {
     match v {
         Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
-            out.push('{');
-            for (i, k) in keys.into_iter().enumerate() {
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            out.push(b'{');
+            for (i, (k, v)) in entries.into_iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.push(b',');
                 }
-                out.push_str(&Value::String(k.clone()).to_string());
-                out.push(':');
-                write_canonical(&map[k], out);
+                write_scalar(k, out);
+                out.push(b':');
+                write_canonical(v, out);
             }
-            out.push('}');
+            out.push(b'}');
         }
         Value::Array(items) => {
-            out.push('[');
+            out.push(b'[');
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.push(b',');
                 }
                 write_canonical(item, out);
             }
-            out.push(']');
+            out.push(b']');
         }
-        other => out.push_str(&other.to_string()),
+        other => write_scalar(other, out),
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+/// serde_json's compact form of a string, number, bool or null.
+fn write_scalar<T: Serialize + ?Sized>(v: &T, out: &mut Vec<u8>) {
+    serde_json::to_writer(out, v).expect("a JSON scalar serialises");
 }
 
 #[cfg(test)]
 mod tests {
     use chrono::TimeZone;
+    use proptest::prelude::*;
     use serde_json::json;
 
     use super::*;
@@ -238,6 +286,148 @@ mod tests {
         let b: Value = serde_json::from_str(r#"{"a":{"x":null,"y":[1,2]},"b":1}"#).unwrap();
         assert_eq!(canonical_json(&a), canonical_json(&b));
         assert_eq!(canonical_json(&a), r#"{"a":{"x":null,"y":[1,2]},"b":1}"#);
+    }
+
+    /// A chain written by the first implementation (chrono's strftime, `format!` per hex
+    /// digit, object keys re-serialised through `Value`) must still verify: the hash of a
+    /// fixed entry is pinned, and random entries hash as the reference below does.
+    #[test]
+    fn the_hash_encoding_is_unchanged() {
+        let t = Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap()
+            + chrono::Duration::microseconds(1234);
+        let payload = json!({
+            "zeta": [1, -2.5, "a\nb", null, true],
+            "alpha": {"y": "\u{1F600}", "x": 1e21},
+            "": "",
+        });
+        let e = Entry::next(
+            "case-\u{fc}\"1",
+            42,
+            GENESIS,
+            "TaskCompleted",
+            payload,
+            "agent:ana",
+            t,
+        );
+        assert_eq!(e.hash, reference_hash(&e));
+        assert_eq!(e.hash, PINNED);
+        assert_eq!(
+            canonical_json(&e.payload),
+            "{\"\":\"\",\"alpha\":{\"x\":1e+21,\"y\":\"\u{1F600}\"},\"zeta\":[1,-2.5,\"a\\nb\",null,true]}"
+        );
+    }
+
+    const PINNED: &str = "1f68e66c174bae719159d37481f2ba563028a48b50b471a8c80e4589ca8c3e9f";
+
+    /// `compute_hash` as first written.
+    fn reference_hash(e: &Entry) -> String {
+        let mut h = Sha256::new();
+        let seq = e.seq.to_string();
+        let at = e.recorded_at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string();
+        let mut payload = String::new();
+        reference_canonical(&e.payload, &mut payload);
+        for field in [
+            e.case_id.as_str(),
+            seq.as_str(),
+            e.event_type.as_str(),
+            payload.as_str(),
+            e.actor.as_str(),
+            at.as_str(),
+            e.prev_hash.as_str(),
+        ] {
+            h.update(field.len().to_string().as_bytes());
+            h.update(b":");
+            h.update(field.as_bytes());
+        }
+        h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// The encoding as first written, the reference the faster one must equal.
+    fn reference_canonical(v: &Value, out: &mut String) {
+        match v {
+            Value::Object(map) => {
+                let mut keys: Vec<&String> = map.keys().collect();
+                keys.sort();
+                out.push('{');
+                for (i, k) in keys.into_iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    out.push_str(&Value::String(k.clone()).to_string());
+                    out.push(':');
+                    reference_canonical(&map[k], out);
+                }
+                out.push('}');
+            }
+            Value::Array(items) => {
+                out.push('[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    reference_canonical(item, out);
+                }
+                out.push(']');
+            }
+            other => out.push_str(&other.to_string()),
+        }
+    }
+
+    fn json_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(|n| json!(n)),
+            any::<u64>().prop_map(|n| json!(n)),
+            any::<f64>()
+                .prop_filter("finite", |f| f.is_finite())
+                .prop_map(|f| json!(f)),
+            any::<String>().prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 48, 6, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                proptest::collection::vec((any::<String>(), inner), 0..6)
+                    .prop_map(|kv| Value::Object(kv.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn canonical_json_equals_the_reference_encoding(v in json_value()) {
+            let mut expected = String::new();
+            reference_canonical(&v, &mut expected);
+            prop_assert_eq!(canonical_json(&v), expected);
+        }
+
+        #[test]
+        fn entries_hash_as_the_reference_does(
+            case_id in ".{0,40}",
+            seq in any::<i64>(),
+            payload in json_value(),
+            actor in ".{0,20}",
+            micros in -1_000_000_000_000_000i64..1_000_000_000_000_000i64,
+        ) {
+            let t = DateTime::<Utc>::from_timestamp_micros(micros).expect("in range");
+            let e = Entry::next(&case_id, seq, GENESIS, "E", payload, &actor, t);
+            prop_assert_eq!(&e.hash, &reference_hash(&e));
+        }
+
+        /// Every instant chrono can represent, leap seconds included.
+        #[test]
+        fn timestamps_are_written_as_chrono_formats_them(
+            secs in -8_210_298_326_400i64..8_210_298_412_799i64,
+            nanos in 0u32..2_000_000_000u32,
+        ) {
+            if let Some(t) = DateTime::<Utc>::from_timestamp(secs, nanos) {
+                let mut buf = [0u8; 40];
+                prop_assert_eq!(
+                    timestamp(&mut buf, t),
+                    t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+                );
+            }
+        }
     }
 
     #[test]

@@ -7,13 +7,16 @@ use orm::entities::{
     case_journal, cases, idempotency_keys, message_subscriptions, outbox, task_candidates, tasks,
     timers,
 };
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter,
+    QueryOrder, Statement,
+};
 use serde_json::json;
 use services::case::projection::{CaseDesk, Changes, OutboxRow, TaskRow};
 use services::clock::Clock;
 use services::journal::Entry;
 use services::runtime::Runtime;
-use services::store::{Commit, Store, StoreError};
+use services::store::{Commit, Store, StoreError, Writer};
 
 use crate::runtime::MODEL;
 use crate::support::{clock, on_both, runtime};
@@ -335,4 +338,71 @@ async fn what_a_commit_adds_and_removes_does_not_stay(db: &DatabaseConnection) {
 on_both!(
     what_one_commit_adds_and_removes_does_not_stay,
     super::what_a_commit_adds_and_removes_does_not_stay
+);
+
+/// A group-commit writer keeps its connection between batches. When PostgreSQL drops
+/// that connection, the next batch fails as a whole (never acknowledged, nothing
+/// written) and the one after goes through on a new connection.
+async fn a_writer_survives_losing_its_connection(db: &DatabaseConnection) {
+    let clock = clock();
+    let rt = runtime(db, clock.clone()).await;
+    rt.deploy("dunning.bpmn", MODEL, "supervisor:eva")
+        .await
+        .expect("deploy");
+    let (first, first_seq) = open(&rt, db, "L-first").await;
+    let (second, second_seq) = open(&rt, db, "L-second").await;
+    let at = clock.now();
+    let mut writer = Writer::new(Store::new(db.clone()));
+    writer
+        .commit_batch(&[removing(&first, first_seq + 1, at)])
+        .await
+        .expect("a first batch");
+
+    let postgres = db.get_database_backend() == DbBackend::Postgres;
+    if postgres {
+        // Every other session on this test's database, the writer's held one included;
+        // waits until they are gone.
+        let killed = db
+            .query_one_raw(Statement::from_string(
+                DbBackend::Postgres,
+                "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid, 5000)) AS n \
+                 FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()",
+            ))
+            .await
+            .unwrap()
+            .unwrap()
+            .try_get::<i64>("", "n")
+            .unwrap();
+        assert!(killed >= 1, "the writer's session was not found");
+        let batch = [removing(&second, second_seq + 1, at)];
+        let res = writer.commit_batch(&batch).await;
+        assert!(
+            matches!(&res, Err(StoreError::Db(_))),
+            "expected a connection error, got {res:?}"
+        );
+        let entries = case_journal::Entity::find()
+            .filter(case_journal::Column::CaseId.eq(second.clone()))
+            .filter(case_journal::Column::EventType.eq("TestTransition"))
+            .all(db)
+            .await
+            .unwrap();
+        assert!(entries.is_empty(), "a failed batch left {entries:?}");
+    }
+    writer
+        .commit_batch(&[removing(&second, second_seq + 1, at)])
+        .await
+        .expect("the writer reconnects");
+    for (case_id, seq) in [(&first, first_seq + 1), (&second, second_seq + 1)] {
+        let row = cases::Entity::find_by_id(case_id.clone())
+            .one(db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(row.seq, seq);
+    }
+}
+
+on_both!(
+    a_writer_reconnects_after_losing_its_connection,
+    super::a_writer_survives_losing_its_connection
 );

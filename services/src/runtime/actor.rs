@@ -92,15 +92,16 @@ impl Handler<Execute> for CaseActor {
         let state = self.take_state();
         let shared = self.shared.clone();
         let case_id = self.case_id.clone();
-        AtomicResponse::new(Box::pin(
-            async move { execute(&shared, &case_id, state, msg).await }
-                .into_actor(self)
-                .map(|(state, result), act, ctx| {
-                    act.state = state;
-                    act.stop_if_absent(ctx);
-                    Ok(result)
-                }),
-        ))
+        // The command's future is large (engine step, commit, notices); boxed on its own it
+        // is written to the heap once instead of being copied through every wrapper below.
+        let work = Box::pin(async move { execute(&shared, &case_id, state, msg).await });
+        AtomicResponse::new(Box::pin(work.into_actor(self).map(
+            |(state, result), act, ctx| {
+                act.state = state;
+                act.stop_if_absent(ctx);
+                Ok(result)
+            },
+        )))
     }
 }
 

@@ -7,9 +7,11 @@ mod desk;
 mod documents;
 mod load;
 mod one_statement;
+mod writer;
 
 pub use desk::candidates;
 pub use documents::DocumentOrigin;
+pub use writer::Writer;
 
 use chrono::{DateTime, Utc};
 use orm::entities::{
