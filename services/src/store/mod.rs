@@ -93,10 +93,7 @@ impl Store {
 
     /// Writes several commits in one transaction (group commit). Fails as a whole.
     pub async fn commit_batch(&self, batch: &[Commit]) -> Result<(), StoreError> {
-        if self.db.get_database_backend() == DbBackend::Postgres && one_statement::fits(batch) {
-            return one_statement::write(&self.db, batch).await;
-        }
-        self.commit_batch_in_steps(batch).await
+        Writer::new(self.clone()).commit_batch(batch).await
     }
 
     /// The general way to write a batch: statement by statement in an explicit

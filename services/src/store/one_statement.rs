@@ -16,7 +16,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sqlx;
 use sea_orm::sqlx::Arguments as _;
 use sea_orm::sqlx::postgres::{PgArguments, PgConnection};
-use sea_orm::{DatabaseConnection, DbErr, RuntimeErr};
+use sea_orm::{DbErr, RuntimeErr};
 
 use super::{Commit, StoreError, closed_by, conflict_or, desk, json_list};
 use crate::journal::canonical_json;
@@ -366,21 +366,8 @@ macro_rules! part {
     }};
 }
 
-/// Writes the batch (which must [`fit`](fits)) in one statement on a pooled connection;
-/// fails as a whole.
-pub(super) async fn write(db: &DatabaseConnection, batch: &[Commit]) -> Result<(), StoreError> {
-    let mut conn = db
-        .get_postgres_connection_pool()
-        .acquire()
-        .await
-        .map_err(|e| DbErr::Conn(RuntimeErr::SqlxError(Arc::new(e))))?;
-    write_on(&mut conn, batch).await
-}
-
-/// [`write`] on a connection the caller holds: the group committer's writers keep theirs,
-/// because a connection given back to sqlx's pool is first pinged (one more round trip and
-/// a spawned task per batch, measured in the journal bench).
-pub(super) async fn write_on(conn: &mut PgConnection, batch: &[Commit]) -> Result<(), StoreError> {
+/// Writes the batch (which must [`fit`](fits)) in one statement; fails as a whole.
+pub(super) async fn write(conn: &mut PgConnection, batch: &[Commit]) -> Result<(), StoreError> {
     let Some(first) = batch.first() else {
         return Ok(());
     };

@@ -8,8 +8,9 @@ use sea_orm::{DbBackend, DbErr, RuntimeErr};
 
 use super::{Commit, Store, StoreError, one_statement};
 
-/// Writes batches like [`Store::commit_batch`], but keeps its PostgreSQL connection from
-/// one single-statement batch to the next. sqlx pings a connection given back to its pool
+/// Writes group-committed batches: on PostgreSQL a batch that [fits](one_statement::fits)
+/// as one statement, anything else statement by statement. Keeps its PostgreSQL
+/// connection from one single-statement batch to the next. sqlx pings a connection given back to its pool
 /// (one more round trip and a spawned task per batch), and between two processes on two
 /// cores that round trip was a visible part of every batch's latency.
 ///
@@ -39,7 +40,7 @@ impl Writer {
                     .map_err(|e| DbErr::Conn(RuntimeErr::SqlxError(Arc::new(e))))?,
             ),
         };
-        let result = one_statement::write_on(conn, batch).await;
+        let result = one_statement::write(conn, batch).await;
         // A lost race leaves the connection as good as it was; after anything else it goes
         // back to the pool, whose ping decides whether it is still usable.
         if matches!(result, Err(ref e) if !matches!(e, StoreError::Conflict(_))) {
