@@ -342,26 +342,33 @@ on_both!(
 
 /// A group-commit writer keeps its connection between batches. When PostgreSQL drops
 /// that connection, the next batch fails as a whole (never acknowledged, nothing
-/// written) and the one after goes through on a new connection.
+/// written) and the one after goes through on a new connection — unless the writer was
+/// idle long enough to have the connection checked first, then nothing fails at all.
 async fn a_writer_survives_losing_its_connection(db: &DatabaseConnection) {
     let clock = clock();
     let rt = runtime(db, clock.clone()).await;
     rt.deploy("dunning.bpmn", MODEL, "supervisor:eva")
         .await
         .expect("deploy");
-    let (first, first_seq) = open(&rt, db, "L-first").await;
-    let (second, second_seq) = open(&rt, db, "L-second").await;
+    let mut opened = Vec::new();
+    for external_ref in ["L-kept-1", "L-kept-2", "L-checked-1", "L-checked-2"] {
+        opened.push(open(&rt, db, external_ref).await);
+    }
     let at = clock.now();
-    let mut writer = Writer::new(Store::new(db.clone()));
-    writer
-        .commit_batch(&[removing(&first, first_seq + 1, at)])
+    let batch = |i: usize| [removing(&opened[i].0, opened[i].1 + 1, at)];
+    let store = Store::new(db.clone());
+    // Never idle long enough to be checked, and always.
+    let mut kept = Writer::checked_after(store.clone(), std::time::Duration::MAX);
+    let mut checked = Writer::checked_after(store, std::time::Duration::ZERO);
+    kept.commit_batch(&batch(0)).await.expect("a first batch");
+    checked
+        .commit_batch(&batch(2))
         .await
         .expect("a first batch");
 
-    let postgres = db.get_database_backend() == DbBackend::Postgres;
-    if postgres {
-        // Every other session on this test's database, the writer's held one included;
-        // waits until they are gone.
+    if db.get_database_backend() == DbBackend::Postgres {
+        // Every other session on this test's database, both writers' included; waits
+        // until they are gone.
         let killed = db
             .query_one_raw(Statement::from_string(
                 DbBackend::Postgres,
@@ -373,32 +380,34 @@ async fn a_writer_survives_losing_its_connection(db: &DatabaseConnection) {
             .unwrap()
             .try_get::<i64>("", "n")
             .unwrap();
-        assert!(killed >= 1, "the writer's session was not found");
-        let batch = [removing(&second, second_seq + 1, at)];
-        let res = writer.commit_batch(&batch).await;
+        assert!(killed >= 2, "the writers' sessions were not found");
+        let res = kept.commit_batch(&batch(1)).await;
         assert!(
             matches!(&res, Err(StoreError::Db(_))),
             "expected a connection error, got {res:?}"
         );
         let entries = case_journal::Entity::find()
-            .filter(case_journal::Column::CaseId.eq(second.clone()))
+            .filter(case_journal::Column::CaseId.eq(opened[1].0.clone()))
             .filter(case_journal::Column::EventType.eq("TestTransition"))
             .all(db)
             .await
             .unwrap();
         assert!(entries.is_empty(), "a failed batch left {entries:?}");
     }
-    writer
-        .commit_batch(&[removing(&second, second_seq + 1, at)])
+    kept.commit_batch(&batch(1))
         .await
         .expect("the writer reconnects");
-    for (case_id, seq) in [(&first, first_seq + 1), (&second, second_seq + 1)] {
+    checked
+        .commit_batch(&batch(3))
+        .await
+        .expect("a checked connection is replaced before use");
+    for (case_id, seq) in &opened {
         let row = cases::Entity::find_by_id(case_id.clone())
             .one(db)
             .await
             .unwrap()
             .unwrap();
-        assert_eq!(row.seq, seq);
+        assert_eq!(row.seq, seq + 1);
     }
 }
 
