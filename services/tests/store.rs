@@ -2,6 +2,8 @@
 //! fast path) and statement by statement — write the same rows, and a batch fails as a
 //! whole when one of its case rows has moved.
 
+use std::sync::Arc;
+
 use chrono::{Duration, NaiveDate};
 use orm::entities::{
     case_journal, cases, idempotency_keys, message_subscriptions, outbox, task_candidates, tasks,
@@ -13,13 +15,23 @@ use sea_orm::{
 };
 use serde_json::json;
 use services::case::projection::{CaseDesk, Changes, OutboxRow, TaskRow};
-use services::clock::Clock;
+use services::clock::{Clock, VirtualClock};
 use services::journal::Entry;
 use services::runtime::Runtime;
 use services::store::{Commit, Store, StoreError, Writer};
 
 use crate::runtime::MODEL;
 use crate::support::{clock, on_both, runtime};
+
+/// A runtime on a virtual clock with the dunning model deployed.
+async fn deployed(db: &DatabaseConnection) -> (Arc<VirtualClock>, Runtime) {
+    let clock = clock();
+    let rt = runtime(db, clock.clone()).await;
+    rt.deploy("dunning.bpmn", MODEL, "supervisor:eva")
+        .await
+        .expect("deploy");
+    (clock, rt)
+}
 
 /// Opens a case through the runtime; returns its id and sequence.
 async fn open(rt: &Runtime, db: &DatabaseConnection, external_ref: &str) -> (String, i64) {
@@ -199,11 +211,7 @@ async fn rows_of(db: &DatabaseConnection, case_id: &str) -> String {
 }
 
 async fn both_ways_write_the_same_rows(db: &DatabaseConnection) {
-    let clock = clock();
-    let rt = runtime(db, clock.clone()).await;
-    rt.deploy("dunning.bpmn", MODEL, "supervisor:eva")
-        .await
-        .expect("deploy");
+    let (clock, rt) = deployed(db).await;
     let store = Store::new(db.clone());
     let (a1, a2, b1, b2) = (
         open(&rt, db, "L-a1").await,
@@ -257,11 +265,7 @@ on_both!(
 /// A case row that is not at the sequence its entry follows fails the whole batch,
 /// even when the journal key itself is free.
 async fn a_moved_case_row_fails_the_whole_batch(db: &DatabaseConnection) {
-    let clock = clock();
-    let rt = runtime(db, clock.clone()).await;
-    rt.deploy("dunning.bpmn", MODEL, "supervisor:eva")
-        .await
-        .expect("deploy");
+    let (clock, rt) = deployed(db).await;
     let store = Store::new(db.clone());
     let (good, good_seq) = open(&rt, db, "L-good").await;
     let (stale, stale_seq) = open(&rt, db, "L-stale").await;
@@ -310,11 +314,7 @@ on_both!(
 /// One command may open a task and end it, or set a timer and cancel it (a boundary
 /// timer of a task the same command ends): nothing of them stays open or pending.
 async fn what_a_commit_adds_and_removes_does_not_stay(db: &DatabaseConnection) {
-    let clock = clock();
-    let rt = runtime(db, clock.clone()).await;
-    rt.deploy("dunning.bpmn", MODEL, "supervisor:eva")
-        .await
-        .expect("deploy");
+    let (clock, rt) = deployed(db).await;
     let store = Store::new(db.clone());
     let (case_id, seq) = open(&rt, db, "L-brief").await;
     let at = clock.now();
@@ -345,11 +345,7 @@ on_both!(
 /// written) and the one after goes through on a new connection — unless the writer was
 /// idle long enough to have the connection checked first, then nothing fails at all.
 async fn a_writer_survives_losing_its_connection(db: &DatabaseConnection) {
-    let clock = clock();
-    let rt = runtime(db, clock.clone()).await;
-    rt.deploy("dunning.bpmn", MODEL, "supervisor:eva")
-        .await
-        .expect("deploy");
+    let (clock, rt) = deployed(db).await;
     let mut opened = Vec::new();
     for external_ref in ["L-kept-1", "L-kept-2", "L-checked-1", "L-checked-2"] {
         opened.push(open(&rt, db, external_ref).await);
