@@ -1,59 +1,13 @@
-//! `recobro documents verify|sweep`, and the object-store options `recobro serve` shares.
+//! `recobro documents verify|sweep`.
 
-use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
-use clap::{Args, Subcommand};
-use services::documents::{DocumentConfig, DocumentService, S3Config, StoreConfig};
+use clap::Subcommand;
+use documents::DocumentService;
 
-use crate::serve::{self, StorageArgs};
-
-/// Where documents are stored: S3 when a bucket is given, else `<data dir>/documents`.
-/// S3 credentials come from the standard AWS chain (environment, shared credentials and
-/// config files with `AWS_PROFILE`, web identity, ECS, EC2 instance metadata).
-#[derive(Args, Debug, Clone)]
-pub struct StoreArgs {
-    /// S3 endpoint URL (MinIO, Ceph, Garage, ...); default: AWS.
-    #[arg(long, env = "RECOBRO_S3_ENDPOINT", value_name = "URL")]
-    pub s3_endpoint: Option<String>,
-    /// S3 bucket; documents stay on local disk when absent.
-    #[arg(long, env = "RECOBRO_S3_BUCKET", value_name = "NAME")]
-    pub s3_bucket: Option<String>,
-    #[arg(long, env = "RECOBRO_S3_REGION", default_value = "us-east-1")]
-    pub s3_region: String,
-    /// Path-style addressing (endpoint/bucket/key), which most self-hosted stores need.
-    #[arg(long, env = "RECOBRO_S3_PATH_STYLE")]
-    pub s3_path_style: bool,
-    /// Where clients reach this server, for the local store's signed download and
-    /// upload links; default: http://<listen address>.
-    #[arg(long, env = "RECOBRO_PUBLIC_URL", value_name = "URL")]
-    pub public_url: Option<String>,
-}
-
-impl StoreArgs {
-    pub fn config(&self, data_dir: &Path, public_url: String) -> DocumentConfig {
-        let store = match &self.s3_bucket {
-            Some(bucket) => StoreConfig::S3(S3Config {
-                endpoint: self.s3_endpoint.clone(),
-                region: self.s3_region.clone(),
-                bucket: bucket.clone(),
-                path_style: self.s3_path_style,
-                access_key_id: None,
-                secret_access_key: None,
-            }),
-            None => StoreConfig::Local {
-                dir: data_dir.join("documents"),
-            },
-        };
-        DocumentConfig {
-            store,
-            public_url: self.public_url.clone().unwrap_or(public_url),
-            ..DocumentConfig::default()
-        }
-    }
-}
+use crate::settings::{self, StorageArgs, StoreArgs};
 
 #[derive(Subcommand)]
 pub enum DocumentsCommand {
@@ -92,7 +46,7 @@ pub fn run(cmd: DocumentsCommand) -> ExitCode {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
         Err(e) => {
-            eprintln!("error: {}", serve::error_chain(&e));
+            eprintln!("error: {}", settings::error_chain(&e));
             ExitCode::FAILURE
         }
     }
@@ -100,7 +54,7 @@ pub fn run(cmd: DocumentsCommand) -> ExitCode {
 
 async fn service(storage: &StorageArgs, store: &StoreArgs) -> anyhow::Result<DocumentService> {
     let target = storage.target(false)?;
-    let db = serve::open(&target).await?;
+    let db = settings::open(&target).await?;
     let runtime = services::runtime::Runtime::start(
         db,
         Arc::new(services::clock::SystemClock),

@@ -6,6 +6,7 @@ mod load;
 mod process_cmd;
 mod replay_cmd;
 mod serve;
+mod settings;
 mod token_cmd;
 mod verify_cmd;
 

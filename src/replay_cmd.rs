@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use crate::serve::{self, StorageArgs};
+use crate::settings::{self, StorageArgs};
 
 #[derive(clap::Args, Debug)]
 pub struct ReplayArgs {
@@ -22,7 +22,7 @@ pub fn run(args: ReplayArgs) -> ExitCode {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
         Err(err) => {
-            eprintln!("error: {}", serve::error_chain(&err));
+            eprintln!("error: {}", settings::error_chain(&err));
             ExitCode::FAILURE
         }
     }
@@ -30,7 +30,7 @@ pub fn run(args: ReplayArgs) -> ExitCode {
 
 async fn replay(args: &ReplayArgs) -> anyhow::Result<bool> {
     let target = args.storage.target(false)?;
-    let db = serve::open(&target).await?;
+    let db = settings::open(&target).await?;
     let rt = services::runtime::Runtime::start(
         db.clone(),
         Arc::new(services::clock::SystemClock),

@@ -4,107 +4,11 @@
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Duration;
 
-use actix_web::{App, HttpResponse, HttpServer, get, web};
+use actix_web::{App, HttpServer};
 use anyhow::{Context, bail};
-use orm::DatabaseConnection;
-use serde_json::json;
 
-/// File name of the embedded database inside the data directory.
-pub const SQLITE_FILE: &str = "recobro.db";
-
-/// How long `/readyz` waits for the database before answering 503.
-const READY_TIMEOUT: Duration = Duration::from_secs(2);
-
-/// Where the data lives: shared by every command that opens the database.
-#[derive(clap::Args, Debug)]
-pub struct StorageArgs {
-    /// Data directory; holds the embedded SQLite database (`recobro.db`) unless
-    /// --database-url names another database.
-    #[arg(long, value_name = "DIR", default_value = "./data")]
-    pub data_dir: PathBuf,
-    /// Database URL (`postgres://user:password@host/db` or `sqlite://path?mode=rwc`);
-    /// overrides the SQLite file in the data directory.
-    #[arg(
-        long,
-        value_name = "URL",
-        env = "RECOBRO_DATABASE_URL",
-        hide_env_values = true
-    )]
-    pub database_url: Option<String>,
-}
-
-/// The database to open, and how to name it in logs and messages (never the URL, which
-/// may carry a password).
-pub struct Target {
-    pub url: String,
-    pub description: String,
-}
-
-impl StorageArgs {
-    /// The database these arguments name. With `create`, a missing data directory and
-    /// SQLite file are created (serve); without, they must exist (read-only commands).
-    pub fn target(&self, create: bool) -> anyhow::Result<Target> {
-        if let Some(url) = &self.database_url {
-            let backend = match url.split(':').next().unwrap_or_default() {
-                "sqlite" => "sqlite",
-                "postgres" | "postgresql" => "postgres",
-                _ => bail!(
-                    "unsupported database URL scheme in --database-url / RECOBRO_DATABASE_URL \
-                     (expected sqlite: or postgres:)"
-                ),
-            };
-            return Ok(Target {
-                url: url.clone(),
-                description: format!("{backend} database"),
-            });
-        }
-        let dir = &self.data_dir;
-        let file = dir.join(SQLITE_FILE);
-        if create {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("cannot create data directory {}", dir.display()))?;
-            check_writable(dir)?;
-        } else if !file.is_file() {
-            bail!(
-                "no database at {} (run `recobro serve` first)",
-                file.display()
-            );
-        }
-        let mode = if create { "rwc" } else { "rw" };
-        Ok(Target {
-            url: format!("sqlite://{}?mode={mode}", url_path(&file)?),
-            description: format!("sqlite database {}", file.display()),
-        })
-    }
-}
-
-/// Fails early, with a clear message, when the data directory cannot be written.
-fn check_writable(dir: &Path) -> anyhow::Result<()> {
-    let probe = dir.join(format!(".recobro-write-test-{}", std::process::id()));
-    std::fs::write(&probe, b"")
-        .with_context(|| format!("data directory {} is not writable", dir.display()))?;
-    let _ = std::fs::remove_file(probe);
-    Ok(())
-}
-
-/// A path as it goes into a `sqlite:` URL: `%`, `?` and `#` percent-encoded.
-fn url_path(path: &Path) -> anyhow::Result<String> {
-    let Some(s) = path.to_str() else {
-        bail!("data directory path {} is not valid UTF-8", path.display());
-    };
-    Ok(s.replace('%', "%25")
-        .replace('?', "%3F")
-        .replace('#', "%23"))
-}
-
-/// Opens the database, reporting failures without the URL.
-pub async fn open(target: &Target) -> anyhow::Result<DatabaseConnection> {
-    orm::connect(&target.url)
-        .await
-        .with_context(|| format!("cannot open the {}", target.description))
-}
+use crate::settings::{IssuerArgs, StorageArgs, StoreArgs, error_chain, open};
 
 #[derive(clap::Args, Debug)]
 pub struct ServeArgs {
@@ -114,9 +18,9 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub storage: StorageArgs,
     #[command(flatten)]
-    pub issuer: crate::token_cmd::IssuerArgs,
+    pub issuer: IssuerArgs,
     #[command(flatten)]
-    pub documents: crate::documents_cmd::StoreArgs,
+    pub documents: StoreArgs,
     /// JSON file with the authentication settings (external OIDC issuers and their claim
     /// mapping, token lifetime, leeway; see docs/decisions/0006-authentication.md). When
     /// given, its issuer and audience are used and --issuer/--audience are not.
@@ -168,24 +72,6 @@ pub fn run(args: ServeArgs) -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-/// `err` and its causes, `: `-separated, leaving out a cause whose text the message
-/// before it already includes (many errors display their source as well as expose it).
-pub fn error_chain(err: &anyhow::Error) -> String {
-    let mut out = String::new();
-    let mut last = String::new();
-    for cause in err.chain() {
-        let text = cause.to_string();
-        if !last.contains(&text) {
-            if !out.is_empty() {
-                out.push_str(": ");
-            }
-            out.push_str(&text);
-        }
-        last = text;
-    }
-    out
 }
 
 /// JSON lines on stdout; `RECOBRO_LOG=text` for the human format; level from `RUST_LOG`
@@ -253,11 +139,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .collect::<anyhow::Result<Vec<_>>>()?;
     let public_url = format!("http://{}", listeners[0].local_addr()?);
     let documents = args.documents.config(&args.storage.data_dir, public_url);
-    let documents = services::documents::DocumentService::new(
-        services::desk::Desk::new(runtime.clone()),
-        documents,
-    )
-    .context("cannot open the document store")?;
+    let documents =
+        documents::DocumentService::new(services::desk::Desk::new(runtime.clone()), documents)
+            .context("cannot open the document store")?;
     // The upload limit follows the document size limit (plus room for the form).
     let limits = graphql::schema::Limits {
         upload_bytes: usize::try_from(documents.config().max_size)
@@ -265,27 +149,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             .saturating_add(1024 * 1024),
         ..Default::default()
     };
-    let api = web::Data::new(graphql::server::Api::new(
+    let app = graphql::app::HttpApp::new(
         services::desk::Desk::new(runtime.clone()),
-        auth.clone(),
-        documents.clone(),
+        auth,
+        documents,
         limits,
-    ));
-    let auth = web::Data::new(auth);
-    let documents = web::Data::new(documents);
-    let data = web::Data::new(db.clone());
-    let mut server = HttpServer::new(move || {
-        let api = api.clone();
-        App::new()
-            .app_data(data.clone())
-            .app_data(auth.clone())
-            .app_data(documents.clone())
-            .configure(graphql::documents_http::configure)
-            .service(healthz)
-            .service(readyz)
-            .configure(graphql::auth::configure)
-            .configure(move |cfg| graphql::server::configure(cfg, api))
-    });
+    );
+    let mut server = HttpServer::new(move || App::new().configure(|cfg| app.configure(cfg)));
     for listener in listeners {
         server = server
             .listen(listener)
@@ -311,27 +181,6 @@ fn resolve(listen: &str) -> anyhow::Result<Vec<SocketAddr>> {
         bail!("invalid listen address `{listen}`: it resolves to no address");
     }
     Ok(addrs)
-}
-
-/// Liveness: the process answers.
-#[get("/healthz")]
-async fn healthz() -> HttpResponse {
-    HttpResponse::Ok().json(json!({"status": "ok"}))
-}
-
-/// Readiness: the database answers a trivial query in time.
-#[get("/readyz")]
-async fn readyz(db: web::Data<DatabaseConnection>) -> HttpResponse {
-    let reason = match actix_web::rt::time::timeout(READY_TIMEOUT, db.ping()).await {
-        Ok(Ok(())) => return HttpResponse::Ok().json(json!({"status": "ok"})),
-        Ok(Err(err)) => format!("database unavailable: {err}"),
-        Err(_) => format!(
-            "database did not answer within {} s",
-            READY_TIMEOUT.as_secs()
-        ),
-    };
-    tracing::warn!(reason = %reason, "not ready");
-    HttpResponse::ServiceUnavailable().json(json!({"status": "unavailable", "reason": reason}))
 }
 
 /// The node id kept in the data directory (created on first start), so a restarted node

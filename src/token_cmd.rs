@@ -7,26 +7,16 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
-use graphql::auth::{Auth, AuthConfig, DEFAULT_AUDIENCE, DEFAULT_ISSUER};
+use graphql::auth::{Auth, AuthConfig};
 use services::access::{Principal, Role};
 use services::clock::SystemClock;
 
-use crate::serve::{self, StorageArgs};
+use crate::settings::{self, IssuerArgs, StorageArgs};
 
 #[derive(clap::Subcommand, Debug)]
 pub enum TokenCommand {
     /// Print a signed bearer token for a principal.
     Issue(IssueArgs),
-}
-
-#[derive(clap::Args, Debug)]
-pub struct IssuerArgs {
-    /// Issuer URL (`iss`); must match the server's.
-    #[arg(long, env = "RECOBRO_AUTH_ISSUER", default_value = DEFAULT_ISSUER)]
-    pub issuer: String,
-    /// Audience (`aud`); must match the server's.
-    #[arg(long, env = "RECOBRO_AUTH_AUDIENCE", default_value = DEFAULT_AUDIENCE)]
-    pub audience: String,
 }
 
 #[derive(clap::Args, Debug)]
@@ -187,15 +177,15 @@ pub fn client(cmd: ClientCommand) -> ExitCode {
 
 async fn open(storage: &StorageArgs) -> anyhow::Result<orm::DatabaseConnection> {
     let target = storage.target(true)?;
-    let db = serve::open(&target).await?;
+    let db = settings::open(&target).await?;
     orm::migrate(&db)
         .await
         .with_context(|| format!("cannot migrate the {}", target.description))?;
     Ok(db)
 }
 
-async fn clients(storage: &StorageArgs) -> anyhow::Result<partners::ApiClients> {
-    Ok(partners::ApiClients::new(
+async fn clients(storage: &StorageArgs) -> anyhow::Result<graphql::auth::ApiClients> {
+    Ok(graphql::auth::ApiClients::new(
         open(storage).await?,
         Arc::new(SystemClock),
     ))
@@ -210,7 +200,7 @@ fn finish(result: anyhow::Result<()>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {}", serve::error_chain(&err));
+            eprintln!("error: {}", settings::error_chain(&err));
             ExitCode::FAILURE
         }
     }

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
-use crate::serve::{self, StorageArgs};
+use crate::settings::{self, StorageArgs};
 
 #[derive(clap::Args, Debug)]
 pub struct VerifyArgs {
@@ -30,7 +30,7 @@ pub fn run(args: VerifyArgs) -> ExitCode {
 }
 
 fn fail(err: &anyhow::Error) -> ExitCode {
-    eprintln!("error: {}", serve::error_chain(err));
+    eprintln!("error: {}", settings::error_chain(err));
     ExitCode::FAILURE
 }
 
@@ -40,7 +40,7 @@ fn tokio_runtime() -> anyhow::Result<actix_web::rt::Runtime> {
 
 async fn verify(args: &VerifyArgs) -> anyhow::Result<bool> {
     let target = args.storage.target(false)?;
-    let db = serve::open(&target).await?;
+    let db = settings::open(&target).await?;
     let result = services::audit::verify_cases(&db, args.case.as_deref()).await;
     db.close().await.ok();
     let report = result?;

@@ -1,14 +1,14 @@
 //! The local document store's signed routes: the embedded default's counterpart of S3
 //! presigned URLs. The URL itself is the authorisation (HMAC-signed by
-//! `services::documents`, short-lived, bound to one object and, for uploads, to its size
+//! `documents`, short-lived, bound to one object and, for uploads, to its size
 //! and SHA-256), so these routes take no bearer token. Mount with
 //! `App::new().app_data(web::Data::new(document_service)).configure(documents_http::configure)`.
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, web};
+use documents::store::{LOCAL_GET_PATH, LOCAL_PUT_PATH};
+use documents::{DocumentError, DocumentService, LocalGrant};
 use futures_util::StreamExt;
-use services::documents::store::{LOCAL_GET_PATH, LOCAL_PUT_PATH};
-use services::documents::{DocumentError, DocumentService, LocalGrant};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route(LOCAL_PUT_PATH, web::put().to(upload))
@@ -23,7 +23,7 @@ fn error(e: &DocumentError) -> HttpResponse {
         E::ChecksumMismatch | E::SizeMismatch { .. } | E::Interrupted(_) => StatusCode::BAD_REQUEST,
         E::WrongState(_) => StatusCode::CONFLICT,
         E::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-        E::Store(services::documents::store::ObjectStoreError::Unavailable(_)) => {
+        E::Store(documents::store::ObjectStoreError::Unavailable(_)) => {
             StatusCode::SERVICE_UNAVAILABLE
         }
         _ => StatusCode::INTERNAL_SERVER_ERROR,
@@ -56,7 +56,7 @@ async fn download(docs: web::Data<DocumentService>, grant: web::Query<LocalGrant
             .content_type(b.content_type)
             .insert_header((
                 header::CONTENT_DISPOSITION,
-                services::documents::store::content_disposition(&b.file_name),
+                documents::store::content_disposition(&b.file_name),
             ))
             // The type was sniffed on upload; the browser must not guess another.
             .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
@@ -72,12 +72,10 @@ mod tests {
     use std::sync::Arc;
 
     use actix_web::{App, test, web};
+    use documents::{DocumentConfig, DocumentKind, DocumentService, NewDocument, StoreConfig};
     use futures_util::stream;
     use services::access::{Principal, Role};
     use services::desk::{Desk, NewCase};
-    use services::documents::{
-        DocumentConfig, DocumentKind, DocumentService, NewDocument, StoreConfig,
-    };
     use services::runtime::{Runtime, RuntimeConfig};
 
     const MODEL: &str = r#"<?xml version="1.0" encoding="UTF-8"?>

@@ -11,11 +11,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_graphql::ParseRequestError;
 use async_graphql::http::MultipartOptions;
+use documents::DocumentService;
 use futures_util::{StreamExt, TryStreamExt};
 use serde_json::json;
 use services::access::Principal;
 use services::desk::Desk;
-use services::documents::DocumentService;
 
 use crate::auth::{Auth, AuthError};
 use crate::errors::code_for_engine_error;

@@ -125,6 +125,41 @@ impl Drop for TestDb {
     }
 }
 
+/// Runs one async scenario (`async fn(&DatabaseConnection)`) as two tests, `NAME::sqlite`
+/// and `NAME::postgres`, each on a database of its own. The scenario is named relative to
+/// the calling module (or by an absolute path); the optional attribute picks the async
+/// test runtime (`#[actix::test]` where actors run; `#[tokio::test]` by default).
+#[macro_export]
+macro_rules! on_both {
+    (#[$test:meta] $name:ident, $scenario:path) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[$test]
+            async fn sqlite() {
+                let t = $crate::testing::TestDb::sqlite().await;
+                $scenario(&t.db).await;
+            }
+
+            #[$test]
+            async fn postgres() {
+                let Some(t) = $crate::testing::TestDb::postgres(stringify!($name)).await else {
+                    return;
+                };
+                $scenario(&t.db).await;
+            }
+        }
+    };
+    ($name:ident, $scenario:path) => {
+        $crate::on_both!(
+            #[tokio::test]
+            $name,
+            $scenario
+        );
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

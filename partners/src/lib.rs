@@ -1,9 +1,32 @@
-//! Partner organisations (collection agencies, law firms): placements and outbound
-//! delivery through the outbox, and the API clients partner systems log in with.
+//! Partner organisations — collection agencies and law firms — and the cases placed with
+//! them: registering partners, placing a case, the partner's acceptance or return, the
+//! creditor's recall, the partner's activities on the case.
 //!
-//! Depends on `services` (and `orm` for its tables).
+//! Every operation is authorised against the caller's [`Principal`] with the desk's
+//! role table, and every change to a case is a journalled fact recorded through the
+//! case runtime, so placements are part of the tamper-evident case history. Which cases
+//! a partner may reach at all (only those placed with it) is the desk's rule, in
+//! `services`, because every entry point needs it.
+//!
+//! Depends on `services` (the desk and the case runtime) and `orm` (its table).
+//!
+//! [`Principal`]: services::access::Principal
 
-mod admin;
-pub mod api_clients;
+mod organisations;
+mod placements;
 
-pub use api_clients::{ApiClient, ApiClientError, ApiClients};
+pub use organisations::{NewPartner, PARTNER_KINDS, Partner};
+
+use services::desk::Desk;
+
+/// Partner organisations and placements; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Partners {
+    desk: Desk,
+}
+
+impl Partners {
+    pub fn new(desk: Desk) -> Self {
+        Partners { desk }
+    }
+}

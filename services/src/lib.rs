@@ -9,7 +9,7 @@ pub mod case;
 pub mod clock;
 pub mod committer;
 pub mod desk;
-pub mod documents;
+
 pub mod journal;
 pub mod runtime;
 pub mod store;

@@ -3,7 +3,6 @@
 
 mod support;
 
-mod documents;
 mod residency;
 mod runtime;
 mod store;

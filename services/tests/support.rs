@@ -3,7 +3,6 @@
 use std::sync::Arc;
 
 use chrono::{TimeZone, Utc};
-pub use orm::testing::TestDb;
 use sea_orm::DatabaseConnection;
 use services::clock::VirtualClock;
 use services::runtime::{Runtime, RuntimeConfig};
@@ -19,24 +18,10 @@ pub async fn runtime(db: &DatabaseConnection, clock: Arc<VirtualClock>) -> Runti
     Runtime::start(db.clone(), clock, RuntimeConfig::default())
 }
 
-/// Runs one async scenario on SQLite and, when configured, on PostgreSQL.
+/// [`orm::on_both`] on actix::test's runtime.
 macro_rules! on_both {
-    ($name:ident, $scenario:path) => {
-        mod $name {
-            #[actix::test]
-            async fn sqlite() {
-                let t = $crate::support::TestDb::sqlite().await;
-                $scenario(&t.db).await;
-            }
-
-            #[actix::test]
-            async fn postgres() {
-                let Some(t) = $crate::support::TestDb::postgres(stringify!($name)).await else {
-                    return;
-                };
-                $scenario(&t.db).await;
-            }
-        }
+    ($($scenario:tt)*) => {
+        orm::on_both!(#[actix::test] $($scenario)*);
     };
 }
 pub(crate) use on_both;

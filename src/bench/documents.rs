@@ -10,13 +10,13 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use bytes::Bytes;
 use clap::Args;
+use documents::store::S3Store;
+use documents::{
+    DocumentConfig, DocumentKind, DocumentService, NewDocument, S3Config, StoreConfig,
+};
 use services::access::{Principal, Role};
 use services::clock::SystemClock;
 use services::desk::{Desk, NewCase};
-use services::documents::store::S3Store;
-use services::documents::{
-    DocumentConfig, DocumentKind, DocumentService, NewDocument, S3Config, StoreConfig,
-};
 use services::runtime::{Runtime, RuntimeConfig};
 
 use super::{BenchDb, Common, verdict_at_least, with_db, workers};

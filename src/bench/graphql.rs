@@ -16,15 +16,14 @@ use actix_web::{App, HttpResponse, HttpServer, web};
 use anyhow::Context as _;
 use chrono::{TimeZone, Utc};
 use clap::Args;
+use documents::{DocumentConfig, DocumentService, StoreConfig};
 use graphql::auth::{Auth, AuthConfig};
 use graphql::schema::Limits;
-use graphql::server::Api;
 use orm::entities::{task_candidates, tasks};
 use sea_orm::{EntityTrait, Set};
 use services::access::{Principal, Role};
 use services::clock::SystemClock;
 use services::desk::Desk;
-use services::documents::{DocumentConfig, DocumentService, StoreConfig};
 use services::runtime::{Runtime, RuntimeConfig};
 
 use super::{BenchDb, Common, per_second, verdict_at_least, verdict_at_most, with_db, workers};
@@ -87,17 +86,11 @@ async fn bench(b: Arc<BenchDb>, a: GraphqlArgs) -> anyhow::Result<()> {
             ..DocumentConfig::default()
         },
     )?;
-    let api = web::Data::new(Api::new(
-        Desk::new(runtime),
-        auth,
-        documents,
-        Limits::default(),
-    ));
+    let app = graphql::app::HttpApp::new(Desk::new(runtime), auth, documents, Limits::default());
     let server = HttpServer::new(move || {
-        let api = api.clone();
         App::new()
             .route("/bare", web::post().to(bare))
-            .configure(move |cfg| graphql::server::configure(cfg, api))
+            .configure(|cfg| app.configure(cfg))
     })
     .bind("127.0.0.1:0")?;
     let addr = server.addrs()[0];

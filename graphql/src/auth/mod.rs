@@ -10,6 +10,8 @@
 //! let principal = auth.authenticator().authenticate_request(&req).await?;
 //! ```
 
+mod api_clients;
+mod api_clients_admin;
 mod claims;
 mod config;
 mod error;
@@ -23,11 +25,11 @@ mod verified;
 
 use std::sync::Arc;
 
-use partners::ApiClients;
 use sea_orm::DatabaseConnection;
 use services::access::Principal;
 use services::clock::Clock;
 
+pub use api_clients::{ApiClient, ApiClientError, ApiClients};
 pub use config::{
     AuthConfig, ClaimMapping, DEFAULT_AUDIENCE, DEFAULT_ISSUER, ExternalIssuerConfig,
 };

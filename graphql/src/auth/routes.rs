@@ -1,13 +1,13 @@
 //! HTTP endpoints of the own issuer: discovery, JWKS, the client-credentials token
 //! endpoint (RFC 6749 §4.4), and `whoami`.
 
+use super::ApiClientError;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use chrono::Duration;
-use partners::ApiClientError;
 use serde_json::json;
 
 use super::{Auth, AuthError, Authenticated};

@@ -1,10 +1,10 @@
 //! Partner API clients (OAuth2 client credentials), managed by admins.
 
+use crate::auth::{ApiClient as Client, ApiClientError, ApiClients};
 use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
-use partners::{ApiClient as Client, ApiClientError, ApiClients};
 
-use super::{desk, principal};
+use super::{partners, principal};
 use crate::errors::{self, coded};
 
 // The roles of `services::access::Role`, as a GraphQL enum.
@@ -84,7 +84,7 @@ pub async fn create(
 ) -> Result<NewApiClient> {
     let (client, secret) = clients(ctx)?
         .create_as(
-            desk(ctx)?,
+            partners(ctx)?,
             principal(ctx)?,
             role.into(),
             partner_id.map(|p| p.0),

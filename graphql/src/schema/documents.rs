@@ -1,17 +1,17 @@
 //! Case documents: uploads (multipart through the API, or presigned straight to the
 //! store), downloads by short-lived link, versions, legal holds, retention, erasure, the
-//! access log. Every rule lives in `services::documents`.
+//! access log. Every rule lives in `documents`.
 
 use std::io;
 
 use actix_web::web::Bytes;
 use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject, Upload};
 use chrono::{DateTime, Utc};
-use futures_util::Stream;
-use services::documents::{
+use documents::{
     AccessEntry, Document as Row, DocumentError, DocumentService, ErasureScope, NewDocument,
     Presigned,
 };
+use futures_util::Stream;
 use tokio::io::AsyncReadExt;
 
 use super::principal;
@@ -21,7 +21,7 @@ use crate::errors::coded;
 const CHUNK: usize = 256 * 1024;
 
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
-#[graphql(remote = "services::documents::DocumentKind")]
+#[graphql(remote = "documents::DocumentKind")]
 pub enum DocumentKind {
     DemandLetter,
     PaymentAgreement,

@@ -5,13 +5,14 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::dataloader::{DataLoader, Loader};
-use orm::entities::{debtors, partners, tasks};
+use orm::entities::{debtors, tasks};
+use partners::Partners;
 use services::access::Principal;
 use services::desk::Desk;
 
 pub struct DebtorLoader(pub Desk, pub Principal);
 pub struct OpenTasksLoader(pub Desk, pub Principal);
-pub struct PartnerLoader(pub Desk, pub Principal);
+pub struct PartnerLoader(pub Partners, pub Principal);
 
 /// Loader errors are shared by every waiting field.
 pub type LoadError = Arc<async_graphql::Error>;
@@ -50,13 +51,13 @@ impl Loader<String> for OpenTasksLoader {
 }
 
 impl Loader<String> for PartnerLoader {
-    type Value = partners::Model;
+    type Value = partners::Partner;
     type Error = LoadError;
 
     async fn load(&self, keys: &[String]) -> Result<HashMap<String, Self::Value>, Self::Error> {
         let rows = self
             .0
-            .partners_by_id(&self.1, keys)
+            .by_id(&self.1, keys)
             .await
             .map_err(|e| Arc::new(crate::errors::desk(e)))?;
         Ok(rows
@@ -86,7 +87,7 @@ impl Loaders {
                 tokio::spawn,
             )),
             partners: Arc::new(DataLoader::new(
-                PartnerLoader(desk.clone(), principal.clone()),
+                PartnerLoader(Partners::new(desk.clone()), principal.clone()),
                 tokio::spawn,
             )),
         }

@@ -12,6 +12,7 @@ mod subscription;
 pub mod types;
 
 use async_graphql::{Context, MergedObject, Schema};
+use partners::Partners;
 use services::access::Principal;
 use services::desk::Desk;
 
@@ -53,11 +54,12 @@ impl Default for Limits {
 
 pub fn build(
     desk: Desk,
-    clients: partners::ApiClients,
-    documents: services::documents::DocumentService,
+    clients: crate::auth::ApiClients,
+    documents: ::documents::DocumentService,
     limits: Limits,
 ) -> RecobroSchema {
     Schema::build(Query, Mutation::default(), Subscription)
+        .data(Partners::new(desk.clone()))
         .data(desk)
         .data(clients)
         .data(documents)
@@ -77,6 +79,10 @@ pub fn sdl() -> String {
 
 pub(crate) fn desk<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Desk> {
     ctx.data::<Desk>()
+}
+
+pub(crate) fn partners<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Partners> {
+    ctx.data::<Partners>()
 }
 
 pub(crate) fn principal<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Principal> {

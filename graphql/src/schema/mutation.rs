@@ -5,12 +5,13 @@ use std::collections::BTreeMap;
 
 use async_graphql::{Context, ID, InputObject, Json, Object, Result, SimpleObject};
 use chrono::NaiveDate;
-use services::desk::{NewCase, NewPartner};
+use partners::NewPartner;
+use services::desk::NewCase;
 use services::runtime::Outcome;
 
 use super::query::task_key;
 use super::types::{Case, Partner, PartnerKind, ProcessDefinition};
-use super::{desk, principal};
+use super::{desk, partners, principal};
 use crate::errors::{self, coded};
 
 type Variables = Json<serde_json::Map<String, serde_json::Value>>;
@@ -309,8 +310,8 @@ impl CaseMutation {
         name: String,
         kind: PartnerKind,
     ) -> Result<Partner> {
-        desk(ctx)?
-            .register_partner(
+        partners(ctx)?
+            .register(
                 principal(ctx)?,
                 NewPartner {
                     name,
@@ -332,7 +333,7 @@ impl CaseMutation {
         idempotency_key: Option<String>,
     ) -> Result<CommandResult> {
         outcome(
-            desk(ctx)?
+            partners(ctx)?
                 .place_case(
                     principal(ctx)?,
                     &case_id,
@@ -352,7 +353,7 @@ impl CaseMutation {
         idempotency_key: Option<String>,
     ) -> Result<CommandResult> {
         outcome(
-            desk(ctx)?
+            partners(ctx)?
                 .recall_case(principal(ctx)?, &case_id, &reason, idempotency_key)
                 .await,
         )
@@ -366,7 +367,7 @@ impl CaseMutation {
         idempotency_key: Option<String>,
     ) -> Result<CommandResult> {
         outcome(
-            desk(ctx)?
+            partners(ctx)?
                 .accept_placement(principal(ctx)?, &case_id, idempotency_key)
                 .await,
         )
@@ -381,7 +382,7 @@ impl CaseMutation {
         idempotency_key: Option<String>,
     ) -> Result<CommandResult> {
         outcome(
-            desk(ctx)?
+            partners(ctx)?
                 .return_placement(principal(ctx)?, &case_id, &reason, idempotency_key)
                 .await,
         )
@@ -397,7 +398,7 @@ impl CaseMutation {
         idempotency_key: Option<String>,
     ) -> Result<CommandResult> {
         outcome(
-            desk(ctx)?
+            partners(ctx)?
                 .record_activity(principal(ctx)?, &case_id, &kind, &note, idempotency_key)
                 .await,
         )

@@ -263,8 +263,8 @@ impl Query {
 
     /// Partner organisations (a partner sees its own).
     async fn partners(&self, ctx: &Context<'_>) -> Result<Vec<Partner>> {
-        let rows = desk(ctx)?
-            .partners(principal(ctx)?)
+        let rows = super::partners(ctx)?
+            .list(principal(ctx)?)
             .await
             .map_err(errors::desk)?;
         Ok(rows.into_iter().map(Partner).collect())

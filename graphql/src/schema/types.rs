@@ -2,7 +2,7 @@
 
 use async_graphql::{Context, Enum, ID, Json, Object, Result, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
-use orm::entities::{case_notes, cases, debtors, partners, process_definitions, tasks};
+use orm::entities::{case_notes, cases, debtors, process_definitions, tasks};
 use services::access::Principal;
 use services::desk::{AgendaItem, TaskKey};
 use services::journal::Entry;
@@ -184,7 +184,7 @@ impl PartnerKind {
     }
 }
 
-pub struct Partner(pub partners::Model);
+pub struct Partner(pub partners::Partner);
 
 #[Object]
 impl Partner {

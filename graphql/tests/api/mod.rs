@@ -11,19 +11,18 @@ mod sql_budget;
 
 use std::sync::Arc;
 
+use ::documents::{DocumentConfig, DocumentService, StoreConfig};
 use actix_web::dev::ServerHandle;
-use actix_web::{App, HttpServer, web};
+use actix_web::{App, HttpServer};
 use chrono::{TimeZone, Utc};
+use graphql::app::HttpApp;
 use graphql::auth::{Auth, AuthConfig};
 use graphql::schema::Limits;
-use graphql::server::Api;
-pub use orm::testing::TestDb;
 use sea_orm::DatabaseConnection;
 use serde_json::{Value, json};
 use services::access::{Principal, Role};
 use services::clock::VirtualClock;
 use services::desk::Desk;
-use services::documents::{DocumentConfig, DocumentService, StoreConfig};
 use services::runtime::{Runtime, RuntimeConfig};
 
 pub const TENANT: &str = "acme";
@@ -78,27 +77,12 @@ impl Harness {
             },
         )
         .expect("document store");
-        let api = web::Data::new(Api::new(
-            desk.clone(),
-            auth.clone(),
-            documents.clone(),
-            limits,
-        ));
-        let auth_data = web::Data::new(auth.clone());
-        let documents = web::Data::new(documents);
-        let server = HttpServer::new(move || {
-            let api = api.clone();
-            App::new()
-                .app_data(auth_data.clone())
-                .app_data(documents.clone())
-                .configure(graphql::auth::configure)
-                .configure(graphql::documents_http::configure)
-                .configure(move |cfg| graphql::server::configure(cfg, api))
-        })
-        .workers(1)
-        .disable_signals()
-        .listen(listener)
-        .expect("listen");
+        let app = HttpApp::new(desk.clone(), auth.clone(), documents, limits);
+        let server = HttpServer::new(move || App::new().configure(|cfg| app.configure(cfg)))
+            .workers(1)
+            .disable_signals()
+            .listen(listener)
+            .expect("listen");
         let server = server.run();
         let handle = server.handle();
         actix_web::rt::spawn(server);
@@ -194,23 +178,10 @@ pub fn error_code(body: &Value) -> Option<String> {
 }
 
 /// Runs one scenario on SQLite and, when configured, on PostgreSQL.
+/// [`orm::on_both`] on actix_web::test's runtime.
 macro_rules! on_both {
-    ($name:ident, $scenario:ident) => {
-        mod $name {
-            #[actix_web::test]
-            async fn sqlite() {
-                let t = $crate::api::TestDb::sqlite().await;
-                super::$scenario(&t.db).await;
-            }
-
-            #[actix_web::test]
-            async fn postgres() {
-                let Some(t) = $crate::api::TestDb::postgres(stringify!($name)).await else {
-                    return;
-                };
-                super::$scenario(&t.db).await;
-            }
-        }
+    ($($scenario:tt)*) => {
+        orm::on_both!(#[actix_web::test] $($scenario)*);
     };
 }
 pub(crate) use on_both;

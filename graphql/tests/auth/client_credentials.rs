@@ -1,6 +1,6 @@
 //! `POST /oauth/token`, client-credentials grant (RFC 6749 §4.4), for partner API clients.
 
-use partners::ApiClientError;
+use graphql::auth::ApiClientError;
 use sea_orm::{DatabaseConnection, EntityTrait};
 use serde_json::Value;
 use services::access::Role;

@@ -140,25 +140,10 @@ pub fn raw_token(header: &Value, claims: &Value, signature: &[u8]) -> String {
     )
 }
 
-/// Runs one async scenario on SQLite and, when configured, on PostgreSQL.
+/// [`orm::on_both`] on actix_web::test's runtime.
 macro_rules! on_both {
-    ($name:ident, $scenario:path) => {
-        mod $name {
-            #[actix_web::test]
-            async fn sqlite() {
-                let t = $crate::auth::support::TestDb::sqlite().await;
-                $scenario(&t.db).await;
-            }
-
-            #[actix_web::test]
-            async fn postgres() {
-                let Some(t) = $crate::auth::support::TestDb::postgres(stringify!($name)).await
-                else {
-                    return;
-                };
-                $scenario(&t.db).await;
-            }
-        }
+    ($($scenario:tt)*) => {
+        orm::on_both!(#[actix_web::test] $($scenario)*);
     };
 }
 pub(crate) use on_both;

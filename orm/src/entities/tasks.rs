@@ -28,7 +28,7 @@ pub struct Model {
     pub completed_by: Option<String>,
     /// The partner organisation that owns this task (a partner-lane task of a placed case).
     pub partner: Option<String>,
-    /// Agenda rank, higher first: see `services::desk::rank`.
+    /// Agenda rank, higher first: see `collections::agenda`.
     pub rank: i64,
     pub amount_due_minor: Option<i64>,
 }

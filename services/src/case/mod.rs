@@ -2,6 +2,7 @@
 //! journal ([`apply`]). Pure: the same journal always rebuilds the same state, which is
 //! what replay, verification and crash recovery rely on.
 
+mod document_facts;
 mod events;
 pub mod facts;
 pub mod projection;
@@ -13,7 +14,7 @@ use bpmn::compile::Deployment;
 use bpmn::engine::{self, Effect, Event, Instance, StartAt, Status, Wait};
 use chrono::{DateTime, Utc};
 pub use events::CaseEvent;
-pub use facts::CaseFact;
+pub use facts::{CaseFact, DocumentFact};
 use serde::{Deserialize, Serialize};
 
 /// Everything a case actor holds in memory.

@@ -9,8 +9,8 @@ use serde_json::{Value, json};
 
 use super::facts::DocumentFact;
 use super::{CaseEvent, CaseFact, CaseState, PARTNER_LANE};
-use crate::desk::rank;
 use crate::journal::normalise_time;
+use collections::agenda;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct TaskRow {
@@ -205,7 +205,7 @@ pub fn changes(
                     _ => None,
                 },
                 amount_due_minor: desk.amount_due_minor,
-                rank: rank::rank(&rank::RankInputs {
+                rank: agenda::rank(&agenda::RankInputs {
                     priority: t.priority,
                     due_at: due_of(t.due_date.as_deref()),
                     created_at: at,

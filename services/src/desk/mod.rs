@@ -1,5 +1,5 @@
 //! The collections desk: every operation a supervisor, agent, partner or auditor performs
-//! on processes, cases, tasks and placements, each authorised here against the caller's
+//! on processes, cases and tasks, each authorised here against the caller's
 //! [`Principal`] before it reaches the runtime or the projections. The API layer
 //! (GraphQL) only translates.
 //!
@@ -8,8 +8,6 @@
 
 mod cases;
 mod definitions;
-mod partners;
-pub mod rank;
 mod tasks;
 
 use std::sync::Arc;
@@ -18,7 +16,6 @@ use sea_orm::DatabaseConnection;
 
 pub use self::cases::{CaseFilter, CaseHistory, CasePage, HistoryCheck, NewCase};
 pub use self::definitions::{DeployProblem, DeployReport};
-pub use self::partners::NewPartner;
 pub use self::tasks::{AgendaItem, TaskKey, TaskPage};
 use crate::access::{Operation, Principal, Role, permits};
 use crate::case::ApplyError;
@@ -84,7 +81,7 @@ impl DeskError {
         }
     }
 
-    fn not_found(kind: &'static str, id: impl Into<String>) -> Self {
+    pub fn not_found(kind: &'static str, id: impl Into<String>) -> Self {
         DeskError::NotFound {
             kind,
             id: id.into(),
@@ -119,6 +116,10 @@ impl Desk {
 
     pub fn db(&self) -> &DatabaseConnection {
         &self.db
+    }
+
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
     }
 }
 

@@ -5,11 +5,11 @@ use orm::entities::{task_candidates, tasks};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select};
 
-use super::rank::{self, RankInputs, RankParts};
 use super::{Desk, DeskError, MAX_PAGE, page_size, require};
 use crate::access::{Operation, Principal, Role};
 use crate::case::CaseFact;
 use crate::runtime::Outcome;
+use collections::agenda::{self, RankInputs, RankParts};
 
 /// `status = 'open'` as a literal, not a bound parameter: the task indexes hold open
 /// tasks only (`WHERE status = 'open'`), and PostgreSQL cannot prove a partial index's
@@ -314,8 +314,8 @@ impl Desk {
                     amount_due_minor: t.amount_due_minor,
                 };
                 AgendaItem {
-                    parts: rank::parts(&inputs),
-                    reasons: rank::explain(&inputs, now),
+                    parts: agenda::parts(&inputs),
+                    reasons: agenda::explain(&inputs, now),
                     task: t,
                 }
             })
@@ -460,7 +460,8 @@ impl Desk {
         self.record(p, case_id, fact, idempotency_key).await
     }
 
-    pub(super) async fn record(
+    /// Records a fact on the case as the caller, after the caller's checks.
+    pub async fn record(
         &self,
         p: &Principal,
         case_id: &str,

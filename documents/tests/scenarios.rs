@@ -4,16 +4,17 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use chrono::{Duration, Utc};
-use futures_util::stream;
-use orm::entities::{case_journal, document_uploads, documents};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter};
-use services::access::{Principal, Role};
-use services::clock::VirtualClock;
-use services::desk::{Desk, NewCase, NewPartner};
-use services::documents::{
+use documents::{
     DocumentConfig, DocumentKind, DocumentService, ErasureScope, LocalGrant, NewDocument,
     StoreConfig,
 };
+use futures_util::stream;
+use orm::entities::{case_journal, document_uploads, documents as document_rows};
+use partners::{NewPartner, Partners};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter};
+use services::access::{Principal, Role};
+use services::clock::VirtualClock;
+use services::desk::{Desk, NewCase};
 use services::journal::verify_chain;
 use services::runtime::{Runtime, RuntimeConfig};
 use sha2::{Digest, Sha256};
@@ -107,15 +108,11 @@ impl Fx {
             name: name.into(),
             kind: "law_firm".into(),
         };
-        let lawco = desk
-            .register_partner(&admin, partner("LawCo"))
-            .await
-            .unwrap();
-        let rival = desk
-            .register_partner(&admin, partner("Rival"))
-            .await
-            .unwrap();
-        desk.place_case(&admin, &case, &lawco.partner_id, None, None)
+        let partners = Partners::new(desk.clone());
+        let lawco = partners.register(&admin, partner("LawCo")).await.unwrap();
+        let rival = partners.register(&admin, partner("Rival")).await.unwrap();
+        partners
+            .place_case(&admin, &case, &lawco.partner_id, None, None)
             .await
             .unwrap();
         let mut config = DocumentConfig {
@@ -155,7 +152,7 @@ impl Fx {
     }
 
     pub(super) async fn count_docs(&self) -> u64 {
-        documents::Entity::find().count(&self.db).await.unwrap()
+        document_rows::Entity::find().count(&self.db).await.unwrap()
     }
 
     pub(super) async fn journal_types(&self, case: &str) -> Vec<String> {
@@ -836,7 +833,7 @@ pub async fn sweeper(db: &DatabaseConnection) {
         )
         .await
         .unwrap();
-    documents::Entity::delete_by_id(lost.version_id.clone())
+    document_rows::Entity::delete_by_id(lost.version_id.clone())
         .exec(&fx.db)
         .await
         .unwrap();

@@ -10,8 +10,8 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use sha2::{Digest, Sha256};
 
 use super::{Document, DocumentError, DocumentFact, DocumentService, require};
-use crate::access::{Operation, Principal};
-use crate::case::{CaseEvent, CaseFact};
+use services::access::{Operation, Principal};
+use services::case::{CaseEvent, CaseFact};
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct VerifyReport {

@@ -4,14 +4,14 @@
 //! On the local store: these are about the database, not the object store.
 
 use chrono::Duration;
+use documents::{DocumentFact, DocumentKind, NewDocument, StoreConfig, UploadTicket};
 use futures_util::future::join;
-use orm::entities::{case_journal, document_uploads, documents};
+use orm::entities::{case_journal, document_uploads, documents as document_rows};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel,
     PaginatorTrait, QueryFilter,
 };
 use services::case::CaseFact;
-use services::documents::{DocumentFact, DocumentKind, NewDocument, StoreConfig, UploadTicket};
 use services::journal::verify_chain;
 use services::runtime::{Runtime, RuntimeConfig};
 use sha2::{Digest, Sha256};
@@ -78,7 +78,7 @@ pub async fn row_with_entry(db: &DatabaseConnection) {
     assert_eq!(entries.len(), 2);
     assert_eq!(fx.count_docs().await, 2);
     for doc in [&streamed, &confirmed] {
-        let row = documents::Entity::find_by_id(doc.version_id.clone())
+        let row = document_rows::Entity::find_by_id(doc.version_id.clone())
             .one(db)
             .await
             .unwrap()
@@ -154,7 +154,7 @@ pub async fn hold_carries_over(db: &DatabaseConnection) {
         .unwrap();
     assert!(!free2.legal_hold, "no hold, nothing carried");
     for doc in [&v2, &v3, &free2] {
-        let row = documents::Entity::find_by_id(doc.version_id.clone())
+        let row = document_rows::Entity::find_by_id(doc.version_id.clone())
             .one(db)
             .await
             .unwrap()
@@ -239,7 +239,7 @@ pub async fn sweeper_repair_is_idempotent(db: &DatabaseConnection) {
         )
         .await
         .unwrap();
-    documents::Entity::delete_by_id(lost.version_id.clone())
+    document_rows::Entity::delete_by_id(lost.version_id.clone())
         .exec(db)
         .await
         .unwrap();

@@ -53,8 +53,8 @@ impl S3Server {
         format!("http://{}", self.addr)
     }
 
-    pub fn config(&self) -> services::documents::S3Config {
-        services::documents::S3Config {
+    pub fn config(&self) -> documents::S3Config {
+        documents::S3Config {
             endpoint: Some(self.endpoint()),
             region: "us-east-1".into(),
             bucket: BUCKET.into(),
@@ -88,7 +88,7 @@ impl Drop for S3Server {
 /// keep nothing under the key.
 #[actix::test]
 async fn the_store_refuses_bytes_that_do_not_match_the_checksum() {
-    use services::documents::store::{ObjectStore, S3Store};
+    use documents::store::{ObjectStore, S3Store};
     use sha2::{Digest, Sha256};
 
     let server = S3Server::start().await;

@@ -10,7 +10,7 @@
 
 pub mod config;
 mod error;
-pub mod facts;
+
 mod integrity;
 mod records;
 pub mod store;
@@ -25,14 +25,14 @@ use serde::{Deserialize, Serialize};
 
 pub use self::config::{DocumentConfig, RetentionRule, S3Config, StoreConfig};
 pub use self::error::DocumentError;
-pub use self::facts::DocumentFact;
 pub use self::integrity::{SweepReport, VerifyReport};
 pub use self::records::{AccessEntry, Download, ErasureReport, ErasureScope, LocalBody};
 pub use self::store::{LocalGrant, ObjectStore, Presigned};
 use self::store::{LocalStore, S3Store, SigningKey, UrlSigner};
 pub use self::upload::{NewDocument, UploadTicket};
-use crate::access::{Operation, Principal, permits};
-use crate::desk::{Desk, DeskError};
+use services::access::{Operation, Principal, permits};
+pub use services::case::DocumentFact;
+use services::desk::{Desk, DeskError};
 
 /// A stored version of a document, as the queries return it.
 pub type Document = documents::Model;

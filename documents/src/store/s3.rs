@@ -31,7 +31,7 @@ use chrono::{DateTime, Utc};
 use super::{
     ByteStream, ObjectInfo, ObjectStore, ObjectStoreError, ObjectWriter, Presigned, PutBinding,
 };
-use crate::documents::config::S3Config;
+use crate::config::S3Config;
 
 #[derive(Debug, Clone)]
 pub struct S3Store {

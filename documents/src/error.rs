@@ -3,8 +3,8 @@
 use chrono::{DateTime, Utc};
 
 use super::store::{KeyFileError, ObjectStoreError};
-use crate::access::Role;
-use crate::desk::DeskError;
+use services::access::Role;
+use services::desk::DeskError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DocumentError {

@@ -13,8 +13,8 @@ use sha2::{Digest, Sha256};
 
 use super::store::{ByteStream, LinkError, LocalGrant};
 use super::{Document, DocumentError, DocumentFact, DocumentService, Presigned, require};
-use crate::access::{Operation, Principal};
-use crate::case::CaseFact;
+use services::access::{Operation, Principal};
+use services::case::CaseFact;
 
 /// Where to fetch a document: a short-lived URL (presigned S3 GET, or Recobro's signed
 /// local route).

@@ -21,11 +21,11 @@ use super::{
     Document, DocumentError, DocumentFact, DocumentKind, DocumentService, require,
     sanitize_file_name,
 };
-use crate::access::{Operation, Principal};
-use crate::case::CaseFact;
-use crate::case::projection::DocumentRow;
-use crate::runtime::RuntimeError;
-use crate::store::DocumentOrigin;
+use services::access::{Operation, Principal};
+use services::case::CaseFact;
+use services::case::projection::DocumentRow;
+use services::runtime::RuntimeError;
+use services::store::DocumentOrigin;
 
 /// Bytes looked at to tell the content type.
 const SNIFF: usize = 8 * 1024;

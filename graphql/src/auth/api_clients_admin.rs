@@ -2,18 +2,19 @@
 //! inside the caller's tenant (another tenant's client answers like a missing one).
 
 use orm::entities::api_clients;
+use partners::Partners;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use services::access::{Operation, Principal, Role};
-use services::desk::{Desk, require};
+use services::desk::require;
 
-use crate::api_clients::{ApiClient, ApiClientError, ApiClients};
+use super::api_clients::{ApiClient, ApiClientError, ApiClients};
 
 impl ApiClients {
     /// Registers a client in the caller's tenant; a partner client must name a partner
     /// organisation of that tenant.
     pub async fn create_as(
         &self,
-        desk: &Desk,
+        partners: &Partners,
         p: &Principal,
         role: Role,
         partner: Option<String>,
@@ -21,7 +22,7 @@ impl ApiClients {
     ) -> Result<(ApiClient, String), ApiClientError> {
         require(p, Operation::ManageApiClients, "manage API clients")?;
         if let Some(id) = &partner {
-            desk.partner(p, id).await?;
+            partners.get(p, id).await?;
         }
         self.create(&p.tenant, role, partner, groups).await
     }

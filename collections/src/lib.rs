@@ -1,0 +1,19 @@
+//! The collections domain, as pure functions and values: what a collections operation
+//! knows and decides, apart from the process (`bpmn`) and apart from any IO.
+//!
+//! Boundaries, the same as `bpmn`'s:
+//! - no IO, no database, no network, no threads, no randomness;
+//! - no clock: the time ("now", a debtor's local time) comes in as an argument, so the
+//!   same inputs always give the same answer — in a case actor, in replay and in a
+//!   simulation on a virtual clock;
+//! - no workspace crate below it: `services` persists and drives what is decided here,
+//!   the API layer only translates.
+//!
+//! It owns today:
+//! - [`agenda`]: how urgent a collector's task is (the rank the agenda sorts by) and why.
+//!
+//! Money, debts and their ledgers, payment allocation, promises to pay, installment
+//! plans and the contact-rule packs come here as they are built (see
+//! `docs/decisions/0014-crate-layout.md`).
+
+pub mod agenda;

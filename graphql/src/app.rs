@@ -1,0 +1,76 @@
+//! Everything Recobro serves over HTTP, assembled in one place: `recobro serve`, the API
+//! tests and `recobro bench graphql` all mount exactly this.
+//!
+//! - `POST /graphql`, `GET /graphql` (GraphiQL, graphql-ws): [`crate::server`];
+//! - the own issuer and token endpoints: [`crate::auth::configure`];
+//! - signed local document links: [`crate::documents_http`];
+//! - `GET /healthz` (the process answers) and `GET /readyz` (the database answers).
+
+use std::time::Duration;
+
+use actix_web::{HttpResponse, get, web};
+use documents::DocumentService;
+use sea_orm::DatabaseConnection;
+use serde_json::json;
+use services::desk::Desk;
+
+use crate::auth::Auth;
+use crate::schema::Limits;
+use crate::server::Api;
+
+/// How long `/readyz` waits for the database before answering 503.
+const READY_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The application's shared state; cloned into each HTTP worker (every part is an `Arc`).
+#[derive(Clone)]
+pub struct HttpApp {
+    api: web::Data<Api>,
+    auth: web::Data<Auth>,
+    documents: web::Data<DocumentService>,
+    db: web::Data<DatabaseConnection>,
+}
+
+impl HttpApp {
+    pub fn new(desk: Desk, auth: Auth, documents: DocumentService, limits: Limits) -> Self {
+        let db = web::Data::new(desk.db().clone());
+        HttpApp {
+            api: web::Data::new(Api::new(desk, auth.clone(), documents.clone(), limits)),
+            auth: web::Data::new(auth),
+            documents: web::Data::new(documents),
+            db,
+        }
+    }
+
+    /// Mounts every route: `App::new().configure(|cfg| app.configure(cfg))`.
+    pub fn configure(&self, cfg: &mut web::ServiceConfig) {
+        cfg.app_data(self.db.clone())
+            .app_data(self.auth.clone())
+            .app_data(self.documents.clone())
+            .configure(crate::documents_http::configure)
+            .service(healthz)
+            .service(readyz)
+            .configure(crate::auth::configure);
+        crate::server::configure(cfg, self.api.clone());
+    }
+}
+
+/// Liveness: the process answers.
+#[get("/healthz")]
+async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(json!({"status": "ok"}))
+}
+
+/// Readiness: the database answers a trivial query in time.
+#[get("/readyz")]
+async fn readyz(db: web::Data<DatabaseConnection>) -> HttpResponse {
+    let reason = match actix_web::rt::time::timeout(READY_TIMEOUT, db.ping()).await {
+        Ok(Ok(())) => return HttpResponse::Ok().json(json!({"status": "ok"})),
+        Ok(Err(err)) => format!("database unavailable: {err}"),
+        Err(_) => format!(
+            "database did not answer within {} s",
+            READY_TIMEOUT.as_secs()
+        ),
+    };
+    tracing::warn!(reason = %reason, "not ready");
+    HttpResponse::ServiceUnavailable().json(json!({"status": "unavailable", "reason": reason}))
+}
