@@ -5,8 +5,9 @@ use chrono::{DateTime, Utc};
 use super::store::{KeyFileError, ObjectStoreError};
 use services::access::Role;
 use services::desk::DeskError;
+use services::error_code::{ApiError, ErrorCode};
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, strum::EnumCount)]
 pub enum DocumentError {
     #[error("{role} may not {what}")]
     Forbidden { role: Role, what: &'static str },
@@ -61,33 +62,35 @@ impl From<sea_orm::DbErr> for DocumentError {
     }
 }
 
-impl DocumentError {
-    /// Stable codes for API clients.
-    pub fn code(&self) -> &'static str {
+impl ApiError for DocumentError {
+    fn code(&self) -> ErrorCode {
         use DocumentError as E;
         match self {
-            E::Forbidden { .. } => "FORBIDDEN",
-            E::CaseNotFound(_) => "CASE_NOT_FOUND",
-            E::NotFound(_) => "DOCUMENT_NOT_FOUND",
-            E::UploadNotFound(_) => "UPLOAD_NOT_FOUND",
-            E::UploadExpired(_) => "UPLOAD_EXPIRED",
-            E::TooLarge { .. } => "DOCUMENT_TOO_LARGE",
-            E::TypeNotAllowed(_) => "DOCUMENT_TYPE_NOT_ALLOWED",
-            E::Invalid(_) => "BAD_INPUT",
-            E::ChecksumMismatch => "CHECKSUM_MISMATCH",
-            E::SizeMismatch { .. } => "SIZE_MISMATCH",
-            E::ObjectMissing(_) => "OBJECT_MISSING",
-            E::LinkInvalid => "LINK_INVALID",
-            E::LinkExpired => "LINK_EXPIRED",
-            E::LegalHold => "LEGAL_HOLD",
-            E::RetentionActive(_) => "RETENTION_ACTIVE",
-            E::RetentionDuty(_) => "RETENTION_DUTY",
-            E::WrongState(_) => "DOCUMENT_STATE",
-            E::Interrupted(_) => "UPLOAD_INTERRUPTED",
-            E::SigningKey(_) | E::Store(ObjectStoreError::SigningKey(_)) => "SIGNING_KEY_UNUSABLE",
-            E::Store(ObjectStoreError::Unavailable(_)) => "STORE_UNAVAILABLE",
-            E::Store(_) => "STORE_ERROR",
-            E::Desk(DeskError::NotFound { kind: "case", .. }) => "CASE_NOT_FOUND",
+            E::Forbidden { .. } => ErrorCode::Forbidden,
+            E::CaseNotFound(_) => ErrorCode::CaseNotFound,
+            E::NotFound(_) => ErrorCode::DocumentNotFound,
+            E::UploadNotFound(_) => ErrorCode::UploadNotFound,
+            E::UploadExpired(_) => ErrorCode::UploadExpired,
+            E::TooLarge { .. } => ErrorCode::DocumentTooLarge,
+            E::TypeNotAllowed(_) => ErrorCode::DocumentTypeNotAllowed,
+            E::Invalid(_) => ErrorCode::BadInput,
+            E::ChecksumMismatch => ErrorCode::ChecksumMismatch,
+            E::SizeMismatch { .. } => ErrorCode::SizeMismatch,
+            E::ObjectMissing(_) => ErrorCode::ObjectMissing,
+            E::LinkInvalid => ErrorCode::LinkInvalid,
+            E::LinkExpired => ErrorCode::LinkExpired,
+            E::LegalHold => ErrorCode::LegalHold,
+            E::RetentionActive(_) => ErrorCode::RetentionActive,
+            E::RetentionDuty(_) => ErrorCode::RetentionDuty,
+            E::WrongState(_) => ErrorCode::DocumentState,
+            E::Interrupted(_) => ErrorCode::UploadInterrupted,
+            E::SigningKey(_) | E::Store(ObjectStoreError::SigningKey(_)) => {
+                ErrorCode::SigningKeyUnusable
+            }
+            E::Store(ObjectStoreError::Unavailable(_)) => ErrorCode::StoreUnavailable,
+            E::Store(ObjectStoreError::Refused(_) | ObjectStoreError::Io(_)) => {
+                ErrorCode::StoreError
+            }
             E::Desk(d) => d.code(),
         }
     }

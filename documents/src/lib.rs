@@ -160,7 +160,7 @@ impl DocumentService {
     async fn visible_case(&self, p: &Principal, case_id: &str) -> Result<(), DocumentError> {
         match self.desk.case(p, case_id).await {
             Ok(_) => Ok(()),
-            Err(DeskError::NotFound { .. }) => Err(DocumentError::CaseNotFound(case_id.into())),
+            Err(DeskError::CaseNotFound(_)) => Err(DocumentError::CaseNotFound(case_id.into())),
             Err(e) => Err(e.into()),
         }
     }

@@ -15,6 +15,7 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, Quer
 use services::access::{Principal, Role};
 use services::clock::VirtualClock;
 use services::desk::{Desk, NewCase};
+use services::error_code::ApiError;
 use services::journal::verify_chain;
 use services::runtime::{Runtime, RuntimeConfig};
 use sha2::{Digest, Sha256};
@@ -300,7 +301,8 @@ pub async fn presigned(db: &DatabaseConnection) {
         .confirm_upload(&fx.lawco, &ticket.upload_id)
         .await
         .unwrap_err()
-        .code();
+        .code()
+        .as_str();
     assert!(
         matches!(code, "OBJECT_MISSING" | "CHECKSUM_MISMATCH"),
         "{code}"
@@ -321,7 +323,8 @@ pub async fn presigned(db: &DatabaseConnection) {
             .confirm_upload(&fx.lawco, &ticket.upload_id)
             .await
             .unwrap_err()
-            .code(),
+            .code()
+            .as_str(),
         "OBJECT_MISSING"
     );
     let r = http::send("PUT", &ticket.request.url, &ticket.request.headers, &data).await;
@@ -332,7 +335,8 @@ pub async fn presigned(db: &DatabaseConnection) {
             .confirm_upload(&fx.rival, &ticket.upload_id)
             .await
             .unwrap_err()
-            .code(),
+            .code()
+            .as_str(),
         "UPLOAD_NOT_FOUND"
     );
     let doc = fx
@@ -375,7 +379,8 @@ pub async fn presigned(db: &DatabaseConnection) {
             .confirm_upload(&fx.admin, &ticket2.upload_id)
             .await
             .unwrap_err()
-            .code(),
+            .code()
+            .as_str(),
         "CHECKSUM_MISMATCH"
     );
     assert!(!s3.object_path(&key).exists(), "mismatching object removed");
@@ -416,7 +421,7 @@ pub async fn partner_isolation(db: &DatabaseConnection) {
         )
         .await
         .unwrap_err();
-    assert_eq!(e.code(), "CASE_NOT_FOUND");
+    assert_eq!(e.code().as_str(), "CASE_NOT_FOUND");
     let mut missing = fx.new_doc(DocumentKind::Other, "x.pdf");
     missing.case_id = "no-such-case".into();
     let e2 = fx
@@ -446,14 +451,15 @@ pub async fn partner_isolation(db: &DatabaseConnection) {
             .await
             .map(|_| ()),
     ] {
-        assert_eq!(r.unwrap_err().code(), "DOCUMENT_NOT_FOUND");
+        assert_eq!(r.unwrap_err().code().as_str(), "DOCUMENT_NOT_FOUND");
     }
     assert_eq!(
         fx.docs
             .documents(&fx.rival, &fx.case)
             .await
             .unwrap_err()
-            .code(),
+            .code()
+            .as_str(),
         "CASE_NOT_FOUND"
     );
     assert_eq!(
@@ -461,7 +467,8 @@ pub async fn partner_isolation(db: &DatabaseConnection) {
             .documents(&fx.lawco, &fx.other_case)
             .await
             .unwrap_err()
-            .code(),
+            .code()
+            .as_str(),
         "CASE_NOT_FOUND"
     );
     // The auditor reads and downloads, changes nothing, and sees who accessed what.
@@ -475,13 +482,14 @@ pub async fn partner_isolation(db: &DatabaseConnection) {
         )
         .await
         .unwrap_err();
-    assert_eq!(e.code(), "FORBIDDEN");
+    assert_eq!(e.code().as_str(), "FORBIDDEN");
     assert_eq!(
         fx.docs
             .set_legal_hold(&auditor, &doc.document_id, "x")
             .await
             .unwrap_err()
-            .code(),
+            .code()
+            .as_str(),
         "FORBIDDEN"
     );
     fx.docs
@@ -497,7 +505,8 @@ pub async fn partner_isolation(db: &DatabaseConnection) {
             .access_log(&fx.lawco, None, None, 10)
             .await
             .unwrap_err()
-            .code(),
+            .code()
+            .as_str(),
         "FORBIDDEN"
     );
     let log = fx
@@ -548,7 +557,7 @@ pub async fn server_stopped(db: &DatabaseConnection) {
         )
         .await
         .unwrap_err();
-    assert_eq!(e.code(), "STORE_UNAVAILABLE", "{e}");
+    assert_eq!(e.code().as_str(), "STORE_UNAVAILABLE", "{e}");
     assert!(started.elapsed() < std::time::Duration::from_secs(60));
     assert_eq!(fx.count_docs().await, 0);
     assert!(
@@ -573,7 +582,7 @@ pub async fn limits(db: &DatabaseConnection) {
         )
         .await
         .unwrap_err();
-    assert_eq!(e.code(), "DOCUMENT_TOO_LARGE");
+    assert_eq!(e.code().as_str(), "DOCUMENT_TOO_LARGE");
     let mut exe = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00".to_vec();
     exe.resize(5000, 0);
     let e = fx
@@ -585,7 +594,7 @@ pub async fn limits(db: &DatabaseConnection) {
         )
         .await
         .unwrap_err();
-    assert_eq!(e.code(), "DOCUMENT_TYPE_NOT_ALLOWED");
+    assert_eq!(e.code().as_str(), "DOCUMENT_TYPE_NOT_ALLOWED");
     let e = fx
         .docs
         .request_upload(
@@ -596,7 +605,7 @@ pub async fn limits(db: &DatabaseConnection) {
         )
         .await
         .unwrap_err();
-    assert_eq!(e.code(), "DOCUMENT_TOO_LARGE");
+    assert_eq!(e.code().as_str(), "DOCUMENT_TOO_LARGE");
     let e = fx
         .docs
         .upload(
@@ -606,7 +615,7 @@ pub async fn limits(db: &DatabaseConnection) {
         )
         .await
         .unwrap_err();
-    assert_eq!(e.code(), "BAD_INPUT");
+    assert_eq!(e.code().as_str(), "BAD_INPUT");
     // Plain text is fine.
     let doc = fx
         .docs
@@ -669,7 +678,8 @@ pub async fn retention(db: &DatabaseConnection) {
             .soft_delete(&fx.admin, id, 1)
             .await
             .unwrap_err()
-            .code(),
+            .code()
+            .as_str(),
         "RETENTION_ACTIVE"
     );
     assert_eq!(
@@ -677,7 +687,8 @@ pub async fn retention(db: &DatabaseConnection) {
             .soft_delete(&who(Role::Supervisor, None), id, 1)
             .await
             .unwrap_err()
-            .code(),
+            .code()
+            .as_str(),
         "FORBIDDEN"
     );
     fx.clock.advance(Duration::days(7 * 365));
@@ -690,7 +701,8 @@ pub async fn retention(db: &DatabaseConnection) {
             .soft_delete(&fx.admin, id, 1)
             .await
             .unwrap_err()
-            .code(),
+            .code()
+            .as_str(),
         "LEGAL_HOLD"
     );
     fx.docs
@@ -698,7 +710,12 @@ pub async fn retention(db: &DatabaseConnection) {
         .await
         .unwrap();
     assert_eq!(
-        fx.docs.purge(&fx.admin, id, 1).await.unwrap_err().code(),
+        fx.docs
+            .purge(&fx.admin, id, 1)
+            .await
+            .unwrap_err()
+            .code()
+            .as_str(),
         "DOCUMENT_STATE"
     );
     fx.docs.soft_delete(&fx.admin, id, 1).await.unwrap();
@@ -707,7 +724,8 @@ pub async fn retention(db: &DatabaseConnection) {
             .download(&fx.admin, id, None)
             .await
             .unwrap_err()
-            .code(),
+            .code()
+            .as_str(),
         "DOCUMENT_NOT_FOUND"
     );
     assert!(
@@ -787,7 +805,12 @@ pub async fn verify(db: &DatabaseConnection) {
     assert_eq!(r.missing.len(), 1);
     assert_eq!(r.missing[0].version_id, docs[1].version_id);
     assert_eq!(
-        fx.docs.verify(&fx.lawco, None).await.unwrap_err().code(),
+        fx.docs
+            .verify(&fx.lawco, None)
+            .await
+            .unwrap_err()
+            .code()
+            .as_str(),
         "FORBIDDEN"
     );
 }
@@ -877,7 +900,8 @@ pub async fn sweeper(db: &DatabaseConnection) {
             .confirm_upload(&fx.admin, &t.upload_id)
             .await
             .unwrap_err()
-            .code(),
+            .code()
+            .as_str(),
         "UPLOAD_NOT_FOUND"
     );
 }
@@ -942,7 +966,13 @@ pub async fn local_store(db: &DatabaseConnection) {
         .object_key
         .replace("v1", "v2");
     assert_eq!(
-        fx.docs.local_download(&bad).await.err().unwrap().code(),
+        fx.docs
+            .local_download(&bad)
+            .await
+            .err()
+            .unwrap()
+            .code()
+            .as_str(),
         "LINK_INVALID"
     );
     // Presigned upload through Recobro's signed local route.
@@ -963,7 +993,7 @@ pub async fn local_store(db: &DatabaseConnection) {
         .local_upload(&pg, chunks(pdf(70_000, 3), 1000))
         .await
         .unwrap_err();
-    assert_eq!(e.code(), "CHECKSUM_MISMATCH");
+    assert_eq!(e.code().as_str(), "CHECKSUM_MISMATCH");
     let mut tampered = pg.clone();
     tampered.size = Some(70_001);
     assert_eq!(
@@ -971,7 +1001,8 @@ pub async fn local_store(db: &DatabaseConnection) {
             .local_upload(&tampered, chunks(data2.clone(), 1000))
             .await
             .unwrap_err()
-            .code(),
+            .code()
+            .as_str(),
         "LINK_INVALID"
     );
     fx.docs
@@ -1004,7 +1035,13 @@ pub async fn local_store(db: &DatabaseConnection) {
     // Links expire on the virtual clock.
     fx.clock.advance(Duration::minutes(16));
     assert_eq!(
-        fx.docs.local_download(&g).await.err().unwrap().code(),
+        fx.docs
+            .local_download(&g)
+            .await
+            .err()
+            .unwrap()
+            .code()
+            .as_str(),
         "LINK_EXPIRED"
     );
     assert!(fx.docs.verify_all(None, None).await.unwrap().is_ok());

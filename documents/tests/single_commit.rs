@@ -12,6 +12,7 @@ use sea_orm::{
     PaginatorTrait, QueryFilter,
 };
 use services::case::CaseFact;
+use services::error_code::ApiError;
 use services::journal::verify_chain;
 use services::runtime::{Runtime, RuntimeConfig};
 use sha2::{Digest, Sha256};
@@ -110,7 +111,7 @@ pub async fn row_with_entry(db: &DatabaseConnection) {
         .confirm_upload(&fx.admin, &second.upload_id)
         .await
         .unwrap_err();
-    assert_eq!(e.code(), "DOCUMENT_STATE", "{e}");
+    assert_eq!(e.code().as_str(), "DOCUMENT_STATE", "{e}");
     assert_eq!(added_entries(db).await.len(), 3);
     assert_eq!(fx.count_docs().await, 3);
     assert_eq!(intents(db).await, 0);
@@ -190,7 +191,7 @@ pub async fn repeated_confirm(db: &DatabaseConnection) {
         .confirm_upload(&fx.admin, &t.upload_id)
         .await
         .unwrap_err();
-    assert_eq!(e.code(), "UPLOAD_NOT_FOUND");
+    assert_eq!(e.code().as_str(), "UPLOAD_NOT_FOUND");
     assert_eq!(added_entries(db).await.len(), 1);
     assert_eq!(fx.count_docs().await, 1);
     // Racing confirmations: the journal's idempotency key lets one through; the other
@@ -205,7 +206,7 @@ pub async fn repeated_confirm(db: &DatabaseConnection) {
     for r in [a, b] {
         match r {
             Ok(d) => ok.push(d),
-            Err(e) => assert_eq!(e.code(), "UPLOAD_NOT_FOUND", "{e}"),
+            Err(e) => assert_eq!(e.code().as_str(), "UPLOAD_NOT_FOUND", "{e}"),
         }
     }
     assert!(!ok.is_empty());

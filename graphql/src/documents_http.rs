@@ -9,6 +9,7 @@ use actix_web::{HttpResponse, web};
 use documents::store::{LOCAL_GET_PATH, LOCAL_PUT_PATH};
 use documents::{DocumentError, DocumentService, LocalGrant};
 use futures_util::StreamExt;
+use services::error_code::ApiError;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route(LOCAL_PUT_PATH, web::put().to(upload))
@@ -16,26 +17,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 fn error(e: &DocumentError) -> HttpResponse {
-    use DocumentError as E;
-    let status = match e {
-        E::LinkInvalid | E::LinkExpired => StatusCode::FORBIDDEN,
-        E::NotFound(_) | E::UploadNotFound(_) => StatusCode::NOT_FOUND,
-        E::ChecksumMismatch | E::SizeMismatch { .. } | E::Interrupted(_) => StatusCode::BAD_REQUEST,
-        E::WrongState(_) => StatusCode::CONFLICT,
-        E::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-        E::Store(documents::store::ObjectStoreError::Unavailable(_)) => {
-            StatusCode::SERVICE_UNAVAILABLE
-        }
-        _ => StatusCode::INTERNAL_SERVER_ERROR,
-    };
-    // Internal details stay in the log.
-    let message = if status == StatusCode::INTERNAL_SERVER_ERROR {
-        tracing::error!("document route failed: {e}");
-        "internal error".to_string()
-    } else {
-        e.to_string()
-    };
-    HttpResponse::build(status).json(serde_json::json!({ "code": e.code(), "message": message }))
+    let code = e.code();
+    let status =
+        StatusCode::from_u16(code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    HttpResponse::build(status)
+        .json(serde_json::json!({ "code": code.as_str(), "message": e.public_message() }))
 }
 
 async fn upload(

@@ -18,7 +18,7 @@ use services::access::Principal;
 use services::desk::Desk;
 
 use crate::auth::{Auth, AuthError};
-use crate::errors::code_for_engine_error;
+use crate::errors::{ApiError, ErrorCode, code_for_engine_error};
 use crate::schema::{self, Limits, Loaders, RecobroSchema};
 
 /// Most operations in one batched request.
@@ -53,12 +53,13 @@ pub fn configure(cfg: &mut web::ServiceConfig, api: web::Data<Api>) {
     );
 }
 
-fn error_body(status: StatusCode, code: &str, message: &str) -> HttpResponse {
+fn error_body(code: ErrorCode, message: &str) -> HttpResponse {
+    let status = StatusCode::from_u16(code.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
     let mut r = HttpResponse::build(status);
     if status == StatusCode::UNAUTHORIZED {
         r.insert_header(("WWW-Authenticate", "Bearer error=\"invalid_token\""));
     }
-    r.json(json!({"errors": [{"message": message, "extensions": {"code": code}}]}))
+    r.json(json!({"errors": [{"message": message, "extensions": {"code": code.as_str()}}]}))
 }
 
 fn bearer(req: &HttpRequest) -> Option<&str> {
@@ -77,17 +78,12 @@ async fn authenticate(api: &Api, token: Option<&str>) -> Result<Principal, AuthE
 }
 
 fn refused(e: &AuthError) -> HttpResponse {
-    if e.http_status() >= 500 {
-        tracing::error!(error = %e, "authentication failed on our side");
-    }
-    let status = StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::UNAUTHORIZED);
-    error_body(status, e.code(), &e.to_string())
+    error_body(e.code(), &e.public_message())
 }
 
 fn too_large(limit: usize) -> HttpResponse {
     error_body(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "PAYLOAD_TOO_LARGE",
+        ErrorCode::PayloadTooLarge,
         &format!("the body exceeds {limit} bytes"),
     )
 }
@@ -136,8 +132,7 @@ async fn read_multipart(
         Err(ParseRequestError::PayloadTooLarge) => Err(too_large(limit)),
         Err(_) if exceeded.load(Ordering::Relaxed) => Err(too_large(limit)),
         Err(e) => Err(error_body(
-            StatusCode::BAD_REQUEST,
-            "BAD_REQUEST",
+            ErrorCode::BadRequest,
             &format!("the multipart request is malformed: {e}"),
         )),
     }
@@ -148,17 +143,12 @@ async fn read_limited(mut payload: web::Payload, limit: usize) -> Result<Vec<u8>
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|e| {
             error_body(
-                StatusCode::BAD_REQUEST,
-                "BAD_REQUEST",
+                ErrorCode::BadRequest,
                 &format!("reading the body failed: {e}"),
             )
         })?;
         if body.len() + chunk.len() > limit {
-            return Err(error_body(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "PAYLOAD_TOO_LARGE",
-                &format!("the body exceeds {limit} bytes"),
-            ));
+            return Err(too_large(limit));
         }
         body.extend_from_slice(&chunk);
     }
@@ -204,16 +194,14 @@ async fn post(req: HttpRequest, payload: web::Payload, api: web::Data<Api>) -> H
             Ok(b) => b,
             Err(e) => {
                 return error_body(
-                    StatusCode::BAD_REQUEST,
-                    "BAD_REQUEST",
+                    ErrorCode::BadRequest,
                     &format!("the body is not a GraphQL request: {e}"),
                 );
             }
         }
     } else {
         return error_body(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "BAD_REQUEST",
+            ErrorCode::BadRequest,
             "send the request as application/json, or multipart/form-data for file uploads",
         );
     };
@@ -222,17 +210,12 @@ async fn post(req: HttpRequest, payload: web::Payload, api: web::Data<Api>) -> H
         && list.len() > MAX_BATCH
     {
         return error_body(
-            StatusCode::BAD_REQUEST,
-            "BAD_REQUEST",
+            ErrorCode::BadRequest,
             &format!("a batch holds at most {MAX_BATCH} operations"),
         );
     }
     if batch.iter().any(|r| r.query.trim().is_empty()) {
-        return error_body(
-            StatusCode::BAD_REQUEST,
-            "BAD_REQUEST",
-            "the request has no query",
-        );
+        return error_body(ErrorCode::BadRequest, "the request has no query");
     }
     let loaders = Loaders::new(&api.desk, &principal);
     let batch = batch.data(principal).data(loaders);
@@ -259,11 +242,11 @@ fn add_codes(response: &mut BatchResponse) {
                 let code = if e.path.is_empty() {
                     code_for_engine_error(&e.message)
                 } else {
-                    "INTERNAL"
+                    ErrorCode::Internal
                 };
                 e.extensions
                     .get_or_insert_with(Default::default)
-                    .set("code", code);
+                    .set("code", code.as_str());
             }
         }
     }
@@ -309,6 +292,6 @@ async fn get(req: HttpRequest, payload: web::Payload, api: web::Data<Api>) -> Ht
         .start(&req, payload)
     {
         Ok(r) => r,
-        Err(e) => error_body(StatusCode::BAD_REQUEST, "BAD_REQUEST", &e.to_string()),
+        Err(e) => error_body(ErrorCode::BadRequest, &e.to_string()),
     }
 }

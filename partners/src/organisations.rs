@@ -68,7 +68,7 @@ impl Partners {
         self.by_id(p, &[partner_id.to_string()])
             .await?
             .pop()
-            .ok_or_else(|| DeskError::not_found("partner", partner_id))
+            .ok_or_else(|| DeskError::PartnerNotFound(partner_id.to_string()))
     }
 
     /// Partners by id, for a page of cases in one query.

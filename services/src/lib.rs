@@ -9,6 +9,7 @@ pub mod case;
 pub mod clock;
 pub mod committer;
 pub mod desk;
+pub mod error_code;
 
 pub mod journal;
 pub mod runtime;

@@ -6,6 +6,7 @@ use orm::entities::{case_journal, cases, outbox, tasks, timers};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 use services::clock::Clock;
+use services::error_code::ApiError;
 use services::journal::verify_chain;
 use services::runtime::RuntimeError;
 
@@ -194,7 +195,7 @@ async fn commands_are_committed_with_projections_and_survive_restart(db: &Databa
         .complete_task(&case_id, letter, vars(json!({})), "agent:luis", None)
         .await
         .unwrap_err();
-    assert_eq!(err.code(), "COMMAND_REJECTED", "{err}");
+    assert_eq!(err.code().as_str(), "COMMAND_REJECTED", "{err}");
     assert_eq!(journal(db, &case_id).await.len(), 3);
 
     // The journal is a verifiable chain and a full replay equals the live state.
@@ -447,7 +448,7 @@ async fn probing_unknown_cases_leaves_no_actors_behind(db: &DatabaseConnection) 
             .complete_task(&id, 1, vars(json!({})), "x", None)
             .await
             .unwrap_err();
-        assert_eq!(err.code(), "CASE_NOT_FOUND", "{err}");
+        assert_eq!(err.code().as_str(), "CASE_NOT_FOUND", "{err}");
     }
     // Stopping is asynchronous: yield to the arbiter so the actors' `stopped` run.
     for _ in 0..100 {
@@ -608,7 +609,7 @@ async fn a_case_migrates_to_a_new_version_and_its_new_timer_is_stored(db: &Datab
         )
         .await
         .unwrap_err();
-    assert_eq!(err.code(), "COMMAND_REJECTED", "{err}");
+    assert_eq!(err.code().as_str(), "COMMAND_REJECTED", "{err}");
     let out = rt
         .migrate_case(
             &id,
@@ -685,7 +686,7 @@ async fn cancelling_closes_tasks_and_timers(db: &DatabaseConnection) {
         .cancel_case(&id, "supervisor:eva", None)
         .await
         .unwrap_err();
-    assert_eq!(err.code(), "COMMAND_REJECTED");
+    assert_eq!(err.code().as_str(), "COMMAND_REJECTED");
 }
 on_both!(cancel, super::cancelling_closes_tasks_and_timers);
 
@@ -847,7 +848,7 @@ async fn a_second_case_with_the_same_external_ref_is_refused(db: &DatabaseConnec
     open().await.unwrap();
     // A permanent refusal, not "too contended: retry later" after futile retries.
     let err = open().await.unwrap_err();
-    assert_eq!(err.code(), "DUPLICATE_EXTERNAL_REF", "{err}");
+    assert_eq!(err.code().as_str(), "DUPLICATE_EXTERNAL_REF", "{err}");
     assert_eq!(cases::Entity::find().count(db).await.unwrap(), 1);
     assert_eq!(case_journal::Entity::find().count(db).await.unwrap(), 1);
 }

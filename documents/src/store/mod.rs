@@ -24,7 +24,7 @@ pub use self::s3::S3Store;
 /// A body of bytes, streamed.
 pub type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes, io::Error>> + Send>>;
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, strum::EnumCount)]
 pub enum ObjectStoreError {
     /// Unreachable, timed out, or failing: worth retrying later.
     #[error("the object store is unavailable: {0}")]

@@ -17,6 +17,7 @@ use sea_orm::{
 };
 use services::access::{Principal, PrincipalError, Role};
 use services::clock::Clock;
+use services::error_code::{ApiError, ErrorCode};
 
 /// argon2id with the OWASP minimum (19 MiB, 2 passes, 1 lane): about 20 ms per check in
 /// release builds, which bounds online guessing without making token requests slow.
@@ -29,12 +30,12 @@ const ARGON2_LANES: u32 = 1;
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$\
                           0OVyCd6DkKrYHgIk7ZNFTTD5OfHV5F5OSP3Fjdz6B5E";
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, strum::EnumCount)]
 pub enum ApiClientError {
     /// Unknown client, wrong secret or revoked client: deliberately one answer.
     #[error("invalid client credentials")]
     InvalidClient,
-    #[error("no API client {0}")]
+    #[error("API client {0} does not exist")]
     NotFound(String),
     #[error(transparent)]
     Principal(#[from] PrincipalError),
@@ -47,6 +48,20 @@ pub enum ApiClientError {
     Hash(String),
     #[error("database error: {0}")]
     Db(#[from] sea_orm::DbErr),
+}
+
+impl ApiError for ApiClientError {
+    fn code(&self) -> ErrorCode {
+        match self {
+            ApiClientError::InvalidClient => ErrorCode::Unauthenticated,
+            ApiClientError::NotFound(_) => ErrorCode::NotFound,
+            ApiClientError::Principal(_) => ErrorCode::BadInput,
+            ApiClientError::Desk(d) => d.code(),
+            ApiClientError::Corrupt(..) => ErrorCode::CorruptData,
+            ApiClientError::Hash(_) => ErrorCode::Internal,
+            ApiClientError::Db(_) => ErrorCode::StorageError,
+        }
+    }
 }
 
 /// An API client as listed (never with its secret).

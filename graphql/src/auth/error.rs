@@ -1,8 +1,10 @@
 //! Authentication failures, each with a stable code (for `extensions.code` and logs)
 //! and the HTTP status it maps to.
 
+use services::error_code::{ApiError, ErrorCode};
+
 /// Why a request could not be authenticated. The message never contains the token.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, strum::EnumCount)]
 pub enum AuthError {
     #[error("authentication required")]
     Unauthenticated,
@@ -37,34 +39,24 @@ pub enum AuthError {
     Key(String),
 }
 
-impl AuthError {
-    /// Stable machine-readable code; never changes once released.
-    pub fn code(&self) -> &'static str {
-        match self {
-            AuthError::Unauthenticated => "UNAUTHENTICATED",
-            AuthError::InvalidToken(_) => "INVALID_TOKEN",
-            AuthError::TokenExpired => "TOKEN_EXPIRED",
-            AuthError::TokenNotYetValid => "TOKEN_NOT_YET_VALID",
-            AuthError::WrongIssuer => "WRONG_ISSUER",
-            AuthError::WrongAudience => "WRONG_AUDIENCE",
-            AuthError::UnknownKey => "UNKNOWN_KEY",
-            AuthError::AlgorithmNotAllowed => "ALGORITHM_NOT_ALLOWED",
-            AuthError::IssuerUnavailable(_) => "ISSUER_UNAVAILABLE",
-            AuthError::InvalidClaims(_) => "INVALID_CLAIMS",
-            AuthError::NoRole => "NO_ROLE",
-            AuthError::Config(_) => "AUTH_CONFIG",
-            AuthError::Storage(_) | AuthError::Key(_) => "INTERNAL",
-        }
-    }
-
+impl ApiError for AuthError {
     /// 401 for anything the caller can fix with another token; 403 when the token is
     /// good but grants no role; 503 when an external issuer cannot be reached (retry).
-    pub fn http_status(&self) -> u16 {
+    fn code(&self) -> ErrorCode {
         match self {
-            AuthError::IssuerUnavailable(_) => 503,
-            AuthError::NoRole => 403,
-            AuthError::Config(_) | AuthError::Storage(_) | AuthError::Key(_) => 500,
-            _ => 401,
+            AuthError::Unauthenticated => ErrorCode::Unauthenticated,
+            AuthError::InvalidToken(_) => ErrorCode::InvalidToken,
+            AuthError::TokenExpired => ErrorCode::TokenExpired,
+            AuthError::TokenNotYetValid => ErrorCode::TokenNotYetValid,
+            AuthError::WrongIssuer => ErrorCode::WrongIssuer,
+            AuthError::WrongAudience => ErrorCode::WrongAudience,
+            AuthError::UnknownKey => ErrorCode::UnknownKey,
+            AuthError::AlgorithmNotAllowed => ErrorCode::AlgorithmNotAllowed,
+            AuthError::IssuerUnavailable(_) => ErrorCode::IssuerUnavailable,
+            AuthError::InvalidClaims(_) => ErrorCode::InvalidClaims,
+            AuthError::NoRole => ErrorCode::NoRole,
+            AuthError::Config(_) => ErrorCode::AuthConfig,
+            AuthError::Storage(_) | AuthError::Key(_) => ErrorCode::Internal,
         }
     }
 }

@@ -8,6 +8,7 @@ use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, web};
 use services::access::Principal;
+use services::error_code::ApiError;
 
 use super::{Auth, AuthError};
 

@@ -9,6 +9,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use chrono::Duration;
 use serde_json::json;
+use services::error_code::ApiError;
 
 use super::{Auth, AuthError, Authenticated};
 
@@ -70,13 +71,7 @@ pub fn error_response(e: &AuthError) -> HttpResponse {
         };
         response.insert_header((header::WWW_AUTHENTICATE, challenge));
     }
-    let message = if status.is_server_error() && status != StatusCode::SERVICE_UNAVAILABLE {
-        tracing::error!(error = %e, "authentication failed internally");
-        "internal error".to_owned()
-    } else {
-        e.to_string()
-    };
-    response.json(json!({"error": {"code": e.code(), "message": message}}))
+    response.json(json!({"error": {"code": e.code().as_str(), "message": e.public_message()}}))
 }
 
 /// An RFC 6749 §5.2 error.

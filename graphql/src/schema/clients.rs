@@ -1,11 +1,11 @@
 //! Partner API clients (OAuth2 client credentials), managed by admins.
 
-use crate::auth::{ApiClient as Client, ApiClientError, ApiClients};
+use crate::auth::{ApiClient as Client, ApiClients};
 use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 
 use super::{partners, principal};
-use crate::errors::{self, coded};
+use crate::errors;
 
 // The roles of `services::access::Role`, as a GraphQL enum.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
@@ -50,20 +50,6 @@ pub struct NewApiClient {
     pub client_secret: String,
 }
 
-fn failed(e: ApiClientError) -> async_graphql::Error {
-    match e {
-        ApiClientError::Desk(d) => errors::desk(d),
-        ApiClientError::NotFound(id) => {
-            coded("NOT_FOUND", format!("API client {id} does not exist"))
-        }
-        ApiClientError::Principal(p) => coded("BAD_INPUT", p.to_string()),
-        other => {
-            tracing::error!(error = %other, "API client storage failed");
-            coded("STORAGE_ERROR", "the database failed; retry later")
-        }
-    }
-}
-
 fn clients<'a>(ctx: &Context<'a>) -> Result<&'a ApiClients> {
     ctx.data::<ApiClients>()
 }
@@ -72,7 +58,7 @@ pub async fn list(ctx: &Context<'_>) -> Result<Vec<ApiClient>> {
     let rows = clients(ctx)?
         .list_as(principal(ctx)?)
         .await
-        .map_err(failed)?;
+        .map_err(errors::api)?;
     Ok(rows.into_iter().map(ApiClient).collect())
 }
 
@@ -91,7 +77,7 @@ pub async fn create(
             groups,
         )
         .await
-        .map_err(failed)?;
+        .map_err(errors::api)?;
     Ok(NewApiClient {
         client: ApiClient(client),
         client_secret: secret,
@@ -103,5 +89,5 @@ pub async fn revoke(ctx: &Context<'_>, client_id: ID) -> Result<ApiClient> {
         .revoke_as(principal(ctx)?, &client_id)
         .await
         .map(ApiClient)
-        .map_err(failed)
+        .map_err(errors::api)
 }

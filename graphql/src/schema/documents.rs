@@ -8,14 +8,13 @@ use actix_web::web::Bytes;
 use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject, Upload};
 use chrono::{DateTime, Utc};
 use documents::{
-    AccessEntry, Document as Row, DocumentError, DocumentService, ErasureScope, NewDocument,
-    Presigned,
+    AccessEntry, Document as Row, DocumentService, ErasureScope, NewDocument, Presigned,
 };
 use futures_util::Stream;
 use tokio::io::AsyncReadExt;
 
 use super::principal;
-use crate::errors::coded;
+use crate::errors::{self, ErrorCode, coded};
 
 /// Bytes read from a spooled multipart file per chunk handed to the store.
 const CHUNK: usize = 256 * 1024;
@@ -192,21 +191,6 @@ pub struct ErasureResult {
     pub kept: Vec<KeptDocument>,
 }
 
-pub fn failed(e: DocumentError) -> async_graphql::Error {
-    if let DocumentError::Desk(d) = e {
-        return crate::errors::desk(d);
-    }
-    let code = e.code();
-    let message = match code {
-        "STORE_ERROR" | "STORAGE_ERROR" | "CORRUPT_DATA" => {
-            tracing::error!(error = %e, "document storage failed");
-            "the document store failed; retry later".to_string()
-        }
-        _ => e.to_string(),
-    };
-    coded(code, message)
-}
-
 pub fn service<'a>(ctx: &Context<'a>) -> Result<&'a DocumentService> {
     ctx.data::<DocumentService>()
 }
@@ -215,7 +199,7 @@ pub async fn of_case(ctx: &Context<'_>, case_id: &str) -> Result<Vec<Document>> 
     let rows = service(ctx)?
         .documents(principal(ctx)?, case_id)
         .await
-        .map_err(failed)?;
+        .map_err(errors::api)?;
     Ok(rows.into_iter().map(Document).collect())
 }
 
@@ -260,14 +244,14 @@ impl DocumentQuery {
             .document(principal(ctx)?, &id, version)
             .await
             .map(Document)
-            .map_err(failed)
+            .map_err(errors::api)
     }
 
     pub async fn versions(ctx: &Context<'_>, id: ID) -> Result<Vec<Document>> {
         let rows = service(ctx)?
             .versions(principal(ctx)?, &id)
             .await
-            .map_err(failed)?;
+            .map_err(errors::api)?;
         Ok(rows.into_iter().map(Document).collect())
     }
 
@@ -280,7 +264,7 @@ impl DocumentQuery {
         let limit = u64::try_from(first)
             .ok()
             .filter(|n| (1..=1000).contains(n))
-            .ok_or_else(|| coded("BAD_INPUT", "ask for 1 to 1000 access records"))?;
+            .ok_or_else(|| coded(ErrorCode::BadInput, "ask for 1 to 1000 access records"))?;
         let rows = service(ctx)?
             .access_log(
                 principal(ctx)?,
@@ -289,7 +273,7 @@ impl DocumentQuery {
                 limit,
             )
             .await
-            .map_err(failed)?;
+            .map_err(errors::api)?;
         Ok(rows.into_iter().map(AccessRecord).collect())
     }
 
@@ -297,7 +281,7 @@ impl DocumentQuery {
         let r = service(ctx)?
             .verify(principal(ctx)?, case_id.as_ref().map(|c| c.as_str()))
             .await
-            .map_err(failed)?;
+            .map_err(errors::api)?;
         Ok(IntegrityReport {
             checked: r.checked as i64,
             ok: r.is_ok(),
@@ -333,7 +317,7 @@ impl DocumentMutation {
     ) -> Result<Document> {
         let value = file
             .value(ctx)
-            .map_err(|e| coded("BAD_INPUT", e.to_string()))?;
+            .map_err(|e| coded(ErrorCode::BadInput, e.to_string()))?;
         let new = new_document(
             case_id,
             kind,
@@ -346,7 +330,7 @@ impl DocumentMutation {
             .upload(principal(ctx)?, new, Box::pin(body))
             .await
             .map(Document)
-            .map_err(failed)
+            .map_err(errors::api)
     }
 
     /// Starts an upload straight to the object store: PUT the bytes with the returned
@@ -364,12 +348,13 @@ impl DocumentMutation {
         retention_class: Option<String>,
         replaces: Option<ID>,
     ) -> Result<UploadTicket> {
-        let size = u64::try_from(size).map_err(|_| coded("BAD_INPUT", "size must be positive"))?;
+        let size =
+            u64::try_from(size).map_err(|_| coded(ErrorCode::BadInput, "size must be positive"))?;
         let new = new_document(case_id, kind, file_name, retention_class, replaces);
         let t = service(ctx)?
             .request_upload(principal(ctx)?, new, size, &sha256)
             .await
-            .map_err(failed)?;
+            .map_err(errors::api)?;
         Ok(UploadTicket {
             upload_id: ID(t.upload_id),
             document_id: ID(t.document_id),
@@ -384,7 +369,7 @@ impl DocumentMutation {
             .confirm_upload(principal(ctx)?, &upload_id)
             .await
             .map(Document)
-            .map_err(failed)
+            .map_err(errors::api)
     }
 
     /// A short-lived download link (latest version unless `version`); the access is
@@ -398,7 +383,7 @@ impl DocumentMutation {
         let d = service(ctx)?
             .download(principal(ctx)?, &id, version)
             .await
-            .map_err(failed)?;
+            .map_err(errors::api)?;
         Ok(DownloadLink {
             document: Document(d.document),
             request: d.request.into(),
@@ -415,11 +400,11 @@ impl DocumentMutation {
         let p = principal(ctx)?;
         s.set_legal_hold(p, &document_id, &reason)
             .await
-            .map_err(failed)?;
+            .map_err(errors::api)?;
         s.document(p, &document_id, None)
             .await
             .map(Document)
-            .map_err(failed)
+            .map_err(errors::api)
     }
 
     async fn clear_legal_hold(
@@ -432,11 +417,11 @@ impl DocumentMutation {
         let p = principal(ctx)?;
         s.clear_legal_hold(p, &document_id, &reason)
             .await
-            .map_err(failed)?;
+            .map_err(errors::api)?;
         s.document(p, &document_id, None)
             .await
             .map(Document)
-            .map_err(failed)
+            .map_err(errors::api)
     }
 
     /// Soft delete of one version, once its retention has passed and no hold applies.
@@ -449,7 +434,7 @@ impl DocumentMutation {
         service(ctx)?
             .soft_delete(principal(ctx)?, &document_id, version)
             .await
-            .map_err(failed)?;
+            .map_err(errors::api)?;
         Ok(true)
     }
 
@@ -463,7 +448,7 @@ impl DocumentMutation {
         service(ctx)?
             .purge(principal(ctx)?, &document_id, version)
             .await
-            .map_err(failed)?;
+            .map_err(errors::api)?;
         Ok(true)
     }
 
@@ -479,12 +464,12 @@ impl DocumentMutation {
         let scope = match (debtor_id, case_id) {
             (Some(d), None) => ErasureScope::Debtor(d),
             (None, Some(c)) => ErasureScope::Case(c.0),
-            _ => return Err(coded("BAD_INPUT", "name either debtorId or caseId")),
+            _ => return Err(coded(ErrorCode::BadInput, "name either debtorId or caseId")),
         };
         let r = service(ctx)?
             .erase(principal(ctx)?, scope, &reason)
             .await
-            .map_err(failed)?;
+            .map_err(errors::api)?;
         Ok(ErasureResult {
             erased: r.erased.into_iter().map(ID).collect(),
             kept: r

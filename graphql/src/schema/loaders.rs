@@ -26,7 +26,7 @@ impl Loader<String> for DebtorLoader {
             .0
             .debtors(&self.1, keys)
             .await
-            .map_err(|e| Arc::new(crate::errors::desk(e)))?;
+            .map_err(|e| Arc::new(crate::errors::api(e)))?;
         Ok(rows.into_iter().map(|d| (d.debtor_id.clone(), d)).collect())
     }
 }
@@ -40,7 +40,7 @@ impl Loader<String> for OpenTasksLoader {
             .0
             .open_tasks_of(&self.1, keys)
             .await
-            .map_err(|e| Arc::new(crate::errors::desk(e)))?;
+            .map_err(|e| Arc::new(crate::errors::api(e)))?;
         let mut out: HashMap<String, Vec<tasks::Model>> =
             keys.iter().map(|k| (k.clone(), Vec::new())).collect();
         for t in rows {
@@ -59,7 +59,7 @@ impl Loader<String> for PartnerLoader {
             .0
             .by_id(&self.1, keys)
             .await
-            .map_err(|e| Arc::new(crate::errors::desk(e)))?;
+            .map_err(|e| Arc::new(crate::errors::api(e)))?;
         Ok(rows
             .into_iter()
             .map(|p| (p.partner_id.clone(), p))

@@ -21,7 +21,7 @@ pub use self::loaders::Loaders;
 use self::mutation::CaseMutation;
 pub use self::query::Query;
 pub use self::subscription::Subscription;
-use crate::errors::coded;
+use crate::errors::{ErrorCode, coded};
 
 pub type RecobroSchema = Schema<Query, Mutation, Subscription>;
 
@@ -87,5 +87,5 @@ pub(crate) fn partners<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Partn
 
 pub(crate) fn principal<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Principal> {
     ctx.data_opt::<Principal>()
-        .ok_or_else(|| coded("UNAUTHENTICATED", "a bearer token is required"))
+        .ok_or_else(|| coded(ErrorCode::Unauthenticated, "a bearer token is required"))
 }

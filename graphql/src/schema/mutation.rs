@@ -12,7 +12,7 @@ use services::runtime::Outcome;
 use super::query::task_key;
 use super::types::{Case, Partner, PartnerKind, ProcessDefinition};
 use super::{desk, partners, principal};
-use crate::errors::{self, coded};
+use crate::errors::{self, ErrorCode, coded};
 
 type Variables = Json<serde_json::Map<String, serde_json::Value>>;
 
@@ -85,7 +85,7 @@ pub struct DeployedProcess {
 }
 
 fn outcome(r: std::result::Result<Outcome, services::desk::DeskError>) -> Result<CommandResult> {
-    r.map(CommandResult).map_err(errors::desk)
+    r.map(CommandResult).map_err(errors::api)
 }
 
 /// Processes, cases, tasks, messages, partners and API clients.
@@ -103,13 +103,13 @@ impl CaseMutation {
         xml: String,
     ) -> Result<Vec<DeployedProcess>> {
         let (d, p) = (desk(ctx)?, principal(ctx)?);
-        let report = d.deploy(p, &name, &xml).await.map_err(errors::desk)?;
+        let report = d.deploy(p, &name, &xml).await.map_err(errors::api)?;
         let mut out = Vec::new();
         for dep in report.deployed {
             let row = d
                 .definition(p, dep.definition_id)
                 .await
-                .map_err(errors::desk)?;
+                .map_err(errors::api)?;
             out.push(DeployedProcess {
                 definition: ProcessDefinition(row),
                 created: dep.created,
@@ -265,7 +265,10 @@ impl CaseMutation {
             Some(id) => {
                 let key = task_key(id)?;
                 if key.case_id != case_id.0 {
-                    return Err(coded("BAD_INPUT", "the task belongs to another case"));
+                    return Err(coded(
+                        ErrorCode::BadInput,
+                        "the task belongs to another case",
+                    ));
                 }
                 Some(key.task_id)
             }
@@ -300,7 +303,7 @@ impl CaseMutation {
                 idempotency_key.as_deref(),
             )
             .await
-            .map_err(errors::desk)?;
+            .map_err(errors::api)?;
         Ok(out.into_iter().map(CommandResult).collect())
     }
 
@@ -320,7 +323,7 @@ impl CaseMutation {
             )
             .await
             .map(Partner)
-            .map_err(errors::desk)
+            .map_err(errors::api)
     }
 
     /// Places a case with a partner agency or law firm: its partner-lane tasks become theirs.

@@ -7,7 +7,7 @@ use services::desk::{CaseFilter, TaskKey};
 
 use super::types::{Agenda, Case, Me, Partner, ProcessDefinition, Task};
 use super::{desk, principal};
-use crate::errors::{self, coded};
+use crate::errors::{self, ErrorCode, coded};
 
 type CaseCursor = OpaqueCursor<(DateTime<Utc>, String)>;
 type TaskCursor = OpaqueCursor<(i64, String, i64)>;
@@ -19,7 +19,7 @@ pub(super) fn decode<T: serde::de::DeserializeOwned + serde::Serialize>(
         .map(|s| {
             async_graphql::connection::CursorType::decode_cursor(&s)
                 .map(|c: OpaqueCursor<T>| c.0)
-                .map_err(|_| coded("BAD_CURSOR", "the cursor is malformed"))
+                .map_err(|_| coded(ErrorCode::BadCursor, "the cursor is malformed"))
         })
         .transpose()
 }
@@ -45,7 +45,10 @@ fn minor(v: Option<f64>) -> Result<Option<i64>> {
         if a.is_finite() && a.abs() < 1e13 {
             Ok((a * 100.0).round() as i64)
         } else {
-            Err(coded("BAD_INPUT", format!("amount {a} is out of range")))
+            Err(coded(
+                ErrorCode::BadInput,
+                format!("amount {a} is out of range"),
+            ))
         }
     })
     .transpose()
@@ -70,8 +73,12 @@ impl CaseFilterInput {
 }
 
 pub(super) fn task_key(id: &ID) -> Result<TaskKey> {
-    TaskKey::parse(id)
-        .ok_or_else(|| coded("TASK_NOT_FOUND", format!("task {} does not exist", id.0)))
+    TaskKey::parse(id).ok_or_else(|| {
+        coded(
+            ErrorCode::TaskNotFound,
+            format!("task {} does not exist", id.0),
+        )
+    })
 }
 
 pub(super) fn task_connection(page: services::desk::TaskPage) -> Connection<TaskCursor, Task> {
@@ -110,14 +117,14 @@ impl Query {
         let rows = desk(ctx)?
             .definitions(principal(ctx)?, process_id.as_deref())
             .await
-            .map_err(errors::desk)?;
+            .map_err(errors::api)?;
         Ok(rows.into_iter().map(ProcessDefinition).collect())
     }
 
     async fn process_definition(&self, ctx: &Context<'_>, id: ID) -> Result<ProcessDefinition> {
         let id: i64 = id.parse().map_err(|_| {
             coded(
-                "DEFINITION_NOT_FOUND",
+                ErrorCode::DefinitionNotFound,
                 format!("process definition {} does not exist", id.0),
             )
         })?;
@@ -125,7 +132,7 @@ impl Query {
             .definition(principal(ctx)?, id)
             .await
             .map(ProcessDefinition)
-            .map_err(errors::desk)
+            .map_err(errors::api)
     }
 
     /// One case; `CASE_NOT_FOUND` when it does not exist or is not yours to see.
@@ -134,7 +141,7 @@ impl Query {
             .case(principal(ctx)?, &id)
             .await
             .map(Case)
-            .map_err(errors::desk)
+            .map_err(errors::api)
     }
 
     /// Cases, newest first. A partner sees only cases placed with it.
@@ -151,7 +158,7 @@ impl Query {
         let page = desk(ctx)?
             .list_cases(principal(ctx)?, &filter, first.map(i64::from), after)
             .await
-            .map_err(errors::desk)?;
+            .map_err(errors::api)?;
         let mut conn = Connection::new(false, page.has_next);
         conn.edges.extend(
             page.cases
@@ -166,7 +173,7 @@ impl Query {
             .task(principal(ctx)?, &task_key(&id)?)
             .await
             .map(Task)
-            .map_err(errors::desk)
+            .map_err(errors::api)
     }
 
     /// Unclaimed open tasks of a candidate group, most urgent first.
@@ -182,7 +189,7 @@ impl Query {
         let page = desk(ctx)?
             .queue(principal(ctx)?, &group, first.map(i64::from), after)
             .await
-            .map_err(errors::desk)?;
+            .map_err(errors::api)?;
         Ok(task_connection(page))
     }
 
@@ -198,7 +205,7 @@ impl Query {
         let page = desk(ctx)?
             .my_tasks(principal(ctx)?, first.map(i64::from), after)
             .await
-            .map_err(errors::desk)?;
+            .map_err(errors::api)?;
         Ok(task_connection(page))
     }
 
@@ -213,7 +220,7 @@ impl Query {
         let items = desk(ctx)?
             .agenda(principal(ctx)?, i64::from(first))
             .await
-            .map_err(errors::desk)?;
+            .map_err(errors::api)?;
         Ok(items.into_iter().map(Agenda).collect())
     }
 
@@ -266,7 +273,7 @@ impl Query {
         let rows = super::partners(ctx)?
             .list(principal(ctx)?)
             .await
-            .map_err(errors::desk)?;
+            .map_err(errors::api)?;
         Ok(rows.into_iter().map(Partner).collect())
     }
 }

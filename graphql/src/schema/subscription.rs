@@ -10,7 +10,7 @@ use tokio::sync::broadcast::error::RecvError;
 
 use super::types::HistoryEntry;
 use super::{desk, principal};
-use crate::errors::{self, coded};
+use crate::errors::{self, ErrorCode, coded};
 
 /// Something changed in a queue: re-read it.
 #[derive(SimpleObject, Clone)]
@@ -29,7 +29,7 @@ fn notices(desk: &Desk) -> impl Stream<Item = Result<CaseNotice>> + use<> {
             Ok(n) => Some((Ok(n), rx)),
             Err(RecvError::Lagged(k)) => Some((
                 Err(coded(
-                    "UNAVAILABLE",
+                    ErrorCode::Unavailable,
                     format!("{k} notices were missed: resubscribe and re-read"),
                 )),
                 rx,
@@ -70,12 +70,12 @@ impl Subscription {
         let p = principal(ctx)?.clone();
         let d = desk(ctx)?;
         services::desk::require(&p, services::access::Operation::ReadTasks, "read tasks")
-            .map_err(errors::desk)?;
+            .map_err(errors::api)?;
         if p.role == Role::Agent
             && let Some(g) = &group
             && !p.groups.contains(g)
         {
-            return Err(errors::desk(services::desk::DeskError::Forbidden {
+            return Err(errors::api(services::desk::DeskError::Forbidden {
                 role: p.role,
                 what: "watch the queue of a group they are not in",
             }));
@@ -106,9 +106,9 @@ impl Subscription {
         // Same answer as for a missing case when it is not yours. Partners follow the
         // cases placed with them; everyone else needs the right to read history.
         if p.role == Role::Partner {
-            d.case(&p, &case_id).await.map_err(errors::desk)?;
+            d.case(&p, &case_id).await.map_err(errors::api)?;
         } else {
-            d.history(&p, &case_id).await.map_err(errors::desk)?;
+            d.history(&p, &case_id).await.map_err(errors::api)?;
         }
         let case_id = case_id.0;
         let stream = notices(&d)
@@ -131,7 +131,7 @@ impl Subscription {
                         .store()
                         .journal(&n.case_id, n.seq - 1)
                         .await
-                        .map_err(|e| coded("STORAGE_ERROR", e.to_string()))?;
+                        .map_err(|e| errors::api(services::runtime::RuntimeError::from(e)))?;
                     Ok(entries.into_iter().next().map(HistoryEntry))
                 }
             })

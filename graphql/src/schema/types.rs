@@ -125,7 +125,7 @@ impl Case {
         let h = desk(ctx)?
             .history(principal(ctx)?, &self.0.case_id)
             .await
-            .map_err(errors::desk)?;
+            .map_err(errors::api)?;
         Ok(h.entries.into_iter().map(HistoryEntry).collect())
     }
     /// Recomputes the hash chain of the history.
@@ -133,7 +133,7 @@ impl Case {
         let c = desk(ctx)?
             .verify_history(principal(ctx)?, &self.0.case_id)
             .await
-            .map_err(errors::desk)?;
+            .map_err(errors::api)?;
         Ok(HistoryCheck {
             valid: c.problem.is_none(),
             entries: c.entries as i64,
@@ -145,7 +145,7 @@ impl Case {
         let n = desk(ctx)?
             .notes(principal(ctx)?, &self.0.case_id)
             .await
-            .map_err(errors::desk)?;
+            .map_err(errors::api)?;
         Ok(n.into_iter().map(Note).collect())
     }
 }
@@ -226,7 +226,7 @@ impl Task {
             .case(principal(ctx)?, &self.0.case_id)
             .await
             .map(Case)
-            .map_err(errors::desk)
+            .map_err(errors::api)
     }
     /// The BPMN element id of the user task.
     async fn element_id(&self) -> &str {

@@ -58,7 +58,7 @@ impl Placement {
 }
 
 /// Why an event could not be applied.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, strum::EnumCount)]
 pub enum ApplyError {
     #[error("case {0} does not exist")]
     NoCase(String),
@@ -78,6 +78,23 @@ pub enum ApplyError {
     Closed,
     #[error("{0}")]
     Placement(String),
+}
+
+impl crate::error_code::ApiError for ApplyError {
+    fn code(&self) -> crate::error_code::ErrorCode {
+        use crate::error_code::ErrorCode;
+        match self {
+            ApplyError::NoOpenTask(_) => ErrorCode::TaskNotOpen,
+            ApplyError::AlreadyClaimed { .. } => ErrorCode::TaskAlreadyClaimed,
+            ApplyError::Closed => ErrorCode::CaseClosed,
+            ApplyError::Placement(_) => ErrorCode::PlacementConflict,
+            ApplyError::NoCase(_)
+            | ApplyError::AlreadyOpen(_)
+            | ApplyError::UnknownDefinition(_)
+            | ApplyError::Engine(_)
+            | ApplyError::Migration(_) => ErrorCode::CommandRejected,
+        }
+    }
 }
 
 /// Looks up deployed definitions by id.

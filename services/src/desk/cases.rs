@@ -84,7 +84,7 @@ impl Desk {
             {
                 Ok(c)
             }
-            _ => Err(DeskError::not_found("case", case_id)),
+            _ => Err(DeskError::CaseNotFound(case_id.to_string())),
         }
     }
 

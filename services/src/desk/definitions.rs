@@ -8,8 +8,9 @@ use super::{Desk, DeskError, require};
 use crate::access::{Operation, Principal};
 use crate::runtime::definitions::Deployed;
 
-/// One thing wrong with a model, where it is.
-#[derive(Debug, Clone, PartialEq)]
+/// One thing wrong with a model, where it is (in `extensions.problems` at the API).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DeployProblem {
     pub code: String,
     pub message: String,
@@ -85,6 +86,6 @@ impl Desk {
         defs::Entity::find_by_id(id)
             .one(&self.db)
             .await?
-            .ok_or_else(|| DeskError::not_found("process definition", id.to_string()))
+            .ok_or_else(|| DeskError::DefinitionNotFound(id.to_string()))
     }
 }

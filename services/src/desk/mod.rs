@@ -18,20 +18,27 @@ pub use self::cases::{CaseFilter, CaseHistory, CasePage, HistoryCheck, NewCase};
 pub use self::definitions::{DeployProblem, DeployReport};
 pub use self::tasks::{AgendaItem, TaskKey, TaskPage};
 use crate::access::{Operation, Principal, Role, permits};
-use crate::case::ApplyError;
 use crate::clock::Clock;
+use crate::error_code::{ApiError, ErrorCode};
 use crate::runtime::{Runtime, RuntimeError};
 
 /// Most items any list returns per page.
 pub const MAX_PAGE: u64 = 100;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, strum::EnumCount)]
 pub enum DeskError {
     #[error("{role} may not {what}")]
     Forbidden { role: Role, what: &'static str },
-    /// Also the answer for things that exist but are not the caller's to see.
-    #[error("{kind} {id} does not exist")]
-    NotFound { kind: &'static str, id: String },
+    /// Also the answer for a case that exists but is not the caller's to see, and so
+    /// for each of the not-found variants below.
+    #[error("case {0} does not exist")]
+    CaseNotFound(String),
+    #[error("task {0} does not exist")]
+    TaskNotFound(String),
+    #[error("partner {0} does not exist")]
+    PartnerNotFound(String),
+    #[error("process definition {0} does not exist")]
+    DefinitionNotFound(String),
     #[error("{0}")]
     Invalid(String),
     #[error("{0}")]
@@ -48,43 +55,25 @@ impl From<sea_orm::DbErr> for DeskError {
     }
 }
 
-impl DeskError {
-    /// Stable codes for API clients.
-    pub fn code(&self) -> &'static str {
+impl ApiError for DeskError {
+    fn code(&self) -> ErrorCode {
         match self {
-            DeskError::Forbidden { .. } => "FORBIDDEN",
-            DeskError::NotFound { kind: "case", .. } => "CASE_NOT_FOUND",
-            DeskError::NotFound { kind: "task", .. } => "TASK_NOT_FOUND",
-            DeskError::NotFound {
-                kind: "partner", ..
-            } => "PARTNER_NOT_FOUND",
-            DeskError::NotFound {
-                kind: "process definition",
-                ..
-            } => "DEFINITION_NOT_FOUND",
-            DeskError::NotFound { .. } => "NOT_FOUND",
-            DeskError::Invalid(_) => "BAD_INPUT",
-            DeskError::Conflict(_) => "CONFLICT",
-            DeskError::InvalidModel(_) => "INVALID_MODEL",
-            DeskError::Runtime(RuntimeError::UnknownCase(_)) => "CASE_NOT_FOUND",
-            DeskError::Runtime(RuntimeError::Rejected(ApplyError::AlreadyClaimed { .. })) => {
-                "TASK_ALREADY_CLAIMED"
-            }
-            DeskError::Runtime(RuntimeError::Rejected(ApplyError::NoOpenTask(_))) => {
-                "TASK_NOT_OPEN"
-            }
-            DeskError::Runtime(RuntimeError::Rejected(ApplyError::Placement(_))) => {
-                "PLACEMENT_CONFLICT"
-            }
-            DeskError::Runtime(RuntimeError::Rejected(ApplyError::Closed)) => "CASE_CLOSED",
+            DeskError::Forbidden { .. } => ErrorCode::Forbidden,
+            DeskError::CaseNotFound(_) => ErrorCode::CaseNotFound,
+            DeskError::TaskNotFound(_) => ErrorCode::TaskNotFound,
+            DeskError::PartnerNotFound(_) => ErrorCode::PartnerNotFound,
+            DeskError::DefinitionNotFound(_) => ErrorCode::DefinitionNotFound,
+            DeskError::Invalid(_) => ErrorCode::BadInput,
+            DeskError::Conflict(_) => ErrorCode::Conflict,
+            DeskError::InvalidModel(_) => ErrorCode::InvalidModel,
             DeskError::Runtime(e) => e.code(),
         }
     }
 
-    pub fn not_found(kind: &'static str, id: impl Into<String>) -> Self {
-        DeskError::NotFound {
-            kind,
-            id: id.into(),
+    fn details(&self) -> Option<serde_json::Value> {
+        match self {
+            DeskError::InvalidModel(problems) => serde_json::to_value(problems).ok(),
+            _ => None,
         }
     }
 }

@@ -108,7 +108,7 @@ impl Desk {
             .await?;
         match row {
             Some(t) if Self::task_visible(p, &t) => Ok(t),
-            _ => Err(DeskError::not_found("task", key.to_string())),
+            _ => Err(DeskError::TaskNotFound(key.to_string())),
         }
     }
 

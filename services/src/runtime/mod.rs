@@ -30,10 +30,11 @@ use self::registry::{Found, Registry};
 use crate::case::{ApplyError, CaseEvent, CaseFact, CaseState};
 use crate::clock::Clock;
 use crate::committer::{Committer, GroupCommit};
+use crate::error_code::{ApiError, ErrorCode};
 use crate::store::{Store, StoreError};
 
 /// Stable error codes for the API layer.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, strum::EnumCount)]
 pub enum RuntimeError {
     #[error("case {0} does not exist")]
     UnknownCase(String),
@@ -59,20 +60,23 @@ impl From<sea_orm::DbErr> for RuntimeError {
     }
 }
 
-impl RuntimeError {
-    pub fn code(&self) -> &'static str {
+impl ApiError for RuntimeError {
+    fn code(&self) -> ErrorCode {
         match self {
-            RuntimeError::UnknownCase(_) => "CASE_NOT_FOUND",
-            RuntimeError::UnknownDefinition(_) => "DEFINITION_NOT_FOUND",
-            RuntimeError::InvalidModel(_) => "INVALID_MODEL",
-            RuntimeError::Rejected(_) => "COMMAND_REJECTED",
-            RuntimeError::Contended(_) => "CONTENDED",
-            RuntimeError::Corrupt(_) => "CORRUPT_DATA",
-            RuntimeError::Unavailable(_) => "UNAVAILABLE",
+            RuntimeError::UnknownCase(_) => ErrorCode::CaseNotFound,
+            RuntimeError::UnknownDefinition(_) => ErrorCode::DefinitionNotFound,
+            RuntimeError::InvalidModel(_) => ErrorCode::InvalidModel,
+            RuntimeError::Rejected(e) => e.code(),
+            RuntimeError::Contended(_) => ErrorCode::Contended,
+            RuntimeError::Corrupt(_) => ErrorCode::CorruptData,
+            RuntimeError::Unavailable(_) => ErrorCode::Unavailable,
             RuntimeError::Store(StoreError::DuplicateExternalRef { .. }) => {
-                "DUPLICATE_EXTERNAL_REF"
+                ErrorCode::DuplicateExternalRef
             }
-            RuntimeError::Store(_) => "STORAGE_ERROR",
+            RuntimeError::Store(StoreError::Corrupt(_)) => ErrorCode::CorruptData,
+            RuntimeError::Store(StoreError::Conflict(_) | StoreError::Db(_)) => {
+                ErrorCode::StorageError
+            }
         }
     }
 }

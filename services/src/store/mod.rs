@@ -28,7 +28,7 @@ use crate::case::CaseState;
 use crate::case::projection::{Changes, DocumentRow};
 use crate::journal::{Entry, canonical_json};
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, strum::EnumCount)]
 pub enum StoreError {
     /// Someone else appended to this case first: reload and retry.
     #[error("case {0} was changed concurrently")]

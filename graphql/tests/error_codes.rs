@@ -1,0 +1,291 @@
+//! The one error registry: every variant of every error type that can reach a client
+//! answers with a code, HTTP status and retryability from `ErrorCode`, and `docs/api.md`
+//! documents exactly that table.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fmt::Debug;
+use std::mem::discriminant;
+
+use bpmn::engine::{EngineError, MigrationError};
+use documents::DocumentError;
+use documents::store::{KeyFileError, ObjectStoreError};
+use graphql::auth::{ApiClientError, AuthError};
+use services::access::{PrincipalError, Role};
+use services::case::ApplyError;
+use services::desk::DeskError;
+use services::error_code::{ApiError, ErrorCode};
+use services::runtime::RuntimeError;
+use services::store::StoreError;
+use strum::EnumCount;
+
+fn db_error() -> sea_orm::DbErr {
+    sea_orm::DbErr::Custom("connection reset".into())
+}
+
+fn store_errors() -> Vec<StoreError> {
+    vec![
+        StoreError::Conflict("c".into()),
+        StoreError::DuplicateExternalRef {
+            tenant: "t".into(),
+            external_ref: "r".into(),
+        },
+        StoreError::Corrupt("bad json".into()),
+        StoreError::Db(db_error()),
+    ]
+}
+
+fn apply_errors() -> Vec<ApplyError> {
+    vec![
+        ApplyError::NoCase("c".into()),
+        ApplyError::AlreadyOpen("c".into()),
+        ApplyError::UnknownDefinition(7),
+        ApplyError::Engine(EngineError::UnknownProcess("p".into())),
+        ApplyError::Migration(MigrationError::UnknownProcess("p".into())),
+        ApplyError::NoOpenTask(3),
+        ApplyError::AlreadyClaimed {
+            task: 3,
+            by: "alex".into(),
+        },
+        ApplyError::Closed,
+        ApplyError::Placement("not placed".into()),
+    ]
+}
+
+fn runtime_errors() -> Vec<RuntimeError> {
+    let mut all = vec![
+        RuntimeError::UnknownCase("c".into()),
+        RuntimeError::UnknownDefinition("d".into()),
+        RuntimeError::InvalidModel("m".into()),
+        RuntimeError::Contended("c".into()),
+        RuntimeError::Corrupt("c".into()),
+        RuntimeError::Unavailable("u".into()),
+    ];
+    all.extend(apply_errors().into_iter().map(RuntimeError::Rejected));
+    all.extend(store_errors().into_iter().map(RuntimeError::Store));
+    all
+}
+
+fn desk_errors() -> Vec<DeskError> {
+    let mut all = vec![
+        DeskError::Forbidden {
+            role: Role::Partner,
+            what: "deploy processes",
+        },
+        DeskError::CaseNotFound("c".into()),
+        DeskError::TaskNotFound("t".into()),
+        DeskError::PartnerNotFound("p".into()),
+        DeskError::DefinitionNotFound("d".into()),
+        DeskError::Invalid("i".into()),
+        DeskError::Conflict("c".into()),
+        DeskError::InvalidModel(Vec::new()),
+    ];
+    all.extend(runtime_errors().into_iter().map(DeskError::Runtime));
+    all
+}
+
+fn key_error() -> KeyFileError {
+    KeyFileError {
+        path: "/data/documents/.signing-key".into(),
+        reason: "too short".into(),
+    }
+}
+
+fn object_store_errors() -> Vec<ObjectStoreError> {
+    vec![
+        ObjectStoreError::Unavailable("timeout".into()),
+        ObjectStoreError::Refused("access denied".into()),
+        ObjectStoreError::Io("disk full".into()),
+        ObjectStoreError::SigningKey(key_error()),
+    ]
+}
+
+fn document_errors() -> Vec<DocumentError> {
+    use DocumentError as E;
+    let mut all = vec![
+        E::Forbidden {
+            role: Role::Auditor,
+            what: "upload documents",
+        },
+        E::CaseNotFound("c".into()),
+        E::NotFound("d".into()),
+        E::UploadNotFound("u".into()),
+        E::UploadExpired("u".into()),
+        E::TooLarge { limit: 10 },
+        E::TypeNotAllowed("application/x-msdownload".into()),
+        E::Invalid("i".into()),
+        E::ChecksumMismatch,
+        E::SizeMismatch {
+            declared: 1,
+            actual: 2,
+        },
+        E::ObjectMissing("o".into()),
+        E::LinkInvalid,
+        E::LinkExpired,
+        E::LegalHold,
+        E::RetentionActive(chrono::DateTime::UNIX_EPOCH),
+        E::RetentionDuty("court".into()),
+        E::WrongState("w".into()),
+        E::SigningKey(key_error()),
+        E::Interrupted("reset".into()),
+    ];
+    all.extend(object_store_errors().into_iter().map(E::Store));
+    all.extend(desk_errors().into_iter().map(E::Desk));
+    all
+}
+
+fn auth_errors() -> Vec<AuthError> {
+    vec![
+        AuthError::Unauthenticated,
+        AuthError::InvalidToken("not a JWT".into()),
+        AuthError::TokenExpired,
+        AuthError::TokenNotYetValid,
+        AuthError::WrongIssuer,
+        AuthError::WrongAudience,
+        AuthError::UnknownKey,
+        AuthError::AlgorithmNotAllowed,
+        AuthError::IssuerUnavailable("connect refused".into()),
+        AuthError::InvalidClaims("no sub".into()),
+        AuthError::NoRole,
+        AuthError::Config("two issuers".into()),
+        AuthError::Storage("db".into()),
+        AuthError::Key("pem".into()),
+    ]
+}
+
+fn api_client_errors() -> Vec<ApiClientError> {
+    let mut all = vec![
+        ApiClientError::InvalidClient,
+        ApiClientError::NotFound("c".into()),
+        ApiClientError::Principal(PrincipalError::PartnerMissing),
+        ApiClientError::Corrupt("c".into(), "bad hash".into()),
+        ApiClientError::Hash("h".into()),
+        ApiClientError::Db(db_error()),
+    ];
+    all.extend(desk_errors().into_iter().map(ApiClientError::Desk));
+    all
+}
+
+/// The samples hold one of each variant of `E` (`variants` = its variant count).
+fn covers_every_variant<E: Debug>(name: &str, samples: &[E], variants: usize) {
+    let kinds: HashSet<_> = samples.iter().map(discriminant).collect();
+    assert_eq!(
+        kinds.len(),
+        variants,
+        "{name}: {variants} variants, samples of {}: add the new variant's sample",
+        kinds.len()
+    );
+}
+
+/// `| `CODE` | status | yes/no | meaning |` rows of docs/api.md's error table.
+fn documented() -> BTreeMap<String, (u16, bool)> {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/api.md");
+    let text = std::fs::read_to_string(path).expect("read docs/api.md");
+    let mut rows = BTreeMap::new();
+    for line in text.lines() {
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        if cells.len() < 5 || !cells[1].starts_with('`') {
+            continue;
+        }
+        let code = cells[1].trim_matches('`').to_string();
+        let status: u16 = cells[2].parse().expect("an HTTP status");
+        let retry = match cells[3] {
+            "yes" => true,
+            "no" => false,
+            other => panic!("{code}: retry column says {other:?}"),
+        };
+        assert!(
+            rows.insert(code.clone(), (status, retry)).is_none(),
+            "{code} documented twice"
+        );
+    }
+    rows
+}
+
+fn registry_table() -> String {
+    let mut out = String::from("| code | HTTP | retry | meaning |\n|---|---|---|---|\n");
+    for code in ErrorCode::ALL {
+        out.push_str(&format!(
+            "| `{}` | {} | {} | {} |\n",
+            code.as_str(),
+            code.http_status(),
+            if code.retryable() { "yes" } else { "no" },
+            code.description()
+        ));
+    }
+    out
+}
+
+#[test]
+fn docs_list_exactly_the_registry() {
+    let docs = documented();
+    let registry: BTreeMap<String, (u16, bool)> = ErrorCode::ALL
+        .iter()
+        .map(|c| (c.as_str().to_string(), (c.http_status(), c.retryable())))
+        .collect();
+    assert!(
+        docs == registry,
+        "docs/api.md's error table differs from services::error_code; it should read:\n{}",
+        registry_table()
+    );
+}
+
+fn check_codes<E: ApiError>(name: &str, samples: &[E], docs: &BTreeMap<String, (u16, bool)>) {
+    for e in samples {
+        let code = e.code();
+        assert_eq!(
+            docs.get(code.as_str()),
+            Some(&(e.http_status(), e.retryable())),
+            "{name}: {e:?} answers {code}, which docs/api.md does not list as such"
+        );
+        let message = e.public_message();
+        assert!(!message.is_empty(), "{name}: {e:?} has no message");
+        if code.is_server_fault() {
+            assert_eq!(message, code.description(), "{e:?}: detail would leak");
+        }
+    }
+}
+
+#[test]
+fn every_variant_of_every_api_error_is_documented() {
+    covers_every_variant("StoreError", &store_errors(), StoreError::COUNT);
+    covers_every_variant("ApplyError", &apply_errors(), ApplyError::COUNT);
+    covers_every_variant("RuntimeError", &runtime_errors(), RuntimeError::COUNT);
+    covers_every_variant("DeskError", &desk_errors(), DeskError::COUNT);
+    covers_every_variant(
+        "ObjectStoreError",
+        &object_store_errors(),
+        ObjectStoreError::COUNT,
+    );
+    covers_every_variant("DocumentError", &document_errors(), DocumentError::COUNT);
+    covers_every_variant("AuthError", &auth_errors(), AuthError::COUNT);
+    covers_every_variant(
+        "ApiClientError",
+        &api_client_errors(),
+        ApiClientError::COUNT,
+    );
+    let docs = documented();
+    check_codes("RuntimeError", &runtime_errors(), &docs);
+    check_codes("DeskError", &desk_errors(), &docs);
+    check_codes("DocumentError", &document_errors(), &docs);
+    check_codes("AuthError", &auth_errors(), &docs);
+    check_codes("ApiClientError", &api_client_errors(), &docs);
+}
+
+/// The codes the API layer raises itself for async-graphql's own errors are in the
+/// registry too, by construction; this pins which messages give which.
+#[test]
+fn engine_errors_get_their_codes() {
+    use graphql::errors::code_for_engine_error;
+    assert_eq!(
+        code_for_engine_error("Query is nested too deep."),
+        ErrorCode::QueryTooComplex
+    );
+    assert_eq!(
+        code_for_engine_error(" --> 1:3\n  |\n1 | { me\n  |   ^---"),
+        ErrorCode::GraphqlParseFailed
+    );
+    assert_eq!(
+        code_for_engine_error("Unknown field \"x\" on type \"Query\"."),
+        ErrorCode::GraphqlValidationFailed
+    );
+}
