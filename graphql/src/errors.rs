@@ -46,7 +46,7 @@ pub const CODES: &[(&str, &str)] = &[
     ),
     (
         "QUERY_TOO_COMPLEX",
-        "the query exceeds the depth or complexity limit",
+        "the query exceeds the depth or complexity limit (an introspection query: its size cap)",
     ),
     (
         "CASE_NOT_FOUND",

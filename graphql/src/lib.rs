@@ -3,5 +3,7 @@
 pub mod auth;
 pub mod documents_http;
 pub mod errors;
+pub mod graphiql;
+pub mod introspection;
 pub mod schema;
 pub mod server;
