@@ -10,5 +10,7 @@ pub mod app;
 pub mod auth;
 pub mod documents_http;
 pub mod errors;
+pub mod graphiql;
+pub mod introspection;
 pub mod schema;
 pub mod server;

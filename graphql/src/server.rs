@@ -1,9 +1,9 @@
 //! HTTP: `POST /graphql` (queries and mutations), `GET /graphql` (GraphiQL, or a
-//! graphql-ws subscription when the request upgrades to a WebSocket).
+//! graphql-ws subscription when the request upgrades to a WebSocket), GraphiQL's assets
+//! under `GET /graphql/assets/<name>`.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use async_graphql::http::GraphiQLSource;
 use async_graphql::{BatchRequest, BatchResponse, Data};
 use async_graphql_actix_web::GraphQLSubscription;
 use std::sync::Arc;
@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use async_graphql::ParseRequestError;
 use async_graphql::http::MultipartOptions;
 use documents::DocumentService;
+use futures_util::stream::FuturesOrdered;
 use futures_util::{StreamExt, TryStreamExt};
 use serde_json::json;
 use services::access::Principal;
@@ -19,6 +20,8 @@ use services::desk::Desk;
 
 use crate::auth::{Auth, AuthError};
 use crate::errors::{ApiError, ErrorCode, code_for_engine_error};
+use crate::graphiql;
+use crate::introspection::{Introspection, Route};
 use crate::schema::{self, Limits, Loaders, RecobroSchema};
 
 /// Most operations in one batched request.
@@ -28,6 +31,8 @@ pub const MAX_FILES: usize = 5;
 
 pub struct Api {
     pub schema: RecobroSchema,
+    /// Introspection-only requests (GraphQL tooling) run here: see [`crate::introspection`].
+    pub introspection: Introspection,
     pub desk: Desk,
     pub auth: Auth,
     pub limits: Limits,
@@ -37,6 +42,7 @@ impl Api {
     pub fn new(desk: Desk, auth: Auth, documents: DocumentService, limits: Limits) -> Self {
         Api {
             schema: schema::build(desk.clone(), auth.api_clients().clone(), documents, limits),
+            introspection: Introspection::new(&limits),
             desk,
             auth,
             limits,
@@ -44,13 +50,18 @@ impl Api {
     }
 }
 
-/// Mounts `/graphql`.
+/// Mounts `/graphql` and `/graphql/assets/`.
 pub fn configure(cfg: &mut web::ServiceConfig, api: web::Data<Api>) {
-    cfg.app_data(api).service(
-        web::resource("/graphql")
-            .route(web::post().to(post))
-            .route(web::get().to(get)),
-    );
+    cfg.app_data(api)
+        .service(
+            web::resource("/graphql")
+                .route(web::post().to(post))
+                .route(web::get().to(get)),
+        )
+        .service(
+            web::resource(format!("{}{{name}}", graphiql::PREFIX))
+                .route(web::get().to(graphiql::asset)),
+        );
 }
 
 fn error_body(code: ErrorCode, message: &str) -> HttpResponse {
@@ -219,11 +230,30 @@ async fn post(req: HttpRequest, payload: web::Payload, api: web::Data<Api>) -> H
     }
     let loaders = Loaders::new(&api.desk, &principal);
     let batch = batch.data(principal).data(loaders);
-    let mut response = api.schema.execute_batch(batch).await;
+    let mut response = match batch {
+        BatchRequest::Single(request) => BatchResponse::Single(execute(&api, request).await),
+        BatchRequest::Batch(requests) => BatchResponse::Batch(
+            requests
+                .into_iter()
+                .map(|request| execute(&api, request))
+                .collect::<FuturesOrdered<_>>()
+                .collect()
+                .await,
+        ),
+    };
     add_codes(&mut response);
     HttpResponse::Ok()
         .content_type("application/json")
         .body(serde_json::to_string(&response).unwrap_or_else(|_| "{}".into()))
+}
+
+/// One operation, on the schema its kind calls for.
+async fn execute(api: &Api, request: async_graphql::Request) -> async_graphql::Response {
+    match api.introspection.route(request) {
+        Route::Ordinary(request) => api.schema.execute(request).await,
+        Route::Introspection(request) => api.introspection.execute(request).await,
+        Route::Refused(response) => response,
+    }
 }
 
 /// Every error carries a code, including the ones async-graphql raises itself.
@@ -259,14 +289,7 @@ async fn get(req: HttpRequest, payload: web::Payload, api: web::Data<Api>) -> Ht
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
     if !upgrade {
-        return HttpResponse::Ok()
-            .content_type("text/html; charset=utf-8")
-            .body(
-                GraphiQLSource::build()
-                    .endpoint("/graphql")
-                    .subscription_endpoint("/graphql")
-                    .finish(),
-            );
+        return graphiql::page();
     }
     // The token comes in the upgrade request's header, or in connection_init's payload
     // (browsers cannot set headers on WebSockets).

@@ -74,7 +74,7 @@ error_codes! {
     PayloadTooLarge = "PAYLOAD_TOO_LARGE", 413, final, "the HTTP body exceeds the size limit";
     GraphqlParseFailed = "GRAPHQL_PARSE_FAILED", 400, final, "the query does not parse";
     GraphqlValidationFailed = "GRAPHQL_VALIDATION_FAILED", 400, final, "the query does not match the schema";
-    QueryTooComplex = "QUERY_TOO_COMPLEX", 400, final, "the query exceeds the depth or complexity limit";
+    QueryTooComplex = "QUERY_TOO_COMPLEX", 400, final, "the query exceeds the depth or complexity limit (an introspection query: its size cap)";
     CaseNotFound = "CASE_NOT_FOUND", 404, final, "no such case (or not visible to the caller)";
     TaskNotFound = "TASK_NOT_FOUND", 404, final, "no such task (or not visible to the caller)";
     PartnerNotFound = "PARTNER_NOT_FOUND", 404, final, "no such partner";

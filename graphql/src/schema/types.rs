@@ -115,12 +115,11 @@ impl Case {
             .map(Task)
             .collect())
     }
-    /// Every journal entry, hash-chained: what happened, when, by whom.
     /// The case's documents, every version.
     async fn documents(&self, ctx: &Context<'_>) -> Result<Vec<super::documents::Document>> {
         super::documents::of_case(ctx, &self.0.case_id).await
     }
-
+    /// Every journal entry, hash-chained: what happened, when, by whom.
     async fn history(&self, ctx: &Context<'_>) -> Result<Vec<HistoryEntry>> {
         let h = desk(ctx)?
             .history(principal(ctx)?, &self.0.case_id)

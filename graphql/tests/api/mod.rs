@@ -8,6 +8,7 @@ mod isolation;
 mod limits;
 mod sdl;
 mod sql_budget;
+mod tooling;
 
 use std::sync::Arc;
 
