@@ -6,26 +6,14 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, Output, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
 
 use chrono::{TimeZone, Utc};
 use orm::entities::case_journal;
+use orm::testing::TestDb;
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, Database, DatabaseConnection, EntityTrait,
-    QueryFilter,
-};
+use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 use services::journal::{Entry, GENESIS, canonical_json};
-
-const PG_URL_VAR: &str = "RECOBRO_TEST_DATABASE_URL";
-
-static COUNTER: AtomicU32 = AtomicU32::new(0);
-
-fn unique_name() -> String {
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    format!("recobro_test_{}_{n}", std::process::id())
-}
 
 pub(crate) fn recobro() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_recobro"));
@@ -40,7 +28,7 @@ pub(crate) struct TempDir(pub(crate) PathBuf);
 
 impl TempDir {
     pub(crate) fn new() -> TempDir {
-        let path = std::env::temp_dir().join(unique_name());
+        let path = std::env::temp_dir().join(orm::testing::unique_name());
         std::fs::create_dir_all(&path).expect("create temp dir");
         TempDir(path)
     }
@@ -49,76 +37,6 @@ impl TempDir {
 impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// A fresh PostgreSQL database, dropped on drop; `None` when [`PG_URL_VAR`] is unset.
-struct PgDb {
-    admin_url: String,
-    name: String,
-    url: String,
-}
-
-impl PgDb {
-    async fn create(test: &str) -> Option<PgDb> {
-        let Ok(admin_url) = std::env::var(PG_URL_VAR) else {
-            eprintln!("note: {test}: PostgreSQL variant skipped, {PG_URL_VAR} is not set");
-            return None;
-        };
-        let name = unique_name();
-        let admin = Database::connect(admin_url.as_str())
-            .await
-            .expect("connect to the PostgreSQL admin database");
-        admin
-            .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-            .await
-            .expect("create test database");
-        admin.close().await.expect("close admin connection");
-        let url = with_database(&admin_url, &name);
-        Some(PgDb {
-            admin_url,
-            name,
-            url,
-        })
-    }
-}
-
-/// `admin_url` with its database name replaced by `name` (query string kept).
-fn with_database(admin_url: &str, name: &str) -> String {
-    let (base, query) = match admin_url.split_once('?') {
-        Some((base, query)) => (base, Some(query)),
-        None => (admin_url, None),
-    };
-    let authority_end = base.find("://").map_or(0, |i| i + 3);
-    let host_part = match base[authority_end..].find('/') {
-        Some(i) => &base[..authority_end + i],
-        None => base,
-    };
-    match query {
-        Some(query) => format!("{host_part}/{name}?{query}"),
-        None => format!("{host_part}/{name}"),
-    }
-}
-
-impl Drop for PgDb {
-    fn drop(&mut self) {
-        let admin_url = self.admin_url.clone();
-        let sql = format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name);
-        let dropped = std::thread::spawn(move || {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime")
-                .block_on(async {
-                    let admin = Database::connect(admin_url.as_str()).await?;
-                    admin.execute_unprepared(&sql).await?;
-                    admin.close().await
-                })
-        })
-        .join();
-        if !matches!(dropped, Ok(Ok(()))) {
-            eprintln!("warning: test database {} was not dropped", self.name);
-        }
     }
 }
 
@@ -290,16 +208,17 @@ fn text_logs_on_request() {
 
 #[tokio::test]
 async fn serve_on_postgres_answers_probes_and_never_logs_the_url() {
-    let Some(pg) = PgDb::create("serve_on_postgres").await else {
+    let Some(pg) = TestDb::postgres_unopened("serve_on_postgres").await else {
         return;
     };
     let tmp = TempDir::new();
-    let url = pg.url.clone();
+    let url = pg.url().to_string();
     let data = tmp.0.join("unused");
+    let env_url = url.clone();
     let server = tokio::task::spawn_blocking(move || {
         let server = Server::start(
             &["--data-dir", data.to_str().unwrap()],
-            &[("RECOBRO_DATABASE_URL", &url)],
+            &[("RECOBRO_DATABASE_URL", &env_url)],
         );
         assert_eq!(server.get("/healthz").0, 200);
         assert_eq!(server.get("/readyz"), (200, json!({"status": "ok"})));
@@ -313,17 +232,12 @@ async fn serve_on_postgres_answers_probes_and_never_logs_the_url() {
     .unwrap();
 
     // The schema was migrated.
-    let db = orm::connect(&pg.url).await.unwrap();
+    let db = orm::connect(&url).await.unwrap();
     assert_eq!(case_journal::Entity::find().all(&db).await.unwrap(), vec![]);
     db.close().await.unwrap();
 
     // The database goes away: still alive, no longer ready.
-    let admin = Database::connect(pg.admin_url.as_str()).await.unwrap();
-    admin
-        .execute_unprepared(&format!("DROP DATABASE \"{}\" WITH (FORCE)", pg.name))
-        .await
-        .unwrap();
-    admin.close().await.unwrap();
+    pg.remove().await.unwrap();
     let (status, logs) = tokio::task::spawn_blocking(move || {
         assert_eq!(server.get("/healthz").0, 200);
         let (code, body) = server.get("/readyz");
@@ -342,7 +256,7 @@ async fn serve_on_postgres_answers_probes_and_never_logs_the_url() {
     assert!(all.contains("postgres database"), "{all}");
     assert!(all.contains("not ready"), "{all}");
     // The database name may appear (in PostgreSQL's own messages); the URL never.
-    assert!(!all.contains(&pg.url), "{all}");
+    assert!(!all.contains(&url), "{all}");
 }
 
 fn run_fails(args: &[&str]) -> Output {
@@ -520,10 +434,14 @@ async fn verify_on_sqlite_detects_tampering() {
 
 #[tokio::test]
 async fn verify_on_postgres_detects_tampering() {
-    let Some(pg) = PgDb::create("verify_on_postgres").await else {
+    let Some(pg) = TestDb::postgres_unopened("verify_on_postgres").await else {
         return;
     };
-    verify_scenario(&pg.url, vec!["--database-url".into(), pg.url.clone()]).await;
+    verify_scenario(
+        pg.url(),
+        vec!["--database-url".into(), pg.url().to_string()],
+    )
+    .await;
 }
 
 #[test]

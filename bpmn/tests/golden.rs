@@ -1,7 +1,7 @@
 //! Golden traces: executable models run on a virtual clock, their traces compared with
-//! committed files in `tests/golden/`. Each golden file was reviewed by hand against
+//! committed insta snapshots in `tests/golden/`. Each was reviewed by hand against
 //! BPMN 2.0 / Camunda 8 semantics; a difference is either a regression or a deliberate
-//! change, in which case rerun with `UPDATE_GOLDEN=1` and review the new file again.
+//! change, in which case accept it (see [`check_golden`]) and review the new file again.
 //!
 //! Two drivers produce the same JSON-lines format as `recobro process trace`: one
 //! [`TraceStep`] per completed flow node, then the [`End`]:
@@ -115,36 +115,24 @@ fn render(steps: &[TraceStep], end: &End) -> String {
     out
 }
 
-/// Compares `actual` with `tests/golden/<name>.jsonl` (or rewrites it with
-/// `UPDATE_GOLDEN=1`); returns a readable problem instead of panicking so every case runs.
+/// Compares `actual` with the snapshot `tests/golden/<name>.snap` (insta); returns a
+/// readable problem instead of panicking so every case runs. To accept a deliberate
+/// change: `INSTA_UPDATE=always cargo test -p bpmn --test bpmn golden`, then review the
+/// diff of `tests/golden/` (or `cargo insta review`).
 fn check_golden(name: &str, actual: &str) -> Result<(), String> {
-    let path = golden_dir().join(format!("{name}.jsonl"));
-    if std::env::var_os("UPDATE_GOLDEN").is_some_and(|v| v != "0" && !v.is_empty()) {
-        std::fs::create_dir_all(golden_dir()).unwrap();
-        std::fs::write(&path, actual).unwrap();
-        return Ok(());
-    }
-    let expected = std::fs::read_to_string(&path).map_err(|e| {
-        format!(
-            "{name}: cannot read golden file {} ({e}); run with UPDATE_GOLDEN=1 and review it",
-            path.display()
-        )
-    })?;
-    if expected == actual {
-        return Ok(());
-    }
-    let exp: Vec<&str> = expected.lines().collect();
-    let act: Vec<&str> = actual.lines().collect();
-    let i = (0..exp.len().max(act.len()))
-        .find(|&i| exp.get(i) != act.get(i))
-        .unwrap_or(0);
-    Err(format!(
-        "{name}: trace differs from {} at line {}:\n  expected: {}\n  actual:   {}\n(actual trace:\n{actual})",
-        path.display(),
-        i + 1,
-        exp.get(i).unwrap_or(&"<end of file>"),
-        act.get(i).unwrap_or(&"<end of trace>"),
-    ))
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(golden_dir());
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_omit_expression(true);
+    settings.set_description("trace lines as `recobro process trace` prints them");
+    settings.bind(|| {
+        std::panic::catch_unwind(|| insta::assert_snapshot!(name, actual)).map_err(|_| {
+            format!(
+                "{name}: trace differs from tests/golden/{name}.snap (diff above)\n\
+                     (actual trace:\n{actual})"
+            )
+        })
+    })
 }
 
 // ---------------------------------------------------------------------------------------
@@ -767,7 +755,7 @@ fn golden_files_have_cases() {
         .iter()
         .map(|c| c.name)
         .chain(script_cases().iter().map(|c| c.name))
-        .map(|n| format!("{n}.jsonl"))
+        .map(|n| format!("{n}.snap"))
         .collect();
     let Ok(entries) = std::fs::read_dir(golden_dir()) else {
         return;

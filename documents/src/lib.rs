@@ -7,6 +7,10 @@
 //! projection the queries read; `document_uploads` holds uploads in flight so that the
 //! sweeper can clean up after crashes and abandoned uploads. See
 //! `docs/decisions/0007-documents.md`.
+//!
+//! Depends on `services` (the desk's access rules, the case runtime, the journal's
+//! document facts) and `orm`; it owns the object-store clients (aws-sdk-s3), which
+//! nothing below it links.
 
 pub mod config;
 mod error;

@@ -16,11 +16,9 @@ pub fn api<E: ApiError>(e: E) -> Error {
         if code.retryable() {
             ext.set("retryable", true);
         }
-        if let Some(serde_json::Value::Object(fields)) = &details {
-            for (name, value) in fields {
-                if let Ok(value) = async_graphql::Value::from_json(value.clone()) {
-                    ext.set(name, value);
-                }
+        for (name, value) in &details {
+            if let Ok(value) = async_graphql::Value::from_json(value.clone()) {
+                ext.set(name, value);
             }
         }
     })

@@ -9,12 +9,15 @@
 //!   migrations (a no-op when the schema is current).
 //! - [`is_unique_violation`] recognises a lost optimistic-concurrency race on the
 //!   journal's (case id, sequence) key, on both back-ends.
+//! - [`scratch`]: databases that exist for one run (a test's, a benchmark's) and are
+//!   removed after it; with the feature `testing`, `testing::TestDb` (one per test) and
+//!   the `on_both!` macro that runs a scenario on SQLite and PostgreSQL.
 //!
 //! # Running the migrations alone
 //! There is one binary, `recobro`, and it owns the process; this crate is the library it
 //! calls. Running the schema on its own is `connect(url)` followed by `migrate(&db)`,
-//! which is what the binary does at start-up (and what its migration command, when
-//! present, does without serving). From Rust, anywhere:
+//! which is what the binary does at start-up (`recobro serve`, and every command that
+//! opens the database). From Rust, anywhere:
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), orm::OrmError> {
@@ -28,6 +31,7 @@
 
 pub mod entities;
 pub mod migration;
+pub mod scratch;
 #[cfg(feature = "testing")]
 pub mod testing;
 

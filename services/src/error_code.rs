@@ -155,9 +155,10 @@ pub trait ApiError: std::error::Error {
         }
     }
 
-    /// Structured detail a client can act on (e.g. the problems of an invalid model).
-    fn details(&self) -> Option<serde_json::Value> {
-        None
+    /// Structured detail a client can act on (e.g. the problems of an invalid model):
+    /// fields the API adds to the error's extensions beside `code`.
+    fn details(&self) -> serde_json::Map<String, serde_json::Value> {
+        serde_json::Map::new()
     }
 }
 

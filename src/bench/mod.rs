@@ -23,7 +23,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use clap::{Args, Subcommand};
-use sea_orm::{ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement};
+use orm::scratch::ScratchDatabase;
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 use serde_json::Value;
 
 #[derive(Subcommand)]
@@ -78,40 +79,28 @@ pub fn run(cmd: BenchCommand) -> ExitCode {
     }
 }
 
-/// The bench's own database, removed by [`BenchDb::close`] (and, for SQLite, on drop).
+/// The bench's own database, removed by [`BenchDb::close`] (or, quietly, on drop).
 pub struct BenchDb {
     pub db: DatabaseConnection,
     /// URL of the bench database itself (for a child process).
     pub url: String,
-    cleanup: Cleanup,
-}
-
-enum Cleanup {
-    /// A directory the bench created.
-    SqliteDir(PathBuf),
-    /// A file named by the user (did not exist before).
-    SqliteFile(PathBuf),
-    Postgres {
-        admin_url: String,
-        name: String,
-    },
-    None,
+    /// `None` for a database the bench only attached to.
+    scratch: Option<ScratchDatabase>,
+    /// A temporary directory the bench created for its SQLite file.
+    temp_dir: Option<PathBuf>,
 }
 
 impl BenchDb {
     /// Creates the bench database and applies the migrations.
     pub async fn create(url: Option<&str>) -> anyhow::Result<BenchDb> {
-        let (url, cleanup) = match url {
+        let (url, scratch, temp_dir) = match url {
             None => {
                 let dir =
                     std::env::temp_dir().join(format!("recobro-bench-{}", std::process::id()));
                 std::fs::create_dir_all(&dir)
                     .with_context(|| format!("create {}", dir.display()))?;
-                let path = dir.join("bench.db");
-                (
-                    format!("sqlite://{}?mode=rwc", path.display()),
-                    Cleanup::SqliteDir(dir),
-                )
+                let scratch = ScratchDatabase::sqlite(&dir.join("bench.db"));
+                (scratch.url().to_string(), scratch, Some(dir))
             }
             Some(u) if u.starts_with("sqlite:") => {
                 let path = sqlite_path(u);
@@ -128,39 +117,28 @@ impl BenchDb {
                 } else {
                     format!("{u}?mode=rwc")
                 };
-                (url, Cleanup::SqliteFile(path))
+                (url, ScratchDatabase::sqlite(&path), None)
             }
             Some(u) if u.starts_with("postgres:") || u.starts_with("postgresql:") => {
                 let name = format!("recobro_bench_{}", std::process::id());
-                let admin = Database::connect(u)
+                let scratch = ScratchDatabase::postgres(u, &name)
                     .await
-                    .context("connect to the PostgreSQL server")?;
-                admin
-                    .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-                    .await
-                    .with_context(|| format!("create database {name}"))?;
-                admin.close().await?;
-                (
-                    with_database(u, &name),
-                    Cleanup::Postgres {
-                        admin_url: u.to_string(),
-                        name,
-                    },
-                )
+                    .with_context(|| format!("create database {name} on the PostgreSQL server"))?;
+                (scratch.url().to_string(), scratch, None)
             }
             Some(u) => bail!(
                 "unsupported database URL scheme `{}` (expected sqlite: or postgres:)",
                 u.split(':').next().unwrap_or_default()
             ),
         };
-        let mut bench = BenchDb {
-            db: DatabaseConnection::default(),
-            url: url.clone(),
-            cleanup,
-        };
-        bench.db = orm::connect(&url).await?;
-        orm::migrate(&bench.db).await?;
-        Ok(bench)
+        let db = orm::connect(&url).await?;
+        orm::migrate(&db).await?;
+        Ok(BenchDb {
+            db,
+            url,
+            scratch: Some(scratch),
+            temp_dir,
+        })
     }
 
     /// Opens an existing bench database (a child process of the bench); never removed.
@@ -168,7 +146,8 @@ impl BenchDb {
         Ok(BenchDb {
             db: orm::connect(url).await?,
             url: url.to_string(),
-            cleanup: Cleanup::None,
+            scratch: None,
+            temp_dir: None,
         })
     }
 
@@ -244,30 +223,16 @@ impl BenchDb {
     /// Removes the bench database.
     pub async fn close(self) -> anyhow::Result<()> {
         self.db.close().await?;
-        match &self.cleanup {
-            Cleanup::SqliteDir(dir) => {
-                let _ = std::fs::remove_dir_all(dir);
-            }
-            Cleanup::SqliteFile(path) => remove_sqlite(path),
-            Cleanup::Postgres { admin_url, name } => {
-                let admin = Database::connect(admin_url.as_str()).await?;
-                admin
-                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-                    .await
-                    .with_context(|| format!("drop database {name}"))?;
-                admin.close().await?;
-            }
-            Cleanup::None => {}
+        if let Some(scratch) = self.scratch {
+            scratch
+                .remove()
+                .await
+                .context("remove the bench database")?;
+        }
+        if let Some(dir) = self.temp_dir {
+            let _ = std::fs::remove_dir_all(dir);
         }
         Ok(())
-    }
-}
-
-fn remove_sqlite(path: &std::path::Path) {
-    for suffix in ["", "-wal", "-shm"] {
-        let mut file = path.to_path_buf().into_os_string();
-        file.push(suffix);
-        let _ = std::fs::remove_file(file);
     }
 }
 
@@ -297,23 +262,6 @@ fn sqlite_path(url: &str) -> PathBuf {
         .or_else(|| url.strip_prefix("sqlite:"))
         .unwrap_or(url);
     PathBuf::from(rest.split('?').next().unwrap_or(rest))
-}
-
-/// `admin_url` with its database name replaced by `name` (query string kept).
-fn with_database(admin_url: &str, name: &str) -> String {
-    let (base, query) = match admin_url.split_once('?') {
-        Some((base, query)) => (base, Some(query)),
-        None => (admin_url, None),
-    };
-    let authority_end = base.find("://").map_or(0, |i| i + 3);
-    let host_part = match base[authority_end..].find('/') {
-        Some(i) => &base[..authority_end + i],
-        None => base,
-    };
-    match query {
-        Some(query) => format!("{host_part}/{name}?{query}"),
-        None => format!("{host_part}/{name}"),
-    }
 }
 
 /// Runs `clients` workers concurrently on the current actix arbiter; worker `i` gets
@@ -496,11 +444,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn urls() {
-        assert_eq!(
-            with_database("postgres://postgres@127.0.0.1:5432/postgres", "x"),
-            "postgres://postgres@127.0.0.1:5432/x"
-        );
+    fn sqlite_urls_name_their_file() {
         assert_eq!(
             sqlite_path("sqlite:///tmp/a.db?mode=rwc"),
             PathBuf::from("/tmp/a.db")

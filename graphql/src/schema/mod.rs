@@ -70,7 +70,7 @@ pub fn build(
         .finish()
 }
 
-/// The SDL the schema publishes; `graphql/schema.graphql` must equal it.
+/// The SDL the schema publishes; the snapshot `graphql/schema.graphql.snap` must equal it.
 pub fn sdl() -> String {
     Schema::build(Query, Mutation::default(), Subscription)
         .finish()

@@ -70,11 +70,12 @@ impl ApiError for DeskError {
         }
     }
 
-    fn details(&self) -> Option<serde_json::Value> {
-        match self {
-            DeskError::InvalidModel(problems) => serde_json::to_value(problems).ok(),
-            _ => None,
+    fn details(&self) -> serde_json::Map<String, serde_json::Value> {
+        let mut fields = serde_json::Map::new();
+        if let DeskError::InvalidModel(problems) = self {
+            fields.insert("problems".into(), serde_json::json!(problems));
         }
+        fields
     }
 }
 
