@@ -10,10 +10,18 @@
 //!   the API layer only translates.
 //!
 //! It owns today:
+//! - [`money`]: exact amounts in whole minor units of an ISO 4217 currency;
+//! - [`allocation`]: which parts of which debts a payment pays, and its reversal;
+//! - [`schedule`]: the exact schedule of an installment plan;
+//! - [`promise`]: whether a promise to pay is open, kept or broken;
 //! - [`agenda`]: how urgent a collector's task is (the rank the agenda sorts by) and why.
 //!
-//! Money, debts and their ledgers, payment allocation, promises to pay, installment
-//! plans and the contact-rule packs come here as they are built (see
+//! Debtors and their contacts, the ledger that persists these through the runtime, and
+//! the contact-rule packs come here as they are built (see
 //! `docs/decisions/0014-crate-layout.md`).
 
 pub mod agenda;
+pub mod allocation;
+pub mod money;
+pub mod promise;
+pub mod schedule;
