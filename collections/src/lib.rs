@@ -12,6 +12,7 @@
 //! It owns today:
 //! - [`money`]: exact amounts in whole minor units of an ISO 4217 currency;
 //! - [`allocation`]: which parts of which debts a payment pays, and its reversal;
+//! - [`ledger`]: a case's accounts, payments and credit, with days past due;
 //! - [`schedule`]: the exact schedule of an installment plan;
 //! - [`promise`]: whether a promise to pay is open, kept or broken;
 //! - [`agenda`]: how urgent a collector's task is (the rank the agenda sorts by) and why.
@@ -22,6 +23,7 @@
 
 pub mod agenda;
 pub mod allocation;
+pub mod ledger;
 pub mod money;
 pub mod promise;
 pub mod schedule;

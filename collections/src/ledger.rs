@@ -1,0 +1,520 @@
+//! A case's ledger: its accounts (the debts), the payments on them and where each went.
+//!
+//! Pure and deterministic: the runtime journals each change as a case fact and rebuilds
+//! the ledger by applying the same changes in order, so replay gives the same balances.
+//! Invariants, for every account and component, in minor units:
+//! owed = charged − allocated by payments + reopened by reversals ≥ 0; and for the case,
+//! payments not reversed = allocated + credit.
+//!
+//! One currency per case: a case is one debtor's debts with one creditor, and a payment
+//! is allocated across all of them, which only adds up in one currency.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+
+use crate::allocation::{self, Allocation, AllocationError, AllocationOrder, Component, Owed};
+use crate::money::{Currency, Money, MoneyError};
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LedgerError {
+    #[error(transparent)]
+    Money(#[from] MoneyError),
+    #[error(transparent)]
+    Allocation(#[from] AllocationError),
+    #[error("account {0} is already on this case")]
+    DuplicateAccount(String),
+    #[error("account {0} is not on this case")]
+    UnknownAccount(String),
+    #[error("this case's accounts are in {case}; an account in {account} needs a case of its own")]
+    CurrencyNotOfCase {
+        case: &'static str,
+        account: &'static str,
+    },
+    #[error("the case has no accounts to pay")]
+    NoAccounts,
+    #[error("payment {reference} was recorded with {recorded}, not {now}")]
+    ReferenceReused {
+        reference: String,
+        recorded: String,
+        now: String,
+    },
+    #[error("payment {0} is not on this case")]
+    UnknownPayment(String),
+    #[error("payment {0} is already reversed")]
+    AlreadyReversed(String),
+    #[error("a payment reference is 1 to 100 characters")]
+    BadReference,
+}
+
+/// A debt as it is opened on the case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAccount {
+    pub id: String,
+    pub product: String,
+    pub principal: Money,
+    pub interest: Money,
+    pub fees: Money,
+    pub costs: Money,
+    /// The oldest unpaid due date: days past due count from here.
+    pub delinquent_since: NaiveDate,
+}
+
+/// An account on the ledger.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    pub id: String,
+    pub product: String,
+    pub delinquent_since: NaiveDate,
+    charged: Owed<String>,
+    owed: Owed<String>,
+}
+
+impl Account {
+    pub fn charged(&self, component: Component) -> Money {
+        self.charged.get(component)
+    }
+
+    pub fn owed(&self, component: Component) -> Money {
+        self.owed.get(component)
+    }
+
+    pub fn balance(&self) -> Money {
+        self.owed.total()
+    }
+}
+
+/// A payment as recorded, with where it went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Payment {
+    pub reference: String,
+    pub amount: Money,
+    pub received_on: NaiveDate,
+    pub allocation: Allocation<String>,
+    pub reversed: Option<Reversal>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reversal {
+    pub on: NaiveDate,
+    pub reason: String,
+}
+
+/// What recording a payment did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentOutcome {
+    pub allocation: Allocation<String>,
+    /// What the case still owes after it.
+    pub remaining: Money,
+    pub paid_in_full: bool,
+    /// The same reference and amount were recorded before: nothing changed.
+    pub repeated: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ledger {
+    currency: Currency,
+    accounts: Vec<Account>,
+    payments: BTreeMap<String, Payment>,
+    credit: i64,
+}
+
+impl Ledger {
+    /// An empty ledger for a case whose debts are in `currency`.
+    pub fn new(currency: Currency) -> Ledger {
+        Ledger {
+            currency,
+            accounts: Vec::new(),
+            payments: BTreeMap::new(),
+            credit: 0,
+        }
+    }
+
+    pub fn currency(&self) -> Currency {
+        self.currency
+    }
+
+    pub fn accounts(&self) -> &[Account] {
+        &self.accounts
+    }
+
+    pub fn payments(&self) -> impl Iterator<Item = &Payment> {
+        self.payments.values()
+    }
+
+    pub fn payment(&self, reference: &str) -> Option<&Payment> {
+        self.payments.get(reference)
+    }
+
+    /// Opens a debt on the case. Amounts are what is owed per component (zero or more),
+    /// in the case's currency.
+    pub fn add_account(&mut self, new: NewAccount) -> Result<(), LedgerError> {
+        if self.accounts.iter().any(|a| a.id == new.id) {
+            return Err(LedgerError::DuplicateAccount(new.id));
+        }
+        let currency = new.principal.currency();
+        if currency != self.currency {
+            return Err(LedgerError::CurrencyNotOfCase {
+                case: self.currency.code(),
+                account: currency.code(),
+            });
+        }
+        let mut charged = Owed::new(new.id.clone(), currency);
+        for (component, amount) in [
+            (Component::Principal, new.principal),
+            (Component::Interest, new.interest),
+            (Component::Fees, new.fees),
+            (Component::Costs, new.costs),
+        ] {
+            if amount.is_negative() {
+                return Err(MoneyError::NotPositive(amount.to_string()).into());
+            }
+            charged = charged.with(component, amount)?;
+        }
+        self.accounts.push(Account {
+            id: new.id,
+            product: new.product,
+            delinquent_since: new.delinquent_since,
+            owed: charged.clone(),
+            charged,
+        });
+        Ok(())
+    }
+
+    /// Adds a charge (interest accrued, a fee, a legal cost) to an account.
+    pub fn charge(
+        &mut self,
+        account: &str,
+        component: Component,
+        amount: Money,
+    ) -> Result<(), LedgerError> {
+        let amount = amount.positive()?;
+        let a = self
+            .accounts
+            .iter_mut()
+            .find(|a| a.id == account)
+            .ok_or_else(|| LedgerError::UnknownAccount(account.to_string()))?;
+        let charged = a.charged.get(component).checked_add(amount)?;
+        let owed = a.owed.get(component).checked_add(amount)?;
+        a.charged = a.charged.clone().with(component, charged)?;
+        a.owed = a.owed.clone().with(component, owed)?;
+        Ok(())
+    }
+
+    /// Everything the case owes.
+    pub fn balance(&self) -> Money {
+        Money::from_minor(
+            self.accounts.iter().map(|a| a.balance().minor()).sum(),
+            self.currency,
+        )
+    }
+
+    /// Paid beyond what was owed, held for the debtor.
+    pub fn credit(&self) -> Money {
+        Money::from_minor(self.credit, self.currency)
+    }
+
+    /// Days since the oldest delinquency among accounts still owing; 0 when nothing is
+    /// owed (or `today` is before it).
+    pub fn days_past_due(&self, today: NaiveDate) -> i64 {
+        self.accounts
+            .iter()
+            .filter(|a| a.balance().minor() > 0)
+            .map(|a| (today - a.delinquent_since).num_days())
+            .max()
+            .unwrap_or(0)
+            .max(0)
+    }
+
+    /// Records a payment, allocated in `order` across the accounts (oldest delinquency
+    /// first). Idempotent by reference: the same reference and amount again change
+    /// nothing; the same reference with another amount is refused.
+    pub fn record_payment(
+        &mut self,
+        reference: &str,
+        amount: Money,
+        received_on: NaiveDate,
+        order: &AllocationOrder,
+    ) -> Result<PaymentOutcome, LedgerError> {
+        if reference.trim().is_empty() || reference.len() > 100 {
+            return Err(LedgerError::BadReference);
+        }
+        if let Some(p) = self.payments.get(reference) {
+            if p.amount != amount {
+                return Err(LedgerError::ReferenceReused {
+                    reference: reference.to_string(),
+                    recorded: p.amount.to_string(),
+                    now: amount.to_string(),
+                });
+            }
+            return Ok(self.outcome(p.allocation.clone(), true));
+        }
+        if self.accounts.is_empty() {
+            return Err(LedgerError::NoAccounts);
+        }
+        let mut by_age: Vec<&Account> = self.accounts.iter().collect();
+        by_age.sort_by(|a, b| (a.delinquent_since, &a.id).cmp(&(b.delinquent_since, &b.id)));
+        let owed: Vec<Owed<String>> = by_age.iter().map(|a| a.owed.clone()).collect();
+        let allocation = allocation::allocate(amount, &owed, order)?;
+        self.apply(&allocation);
+        self.payments.insert(
+            reference.to_string(),
+            Payment {
+                reference: reference.to_string(),
+                amount,
+                received_on,
+                allocation: allocation.clone(),
+                reversed: None,
+            },
+        );
+        Ok(self.outcome(allocation, false))
+    }
+
+    /// Reverses a payment (returned, charged back): reopens exactly what it paid and
+    /// takes back the credit it left.
+    pub fn reverse_payment(
+        &mut self,
+        reference: &str,
+        on: NaiveDate,
+        reason: &str,
+    ) -> Result<Allocation<String>, LedgerError> {
+        let payment = self
+            .payments
+            .get(reference)
+            .ok_or_else(|| LedgerError::UnknownPayment(reference.to_string()))?;
+        if payment.reversed.is_some() {
+            return Err(LedgerError::AlreadyReversed(reference.to_string()));
+        }
+        let undo = payment.allocation.reversed();
+        self.apply(&undo);
+        if let Some(p) = self.payments.get_mut(reference) {
+            p.reversed = Some(Reversal {
+                on,
+                reason: reason.to_string(),
+            });
+        }
+        Ok(undo)
+    }
+
+    /// Payments that count (not reversed), as (day received, amount): what promises and
+    /// plans are judged by.
+    pub fn payments_made(&self) -> Vec<(NaiveDate, Money)> {
+        self.payments
+            .values()
+            .filter(|p| p.reversed.is_none())
+            .map(|p| (p.received_on, p.amount))
+            .collect()
+    }
+
+    fn apply(&mut self, allocation: &Allocation<String>) {
+        for account in &mut self.accounts {
+            let one = std::slice::from_ref(&account.owed);
+            account.owed = allocation::apply(one, allocation).remove(0);
+        }
+        self.credit += allocation.credit.minor();
+    }
+
+    fn outcome(&self, allocation: Allocation<String>, repeated: bool) -> PaymentOutcome {
+        let remaining = self.balance();
+        PaymentOutcome {
+            allocation,
+            remaining,
+            paid_in_full: remaining.is_zero(),
+            repeated,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn cop(minor: i64) -> Money {
+        Money::from_minor(minor, Currency::from_code("COP").unwrap())
+    }
+
+    fn day(d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 5, d).unwrap()
+    }
+
+    fn account(id: &str, principal: i64, interest: i64, fees: i64, since: u32) -> NewAccount {
+        NewAccount {
+            id: id.into(),
+            product: "loan".into(),
+            principal: cop(principal),
+            interest: cop(interest),
+            fees: cop(fees),
+            costs: cop(0),
+            delinquent_since: day(since),
+        }
+    }
+
+    fn ledger() -> Ledger {
+        let mut l = Ledger::new(Currency::from_code("COP").unwrap());
+        l.add_account(account("L-2", 50_000, 5_000, 1_000, 10))
+            .unwrap();
+        l.add_account(account("L-1", 100_000, 0, 2_000, 1)).unwrap();
+        l
+    }
+
+    #[test]
+    fn a_payment_pays_fees_then_interest_then_principal_oldest_first() {
+        let mut l = ledger();
+        let out = l
+            .record_payment("P1", cop(10_000), day(20), &AllocationOrder::default())
+            .unwrap();
+        let parts: Vec<(&str, Component, i64)> = out
+            .allocation
+            .parts
+            .iter()
+            .map(|p| (p.account.as_str(), p.component, p.amount.minor()))
+            .collect();
+        assert_eq!(
+            parts,
+            vec![
+                ("L-1", Component::Fees, 2_000),
+                ("L-2", Component::Fees, 1_000),
+                ("L-2", Component::Interest, 5_000),
+                ("L-1", Component::Principal, 2_000),
+            ]
+        );
+        assert_eq!(out.remaining, cop(148_000));
+        assert!(!out.paid_in_full);
+        assert_eq!(l.days_past_due(day(20)), 19);
+    }
+
+    #[test]
+    fn paying_in_full_leaves_a_credit_and_no_days_past_due() {
+        let mut l = ledger();
+        let out = l
+            .record_payment("P1", cop(160_000), day(20), &AllocationOrder::default())
+            .unwrap();
+        assert!(out.paid_in_full);
+        assert_eq!(l.credit(), cop(2_000));
+        assert_eq!(l.days_past_due(day(20)), 0);
+        // Reversing reopens everything and takes the credit back.
+        l.reverse_payment("P1", day(21), "chargeback").unwrap();
+        assert_eq!(l.balance(), cop(158_000));
+        assert!(l.credit().is_zero());
+        assert!(matches!(
+            l.reverse_payment("P1", day(22), "again"),
+            Err(LedgerError::AlreadyReversed(_))
+        ));
+    }
+
+    #[test]
+    fn payments_are_idempotent_by_reference() {
+        let mut l = ledger();
+        let order = AllocationOrder::default();
+        l.record_payment("P1", cop(1_000), day(20), &order).unwrap();
+        let again = l.record_payment("P1", cop(1_000), day(20), &order).unwrap();
+        assert!(again.repeated);
+        assert_eq!(l.balance(), cop(157_000));
+        assert!(matches!(
+            l.record_payment("P1", cop(2_000), day(20), &order),
+            Err(LedgerError::ReferenceReused { .. })
+        ));
+    }
+
+    #[test]
+    fn bad_changes_are_refused_and_change_nothing() {
+        let mut l = ledger();
+        let before = l.clone();
+        let order = AllocationOrder::default();
+        assert!(matches!(
+            l.add_account(account("L-1", 1, 0, 0, 1)),
+            Err(LedgerError::DuplicateAccount(_))
+        ));
+        let mut usd = account("L-9", 1, 0, 0, 1);
+        usd.principal = Money::from_minor(1, Currency::from_code("USD").unwrap());
+        assert!(matches!(
+            l.add_account(usd),
+            Err(LedgerError::CurrencyNotOfCase { .. })
+        ));
+        assert!(matches!(
+            l.record_payment("P", cop(0), day(20), &order),
+            Err(LedgerError::Allocation(_))
+        ));
+        assert!(matches!(
+            l.record_payment(" ", cop(5), day(20), &order),
+            Err(LedgerError::BadReference)
+        ));
+        assert!(matches!(
+            l.reverse_payment("nope", day(20), "x"),
+            Err(LedgerError::UnknownPayment(_))
+        ));
+        assert!(matches!(
+            Ledger::new(Currency::from_code("COP").unwrap()).record_payment(
+                "P",
+                cop(5),
+                day(20),
+                &order
+            ),
+            Err(LedgerError::NoAccounts)
+        ));
+        assert_eq!(l, before);
+    }
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Pay(i64),
+        Reverse(usize),
+        Charge(usize, i64),
+    }
+
+    fn arb_op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            (1i64..200_000).prop_map(Op::Pay),
+            (0usize..8).prop_map(Op::Reverse),
+            (0usize..2, 1i64..10_000).prop_map(|(a, m)| Op::Charge(a, m)),
+        ]
+    }
+
+    proptest! {
+        /// Money is conserved through any mix of payments, reversals and charges:
+        /// per account and component, owed = charged − allocated + reopened ≥ 0, and the
+        /// payments that stand equal what they allocated plus the credit.
+        #[test]
+        fn money_is_conserved(ops in prop::collection::vec(arb_op(), 0..20)) {
+            let mut l = ledger();
+            let order = AllocationOrder::default();
+            let mut n = 0;
+            for op in ops {
+                match op {
+                    Op::Pay(m) => {
+                        n += 1;
+                        l.record_payment(&format!("P{n}"), cop(m), day(20), &order).unwrap();
+                    }
+                    Op::Reverse(i) => {
+                        let _ = l.reverse_payment(&format!("P{i}"), day(21), "returned");
+                    }
+                    Op::Charge(a, m) => {
+                        let id = if a == 0 { "L-1" } else { "L-2" };
+                        l.charge(id, Component::Interest, cop(m)).unwrap();
+                    }
+                }
+            }
+            for a in l.accounts() {
+                for c in Component::ALL {
+                    let allocated: i64 = l.payments()
+                        .filter(|p| p.reversed.is_none())
+                        .flat_map(|p| p.allocation.parts.iter())
+                        .filter(|p| p.account == a.id && p.component == c)
+                        .map(|p| p.amount.minor())
+                        .sum();
+                    prop_assert_eq!(a.owed(c).minor(), a.charged(c).minor() - allocated);
+                    prop_assert!(a.owed(c).minor() >= 0);
+                }
+            }
+            let standing: i64 = l.payments_made().iter().map(|(_, m)| m.minor()).sum();
+            let allocated: i64 = l.payments()
+                .filter(|p| p.reversed.is_none())
+                .flat_map(|p| p.allocation.parts.iter())
+                .map(|p| p.amount.minor())
+                .sum();
+            prop_assert_eq!(standing, allocated + l.credit().minor());
+        }
+    }
+}
