@@ -10,7 +10,10 @@
 use crate::money::{Currency, Money, MoneyError};
 
 /// The parts of a debt a payment can pay.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
 pub enum Component {
     Costs,
     Fees,
@@ -51,7 +54,8 @@ pub enum AllocationError {
 }
 
 /// A creditor's order of components; [`Default`] is costs → fees → interest → principal.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "Vec<Component>")]
 pub struct AllocationOrder([Component; 4]);
 
 impl AllocationOrder {
@@ -73,6 +77,14 @@ impl AllocationOrder {
     }
 }
 
+impl TryFrom<Vec<Component>> for AllocationOrder {
+    type Error = AllocationError;
+
+    fn try_from(order: Vec<Component>) -> Result<Self, Self::Error> {
+        AllocationOrder::new(&order)
+    }
+}
+
 impl Default for AllocationOrder {
     fn default() -> Self {
         AllocationOrder(Component::ALL)
@@ -80,7 +92,7 @@ impl Default for AllocationOrder {
 }
 
 /// What one account still owes, per component, in its currency.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Owed<K> {
     pub account: K,
     pub currency: Currency,
@@ -115,7 +127,7 @@ impl<K> Owed<K> {
 }
 
 /// One part of a payment: an amount paid on one component of one account.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Part<K> {
     pub account: K,
     pub component: Component,
@@ -123,7 +135,7 @@ pub struct Part<K> {
 }
 
 /// Where a payment went. The parts and the credit add up to the payment exactly.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Allocation<K> {
     pub parts: Vec<Part<K>>,
     /// What was left after everything owed was paid (zero or more).

@@ -48,7 +48,7 @@ pub enum LedgerError {
 }
 
 /// A debt as it is opened on the case.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct NewAccount {
     pub id: String,
     pub product: String,
@@ -61,7 +61,7 @@ pub struct NewAccount {
 }
 
 /// An account on the ledger.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Account {
     pub id: String,
     pub product: String,
@@ -85,7 +85,7 @@ impl Account {
 }
 
 /// A payment as recorded, with where it went.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Payment {
     pub reference: String,
     pub amount: Money,
@@ -94,7 +94,7 @@ pub struct Payment {
     pub reversed: Option<Reversal>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Reversal {
     pub on: NaiveDate,
     pub reason: String,
@@ -111,7 +111,7 @@ pub struct PaymentOutcome {
     pub repeated: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Ledger {
     currency: Currency,
     accounts: Vec<Account>,

@@ -229,6 +229,38 @@ impl fmt::Display for Money {
     }
 }
 
+/// Money travels as text, `"12.50 USD"`: exact, readable in a journal entry, and
+/// parsed back with the same checks as any input.
+impl serde::Serialize for Money {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Money {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        let (amount, code) = text.rsplit_once(' ').ok_or_else(|| {
+            serde::de::Error::custom(format!("{text:?} is not \"<amount> <currency>\""))
+        })?;
+        let currency = Currency::from_code(code).map_err(serde::de::Error::custom)?;
+        Money::parse(amount, currency).map_err(serde::de::Error::custom)
+    }
+}
+
+impl serde::Serialize for Currency {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.code())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Currency {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let code = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        Currency::from_code(&code).map_err(serde::de::Error::custom)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
@@ -324,6 +356,17 @@ mod tests {
             a.checked_add(b),
             Err(MoneyError::CurrencyMismatch { .. })
         ));
+    }
+
+    #[test]
+    fn money_travels_as_exact_text() {
+        let m = Money::from_minor(-125, cur("KWD"));
+        let json = serde_json::to_string(&m).unwrap();
+        assert_eq!(json, "\"-0.125 KWD\"");
+        assert_eq!(serde_json::from_str::<Money>(&json).unwrap(), m);
+        assert!(serde_json::from_str::<Money>("\"10.123 COP\"").is_err());
+        assert!(serde_json::from_str::<Money>("\"10 XYZ\"").is_err());
+        assert!(serde_json::from_str::<Money>("12.5").is_err());
     }
 
     proptest! {
