@@ -145,10 +145,16 @@ pub enum Operation {
     DeleteDocument,
     /// Re-hash stored objects against their recorded checksums.
     VerifyDocuments,
+    /// Open a debt (account) on a case, add charges.
+    ManageAccounts,
+    /// Record a payment on a case.
+    RecordPayment,
+    /// Reverse a recorded payment (returned, charged back).
+    ReversePayment,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 26] = [
+    pub const ALL: [Operation; 29] = [
         Operation::DeployProcess,
         Operation::ReadProcess,
         Operation::OpenCase,
@@ -175,6 +181,9 @@ impl Operation {
         Operation::HoldDocument,
         Operation::DeleteDocument,
         Operation::VerifyDocuments,
+        Operation::ManageAccounts,
+        Operation::RecordPayment,
+        Operation::ReversePayment,
     ];
 }
 
@@ -203,6 +212,7 @@ pub fn permits(role: Role, op: Operation) -> bool {
                 | O::RecordActivity
                 | O::UploadDocument
                 | O::ReadDocument
+                | O::RecordPayment
         ),
         R::Partner => matches!(
             op,
@@ -215,6 +225,7 @@ pub fn permits(role: Role, op: Operation) -> bool {
                 | O::RecordActivity
                 | O::UploadDocument
                 | O::ReadDocument
+                | O::RecordPayment
         ),
         R::Auditor => matches!(
             op,
@@ -249,6 +260,9 @@ mod tests {
             Operation::UploadDocument,
             Operation::HoldDocument,
             Operation::DeleteDocument,
+            Operation::ManageAccounts,
+            Operation::RecordPayment,
+            Operation::ReversePayment,
         ];
         for op in writes {
             assert!(!permits(Role::Auditor, op), "{op:?}");

@@ -88,6 +88,14 @@ error_codes! {
     InvalidModel = "INVALID_MODEL", 400, final, "the BPMN model has problems (see extensions.problems)";
     CommandRejected = "COMMAND_REJECTED", 409, final, "the process does not accept this command now";
     DuplicateExternalRef = "DUPLICATE_EXTERNAL_REF", 409, final, "a case with this external reference exists";
+    InvalidAmount = "INVALID_AMOUNT", 400, final, "an amount is not a number, not positive, or more precise than its currency";
+    UnknownCurrency = "UNKNOWN_CURRENCY", 400, final, "not an ISO 4217 currency a debt can be in";
+    CurrencyMismatch = "CURRENCY_MISMATCH", 400, final, "the amount is not in the case's currency";
+    AccountNotFound = "ACCOUNT_NOT_FOUND", 404, final, "no such account on the case (or the case has none)";
+    DuplicateAccount = "DUPLICATE_ACCOUNT", 409, final, "an account with this id is already on the case";
+    PaymentNotFound = "PAYMENT_NOT_FOUND", 404, final, "no payment with this reference on the case";
+    PaymentReferenceReused = "PAYMENT_REFERENCE_REUSED", 409, final, "a payment with this reference is already recorded (with the same or another amount)";
+    PaymentAlreadyReversed = "PAYMENT_ALREADY_REVERSED", 409, final, "the payment is already reversed";
     DocumentNotFound = "DOCUMENT_NOT_FOUND", 404, final, "no such document (or not visible to the caller)";
     UploadNotFound = "UPLOAD_NOT_FOUND", 404, final, "no such pending upload (or already confirmed)";
     UploadExpired = "UPLOAD_EXPIRED", 410, final, "the upload link expired before the upload was confirmed";

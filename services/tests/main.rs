@@ -3,6 +3,7 @@
 
 mod support;
 
+mod ledger;
 mod residency;
 mod runtime;
 mod store;

@@ -1,10 +1,13 @@
 //! Facts about a case that are not engine events: who works a task, which partner holds
-//! the case, comments, partner activities, documents. Journalled and hash-chained like
-//! engine events, so the history shows them; they never move the process tokens.
+//! the case, comments, partner activities, documents, the ledger. Journalled and
+//! hash-chained like engine events, so the history shows them. They never move the
+//! process tokens themselves; only a recorded payment also delivers `payment-received`
+//! to a process waiting for it, within the same entry (see [`super::step`]).
 
 use serde::{Deserialize, Serialize};
 
 pub use super::document_facts::DocumentFact;
+pub use super::ledger_facts::LedgerFact;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "fact", rename_all = "snake_case")]
@@ -52,6 +55,7 @@ pub enum CaseFact {
         note: String,
     },
     Document(DocumentFact),
+    Ledger(LedgerFact),
 }
 
 impl CaseFact {
@@ -68,6 +72,7 @@ impl CaseFact {
             CaseFact::PlacementRecalled { .. } => "PlacementRecalled",
             CaseFact::ActivityRecorded { .. } => "ActivityRecorded",
             CaseFact::Document(d) => d.event_type(),
+            CaseFact::Ledger(l) => l.event_type(),
         }
     }
 }

@@ -5,6 +5,7 @@
 mod document_facts;
 mod events;
 pub mod facts;
+mod ledger_facts;
 pub mod projection;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -13,9 +14,12 @@ use std::sync::Arc;
 use bpmn::compile::Deployment;
 use bpmn::engine::{self, Effect, Event, Instance, StartAt, Status, Wait};
 use chrono::{DateTime, Utc};
+use collections::ledger::{Ledger, LedgerError};
 pub use events::CaseEvent;
-pub use facts::{CaseFact, DocumentFact};
+pub use facts::{CaseFact, DocumentFact, LedgerFact};
+pub use ledger_facts::PAYMENT_RECEIVED;
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 
 /// Everything a case actor holds in memory.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -39,6 +43,9 @@ pub struct CaseState {
     /// Open tasks in the partner lane (candidate group [`PARTNER_LANE`]).
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub partner_tasks: BTreeSet<u64>,
+    /// The debts, payments and credit, once an account is opened on the case.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ledger: Option<Ledger>,
 }
 
 /// The candidate group that marks a user task as the placed partner's work.
@@ -78,6 +85,10 @@ pub enum ApplyError {
     Closed,
     #[error("{0}")]
     Placement(String),
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    #[error("payment {0} is already recorded on this case")]
+    PaymentRepeated(String),
 }
 
 impl crate::error_code::ApiError for ApplyError {
@@ -88,12 +99,43 @@ impl crate::error_code::ApiError for ApplyError {
             ApplyError::AlreadyClaimed { .. } => ErrorCode::TaskAlreadyClaimed,
             ApplyError::Closed => ErrorCode::CaseClosed,
             ApplyError::Placement(_) => ErrorCode::PlacementConflict,
+            ApplyError::Ledger(e) => ledger_code(e),
+            ApplyError::PaymentRepeated(_) => ErrorCode::PaymentReferenceReused,
             ApplyError::NoCase(_)
             | ApplyError::AlreadyOpen(_)
             | ApplyError::UnknownDefinition(_)
             | ApplyError::Engine(_)
             | ApplyError::Migration(_) => ErrorCode::CommandRejected,
         }
+    }
+}
+
+fn ledger_code(e: &LedgerError) -> crate::error_code::ErrorCode {
+    use crate::error_code::ErrorCode;
+    use collections::allocation::AllocationError;
+    use collections::money::MoneyError;
+    let money = |m: &MoneyError| match m {
+        MoneyError::UnknownCurrency(_) | MoneyError::NotACurrencyOfAccount(_) => {
+            ErrorCode::UnknownCurrency
+        }
+        MoneyError::CurrencyMismatch { .. } => ErrorCode::CurrencyMismatch,
+        MoneyError::NotANumber(_)
+        | MoneyError::TooPrecise { .. }
+        | MoneyError::OutOfRange(_)
+        | MoneyError::NotPositive(_) => ErrorCode::InvalidAmount,
+    };
+    match e {
+        LedgerError::Money(m) | LedgerError::Allocation(AllocationError::Money(m)) => money(m),
+        LedgerError::Allocation(AllocationError::NotAnOrder) => ErrorCode::BadInput,
+        LedgerError::Allocation(AllocationError::NegativeOwed(_)) => ErrorCode::CorruptData,
+        LedgerError::CurrencyNotOfCase { .. } => ErrorCode::CurrencyMismatch,
+        LedgerError::DuplicateAccount(_) => ErrorCode::DuplicateAccount,
+        LedgerError::UnknownAccount(_) => ErrorCode::AccountNotFound,
+        LedgerError::NoAccounts => ErrorCode::AccountNotFound,
+        LedgerError::ReferenceReused { .. } => ErrorCode::PaymentReferenceReused,
+        LedgerError::UnknownPayment(_) => ErrorCode::PaymentNotFound,
+        LedgerError::AlreadyReversed(_) => ErrorCode::PaymentAlreadyReversed,
+        LedgerError::BadReference => ErrorCode::BadInput,
     }
 }
 
@@ -177,7 +219,7 @@ pub fn step(
     event: &CaseEvent,
     at: DateTime<Utc>,
 ) -> Result<(CaseState, Vec<Effect>), ApplyError> {
-    let (def, instance, effects) = apply(
+    let (def, instance, mut effects) = apply(
         defs,
         case_id,
         state.map(|s| s.definition_id),
@@ -205,11 +247,21 @@ pub fn step(
             placement: None,
             assignees: BTreeMap::new(),
             partner_tasks: BTreeSet::new(),
+            ledger: None,
         },
     };
     next.seq = state.map_or(0, |s| s.seq) + 1;
     if let CaseEvent::Fact { fact } = event {
         apply_fact(&mut next, fact)?;
+        if let CaseFact::Ledger(LedgerFact::PaymentRecorded { reference, .. }) = fact {
+            // The process learns of the payment in the same entry, if it waits for one.
+            if let Some(message) = next.payment_message(reference) {
+                let d = defs
+                    .deployment(def)
+                    .ok_or(ApplyError::UnknownDefinition(def))?;
+                effects.extend(engine::handle(&d, &mut next.instance, message, at)?);
+            }
+        }
     }
     if let CaseEvent::Engine {
         event: Event::CompleteTask { task, .. },
@@ -244,6 +296,38 @@ impl CaseState {
 
     pub fn is_closed(&self) -> bool {
         self.instance.status != Status::Active
+    }
+
+    /// The `payment-received` message for a recorded payment, when the process has a
+    /// subscription for it. Amounts come as exact decimal text and as integer minor
+    /// units (for comparisons in FEEL), never as floating point.
+    fn payment_message(&self, reference: &str) -> Option<Event> {
+        let waits = self.instance.subscriptions.values().any(|s| {
+            matches!(&s.kind, engine::SubscriptionKind::Message { name, .. } if name == PAYMENT_RECEIVED)
+        });
+        let ledger = self.ledger.as_ref()?;
+        let payment = ledger.payment(reference)?;
+        if !waits {
+            return None;
+        }
+        let remaining = ledger.balance();
+        let mut variables = bpmn::expr::Vars::new();
+        for (name, value) in [
+            ("paymentReference", json!(reference)),
+            ("amount", json!(payment.amount.amount().to_string())),
+            ("amountMinor", json!(payment.amount.minor())),
+            ("currency", json!(payment.amount.currency().code())),
+            ("remaining", json!(remaining.amount().to_string())),
+            ("remainingMinor", json!(remaining.minor())),
+            ("paidInFull", json!(remaining.is_zero())),
+        ] {
+            variables.insert(name.to_string(), value);
+        }
+        Some(Event::Message {
+            name: PAYMENT_RECEIVED.to_string(),
+            correlation_key: None,
+            variables,
+        })
     }
 }
 
@@ -317,6 +401,53 @@ fn apply_fact(state: &mut CaseState, fact: &CaseFact) -> Result<(), ApplyError> 
         CaseFact::CommentAdded { .. }
         | CaseFact::ActivityRecorded { .. }
         | CaseFact::Document(_) => {}
+        CaseFact::Ledger(fact) => apply_ledger(state, fact)?,
     }
+    Ok(())
+}
+
+fn apply_ledger(state: &mut CaseState, fact: &LedgerFact) -> Result<(), ApplyError> {
+    let changes_the_debt = !matches!(fact, LedgerFact::PaymentReversed { .. });
+    if changes_the_debt && state.is_closed() {
+        return Err(ApplyError::Closed);
+    }
+    // Checked on a copy: a refused fact leaves the ledger as it was.
+    let mut ledger = match (&state.ledger, fact) {
+        (Some(l), _) => l.clone(),
+        (None, LedgerFact::AccountOpened { account }) => Ledger::new(account.principal.currency()),
+        (None, _) => return Err(LedgerError::NoAccounts.into()),
+    };
+    match fact {
+        LedgerFact::AccountOpened { account } => ledger.add_account(account.clone())?,
+        LedgerFact::Charged {
+            account,
+            component,
+            amount,
+            ..
+        } => ledger.charge(account, *component, *amount)?,
+        LedgerFact::PaymentRecorded {
+            reference,
+            amount,
+            received_on,
+            order,
+            ..
+        } => {
+            if ledger
+                .payment(reference)
+                .is_some_and(|p| p.amount == *amount)
+            {
+                return Err(ApplyError::PaymentRepeated(reference.clone()));
+            }
+            ledger.record_payment(reference, *amount, *received_on, order)?;
+        }
+        LedgerFact::PaymentReversed {
+            reference,
+            on,
+            reason,
+        } => {
+            ledger.reverse_payment(reference, *on, reason)?;
+        }
+    }
+    state.ledger = Some(ledger);
     Ok(())
 }

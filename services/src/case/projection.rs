@@ -323,7 +323,9 @@ fn fact_changes(c: &mut Changes, event: &CaseEvent, state: &CaseState, at: DateT
             });
         }
         CaseFact::Document(d) => c.document = DocumentRow::of(d, at),
-        CaseFact::OwnerAssigned { .. } | CaseFact::PlacementAccepted { .. } => {}
+        CaseFact::OwnerAssigned { .. }
+        | CaseFact::PlacementAccepted { .. }
+        | CaseFact::Ledger(_) => {}
     }
 }
 
@@ -331,9 +333,10 @@ fn root_var<'a>(inst: &'a Instance, name: &str) -> Option<&'a Value> {
     inst.elements.get(&inst.root)?.vars.get(name)
 }
 
-/// The working columns of a case: who owns it, where it is placed, and the amount and
-/// delinquency date from the process variables `amountDue`, `currency`,
-/// `delinquentSince` and `debtorId` (see `docs/process-modelling.md`).
+/// The working columns of a case: who owns it, where it is placed, and what is at stake:
+/// the ledger's balance, currency and oldest unpaid delinquency once the case has
+/// accounts, else the process variables `amountDue`, `currency`, `delinquentSince`
+/// (see `docs/process-modelling.md`); the debtor from `debtorId`.
 pub fn desk_of(state: &CaseState) -> CaseDesk {
     let inst = &state.instance;
     let text = |name: &str| {
@@ -343,7 +346,7 @@ pub fn desk_of(state: &CaseState) -> CaseDesk {
             _ => None,
         })
     };
-    CaseDesk {
+    let mut desk = CaseDesk {
         debtor_id: text("debtorId"),
         owner: state.owner.clone(),
         partner: state.placement.as_ref().map(|p| p.partner.clone()),
@@ -352,7 +355,18 @@ pub fn desk_of(state: &CaseState) -> CaseDesk {
         currency: text("currency"),
         delinquent_since: text("delinquentSince")
             .and_then(|d| NaiveDate::parse_from_str(d.get(..10).unwrap_or(&d), "%Y-%m-%d").ok()),
+    };
+    if let Some(ledger) = &state.ledger {
+        desk.amount_due_minor = Some(ledger.balance().minor());
+        desk.currency = Some(ledger.currency().code().to_string());
+        desk.delinquent_since = ledger
+            .accounts()
+            .iter()
+            .filter(|a| a.balance().minor() > 0)
+            .map(|a| a.delinquent_since)
+            .min();
     }
+    desk
 }
 
 /// An amount (a JSON number or decimal string) in minor units, rounded half away from zero.

@@ -1,0 +1,52 @@
+//! Ledger facts recorded in the case journal: the debts opened on the case, charges,
+//! payments and reversals. Each carries its inputs — amounts as exact text, the
+//! allocation order in force — so replay recomputes the same allocation whatever the
+//! creditor's settings say later; the ledger itself ([`collections::ledger`]) is derived.
+
+use chrono::NaiveDate;
+use collections::allocation::{AllocationOrder, Component};
+use collections::ledger::NewAccount;
+use collections::money::Money;
+use serde::{Deserialize, Serialize};
+
+/// The message a case's process receives when a payment is recorded, if it waits for it.
+pub const PAYMENT_RECEIVED: &str = "payment-received";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "ledger_event", rename_all = "snake_case")]
+pub enum LedgerFact {
+    /// A debt opened on the case; the first one fixes the case's currency.
+    AccountOpened { account: NewAccount },
+    /// Interest accrued, a fee, a legal cost added to an account.
+    Charged {
+        account: String,
+        component: Component,
+        amount: Money,
+        reason: String,
+    },
+    PaymentRecorded {
+        reference: String,
+        amount: Money,
+        received_on: NaiveDate,
+        /// Who took it: `agent`, `partner`, `import`, `provider`, `self_service`.
+        channel: String,
+        order: AllocationOrder,
+    },
+    /// Returned or charged back: reopens exactly what the payment paid.
+    PaymentReversed {
+        reference: String,
+        on: NaiveDate,
+        reason: String,
+    },
+}
+
+impl LedgerFact {
+    pub fn event_type(&self) -> &'static str {
+        match self {
+            LedgerFact::AccountOpened { .. } => "AccountOpened",
+            LedgerFact::Charged { .. } => "AccountCharged",
+            LedgerFact::PaymentRecorded { .. } => "PaymentRecorded",
+            LedgerFact::PaymentReversed { .. } => "PaymentReversed",
+        }
+    }
+}

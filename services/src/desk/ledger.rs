@@ -1,0 +1,144 @@
+//! The case's ledger at the desk: opening debts, recording and reversing payments,
+//! reading balances. Each change is a journalled ledger fact, checked by the case actor
+//! against the ledger as it stands (see `collections::ledger`).
+
+use chrono::NaiveDate;
+use collections::allocation::{AllocationOrder, Component};
+use collections::ledger::{Ledger, NewAccount};
+use collections::money::Money;
+
+use super::{Desk, DeskError, require};
+use crate::access::{Operation, Principal, Role};
+use crate::case::{CaseFact, LedgerFact};
+use crate::runtime::Outcome;
+
+/// A payment as a caller reports it.
+#[derive(Debug, Clone)]
+pub struct NewPayment {
+    /// The payer's or bank's reference: a payment is recorded once per reference.
+    pub reference: String,
+    pub amount: Money,
+    /// The day the money arrived; today (UTC) when not given.
+    pub received_on: Option<NaiveDate>,
+}
+
+impl Desk {
+    /// Opens a debt on the case; the first fixes the case's currency.
+    pub async fn open_account(
+        &self,
+        p: &Principal,
+        case_id: &str,
+        account: NewAccount,
+        idempotency_key: Option<String>,
+    ) -> Result<Outcome, DeskError> {
+        self.case(p, case_id).await?;
+        require(p, Operation::ManageAccounts, "open accounts")?;
+        let id = account.id.trim();
+        if id.is_empty() || id.len() > 100 {
+            return Err(DeskError::Invalid(
+                "an account id is 1 to 100 characters".into(),
+            ));
+        }
+        let fact = LedgerFact::AccountOpened {
+            account: NewAccount {
+                id: id.to_string(),
+                ..account
+            },
+        };
+        self.record(p, case_id, CaseFact::Ledger(fact), idempotency_key)
+            .await
+    }
+
+    /// Adds a charge (interest, a fee, a legal cost) to an account of the case.
+    pub async fn charge_account(
+        &self,
+        p: &Principal,
+        case_id: &str,
+        account: &str,
+        component: Component,
+        amount: Money,
+        reason: &str,
+        idempotency_key: Option<String>,
+    ) -> Result<Outcome, DeskError> {
+        self.case(p, case_id).await?;
+        require(p, Operation::ManageAccounts, "charge accounts")?;
+        let fact = LedgerFact::Charged {
+            account: account.to_string(),
+            component,
+            amount,
+            reason: reason.to_string(),
+        };
+        self.record(p, case_id, CaseFact::Ledger(fact), idempotency_key)
+            .await
+    }
+
+    /// Records a payment, allocated in the default order (costs → fees → interest →
+    /// principal) across the case's accounts, oldest delinquency first. The process gets
+    /// `payment-received` in the same journal entry if it waits for one.
+    pub async fn record_payment(
+        &self,
+        p: &Principal,
+        case_id: &str,
+        payment: NewPayment,
+        idempotency_key: Option<String>,
+    ) -> Result<Outcome, DeskError> {
+        self.case(p, case_id).await?;
+        require(p, Operation::RecordPayment, "record payments")?;
+        let reference = payment.reference.trim();
+        if reference.is_empty() || reference.len() > 100 {
+            return Err(DeskError::Invalid(
+                "a payment reference is 1 to 100 characters".into(),
+            ));
+        }
+        let channel = if p.role == Role::Partner {
+            "partner"
+        } else {
+            "desk"
+        };
+        let fact = LedgerFact::PaymentRecorded {
+            reference: reference.to_string(),
+            amount: payment.amount,
+            received_on: payment
+                .received_on
+                .unwrap_or_else(|| self.clock().now().date_naive()),
+            channel: channel.to_string(),
+            order: AllocationOrder::default(),
+        };
+        self.record(p, case_id, CaseFact::Ledger(fact), idempotency_key)
+            .await
+    }
+
+    /// Reverses a payment: reopens exactly what it paid.
+    pub async fn reverse_payment(
+        &self,
+        p: &Principal,
+        case_id: &str,
+        reference: &str,
+        reason: &str,
+        idempotency_key: Option<String>,
+    ) -> Result<Outcome, DeskError> {
+        self.case(p, case_id).await?;
+        require(p, Operation::ReversePayment, "reverse payments")?;
+        if reason.trim().is_empty() {
+            return Err(DeskError::Invalid("say why the payment is reversed".into()));
+        }
+        let fact = LedgerFact::PaymentReversed {
+            reference: reference.to_string(),
+            on: self.clock().now().date_naive(),
+            reason: reason.trim().to_string(),
+        };
+        self.record(p, case_id, CaseFact::Ledger(fact), idempotency_key)
+            .await
+    }
+
+    /// The case's ledger as it stands (`None` before an account is opened).
+    pub async fn ledger(&self, p: &Principal, case_id: &str) -> Result<Option<Ledger>, DeskError> {
+        self.case(p, case_id).await?;
+        let state = self
+            .runtime
+            .case(case_id)
+            .await?
+            .ok_or_else(|| DeskError::CaseNotFound(case_id.to_string()))?;
+        Ok(state.ledger)
+    }
+}
