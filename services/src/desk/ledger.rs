@@ -22,6 +22,15 @@ pub struct NewPayment {
     pub received_on: Option<NaiveDate>,
 }
 
+/// A charge added to an account: interest accrued, a fee, a legal cost.
+#[derive(Debug, Clone)]
+pub struct NewCharge {
+    pub account: String,
+    pub component: Component,
+    pub amount: Money,
+    pub reason: String,
+}
+
 impl Desk {
     /// Opens a debt on the case; the first fixes the case's currency.
     pub async fn open_account(
@@ -54,19 +63,16 @@ impl Desk {
         &self,
         p: &Principal,
         case_id: &str,
-        account: &str,
-        component: Component,
-        amount: Money,
-        reason: &str,
+        charge: NewCharge,
         idempotency_key: Option<String>,
     ) -> Result<Outcome, DeskError> {
         self.case(p, case_id).await?;
         require(p, Operation::ManageAccounts, "charge accounts")?;
         let fact = LedgerFact::Charged {
-            account: account.to_string(),
-            component,
-            amount,
-            reason: reason.to_string(),
+            account: charge.account,
+            component: charge.component,
+            amount: charge.amount,
+            reason: charge.reason,
         };
         self.record(p, case_id, CaseFact::Ledger(fact), idempotency_key)
             .await

@@ -17,7 +17,7 @@ use sea_orm::DatabaseConnection;
 
 pub use self::cases::{CaseFilter, CaseHistory, CasePage, HistoryCheck, NewCase};
 pub use self::definitions::{DeployProblem, DeployReport};
-pub use self::ledger::NewPayment;
+pub use self::ledger::{NewCharge, NewPayment};
 pub use self::tasks::{AgendaItem, TaskKey, TaskPage};
 use crate::access::{Operation, Principal, Role, permits};
 use crate::clock::Clock;
