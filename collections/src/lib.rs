@@ -15,14 +15,16 @@
 //! - [`ledger`]: a case's accounts, payments and credit, with days past due;
 //! - [`schedule`]: the exact schedule of an installment plan;
 //! - [`promise`]: whether a promise to pay is open, kept or broken;
-//! - [`agenda`]: how urgent a collector's task is (the rank the agenda sorts by) and why.
+//! - [`agenda`]: how urgent a collector's task is (the rank the agenda sorts by) and why;
+//! - [`debtor`]: debtors, their contact points with per-channel consent histories, their
+//!   candidate time zones, flags with history and related parties.
 //!
-//! Debtors and their contacts, the ledger that persists these through the runtime, and
-//! the contact-rule packs come here as they are built (see
+//! The contact-rule packs come here as they are built (see
 //! `docs/decisions/0014-crate-layout.md`).
 
 pub mod agenda;
 pub mod allocation;
+pub mod debtor;
 pub mod ledger;
 pub mod money;
 pub mod promise;
