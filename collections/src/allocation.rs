@@ -43,7 +43,7 @@ impl Component {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, strum::EnumCount)]
 pub enum AllocationError {
     #[error(transparent)]
     Money(#[from] MoneyError),

@@ -16,7 +16,7 @@ use chrono::NaiveDate;
 use crate::allocation::{self, Allocation, AllocationError, AllocationOrder, Component, Owed};
 use crate::money::{Currency, Money, MoneyError};
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, strum::EnumCount)]
 pub enum LedgerError {
     #[error(transparent)]
     Money(#[from] MoneyError),

@@ -12,7 +12,7 @@ use std::str::FromStr;
 use rust_decimal::Decimal;
 
 /// Why an amount or a currency was refused. Each variant is one thing the caller can fix.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, strum::EnumCount)]
 pub enum MoneyError {
     #[error("unknown currency {0:?}: use an ISO 4217 code such as USD, EUR, COP, CLP")]
     UnknownCurrency(String),

@@ -7,6 +7,9 @@ use std::fmt::Debug;
 use std::mem::discriminant;
 
 use bpmn::engine::{EngineError, MigrationError};
+use collections::allocation::AllocationError;
+use collections::ledger::LedgerError;
+use collections::money::MoneyError;
 use documents::DocumentError;
 use documents::store::{KeyFileError, ObjectStoreError};
 use graphql::auth::{ApiClientError, AuthError};
@@ -34,8 +37,59 @@ fn store_errors() -> Vec<StoreError> {
     ]
 }
 
-fn apply_errors() -> Vec<ApplyError> {
+fn money_errors() -> Vec<MoneyError> {
     vec![
+        MoneyError::UnknownCurrency("XYZ".into()),
+        MoneyError::NotACurrencyOfAccount("XAU".into()),
+        MoneyError::NotANumber("NaN".into()),
+        MoneyError::TooPrecise {
+            amount: "10.123".into(),
+            currency: "COP",
+            minor_units: 2,
+        },
+        MoneyError::OutOfRange("1e30".into()),
+        MoneyError::CurrencyMismatch {
+            left: "USD",
+            right: "EUR",
+        },
+        MoneyError::NotPositive("0.00 USD".into()),
+    ]
+}
+
+fn allocation_errors() -> Vec<AllocationError> {
+    let mut all = vec![
+        AllocationError::NotAnOrder,
+        AllocationError::NegativeOwed("L-1".into()),
+    ];
+    all.extend(money_errors().into_iter().map(AllocationError::Money));
+    all
+}
+
+fn ledger_errors() -> Vec<LedgerError> {
+    let mut all = vec![
+        LedgerError::DuplicateAccount("L-1".into()),
+        LedgerError::UnknownAccount("L-9".into()),
+        LedgerError::CurrencyNotOfCase {
+            case: "COP",
+            account: "USD",
+        },
+        LedgerError::NoAccounts,
+        LedgerError::ReferenceReused {
+            reference: "P-1".into(),
+            recorded: "1.00 USD".into(),
+            now: "2.00 USD".into(),
+        },
+        LedgerError::UnknownPayment("P-9".into()),
+        LedgerError::AlreadyReversed("P-1".into()),
+        LedgerError::BadReference,
+    ];
+    all.extend(money_errors().into_iter().map(LedgerError::Money));
+    all.extend(allocation_errors().into_iter().map(LedgerError::Allocation));
+    all
+}
+
+fn apply_errors() -> Vec<ApplyError> {
+    let mut all = vec![
         ApplyError::NoCase("c".into()),
         ApplyError::AlreadyOpen("c".into()),
         ApplyError::UnknownDefinition(7),
@@ -48,7 +102,10 @@ fn apply_errors() -> Vec<ApplyError> {
         },
         ApplyError::Closed,
         ApplyError::Placement("not placed".into()),
-    ]
+        ApplyError::PaymentRepeated("P-1".into()),
+    ];
+    all.extend(ledger_errors().into_iter().map(ApplyError::Ledger));
+    all
 }
 
 fn runtime_errors() -> Vec<RuntimeError> {
@@ -247,6 +304,13 @@ fn check_codes<E: ApiError>(name: &str, samples: &[E], docs: &BTreeMap<String, (
 
 #[test]
 fn every_variant_of_every_api_error_is_documented() {
+    covers_every_variant("MoneyError", &money_errors(), MoneyError::COUNT);
+    covers_every_variant(
+        "AllocationError",
+        &allocation_errors(),
+        AllocationError::COUNT,
+    );
+    covers_every_variant("LedgerError", &ledger_errors(), LedgerError::COUNT);
     covers_every_variant("StoreError", &store_errors(), StoreError::COUNT);
     covers_every_variant("ApplyError", &apply_errors(), ApplyError::COUNT);
     covers_every_variant("RuntimeError", &runtime_errors(), RuntimeError::COUNT);
@@ -264,6 +328,8 @@ fn every_variant_of_every_api_error_is_documented() {
         ApiClientError::COUNT,
     );
     let docs = documented();
+    check_codes("MoneyError", &money_errors(), &docs);
+    check_codes("LedgerError", &ledger_errors(), &docs);
     check_codes("RuntimeError", &runtime_errors(), &docs);
     check_codes("DeskError", &desk_errors(), &docs);
     check_codes("DocumentError", &document_errors(), &docs);

@@ -5,6 +5,7 @@
 
 mod clients;
 pub mod documents;
+mod ledger;
 mod loaders;
 mod mutation;
 mod query;
@@ -17,6 +18,7 @@ use services::access::Principal;
 use services::desk::Desk;
 
 use self::documents::DocumentMutation;
+use self::ledger::LedgerMutation;
 pub use self::loaders::Loaders;
 use self::mutation::CaseMutation;
 pub use self::query::Query;
@@ -25,9 +27,9 @@ use crate::errors::{ErrorCode, coded};
 
 pub type RecobroSchema = Schema<Query, Mutation, Subscription>;
 
-/// Every mutation: the desk's and the documents'.
+/// Every mutation: the desk's, the ledger's and the documents'.
 #[derive(MergedObject, Default)]
-pub struct Mutation(CaseMutation, DocumentMutation);
+pub struct Mutation(CaseMutation, LedgerMutation, DocumentMutation);
 
 /// Limits on what one request may ask.
 #[derive(Debug, Clone, Copy)]

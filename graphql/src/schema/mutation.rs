@@ -17,7 +17,7 @@ use crate::errors::{self, ErrorCode, coded};
 type Variables = Json<serde_json::Map<String, serde_json::Value>>;
 
 /// What a command did, answered after it was committed.
-pub struct CommandResult(Outcome);
+pub struct CommandResult(pub Outcome);
 
 #[Object]
 impl CommandResult {
@@ -84,7 +84,9 @@ pub struct DeployedProcess {
     pub created: bool,
 }
 
-fn outcome(r: std::result::Result<Outcome, services::desk::DeskError>) -> Result<CommandResult> {
+pub(crate) fn outcome(
+    r: std::result::Result<Outcome, services::desk::DeskError>,
+) -> Result<CommandResult> {
     r.map(CommandResult).map_err(errors::api)
 }
 

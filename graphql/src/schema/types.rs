@@ -115,6 +115,36 @@ impl Case {
             .map(Task)
             .collect())
     }
+    /// What the case owes across its accounts (`null` before an account is opened).
+    async fn balance(&self, ctx: &Context<'_>) -> Result<Option<super::ledger::Money>> {
+        let ledger = super::ledger::of_case(ctx, &self.0.case_id).await?;
+        Ok(ledger.map(|l| l.balance().into()))
+    }
+    /// Paid beyond what was owed, held for the debtor.
+    async fn credit(&self, ctx: &Context<'_>) -> Result<Option<super::ledger::Money>> {
+        let ledger = super::ledger::of_case(ctx, &self.0.case_id).await?;
+        Ok(ledger.map(|l| l.credit().into()))
+    }
+    /// The debts on the case.
+    async fn accounts(&self, ctx: &Context<'_>) -> Result<Vec<super::ledger::Account>> {
+        let ledger = super::ledger::of_case(ctx, &self.0.case_id).await?;
+        Ok(ledger
+            .map(|l| {
+                l.accounts()
+                    .iter()
+                    .cloned()
+                    .map(super::ledger::Account)
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+    /// Payments recorded on the case, reversed ones included, by reference.
+    async fn payments(&self, ctx: &Context<'_>) -> Result<Vec<super::ledger::Payment>> {
+        let ledger = super::ledger::of_case(ctx, &self.0.case_id).await?;
+        Ok(ledger
+            .map(|l| l.payments().cloned().map(super::ledger::Payment).collect())
+            .unwrap_or_default())
+    }
     /// The case's documents, every version.
     async fn documents(&self, ctx: &Context<'_>) -> Result<Vec<super::documents::Document>> {
         super::documents::of_case(ctx, &self.0.case_id).await

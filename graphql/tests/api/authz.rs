@@ -19,6 +19,10 @@ enum Setup {
     Claimed,
     /// Both tasks are done: the case waits for a payment message.
     AwaitingPayment,
+    /// An account is open on the case.
+    Account,
+    /// An account is open and payment `P-setup` recorded on it.
+    Paid,
 }
 
 struct Op {
@@ -184,6 +188,40 @@ fn ops() -> Vec<Op> {
                 &[P],
             )
         },
+        op(
+            "ledger",
+            "query($c: ID!) { case(id: $c) { balance { amount } credit { amount } accounts { id } payments { reference } } }",
+            ALL,
+        ),
+        op(
+            "openAccount",
+            "mutation($c: ID!) { openAccount(caseId: $c, input: {id: \"L-1\", product: \"loan\", currency: \"COP\", principal: \"1000\", delinquentSince: \"2026-01-01\"}) { seq } }",
+            &[A, S],
+        ),
+        Op {
+            setup: Setup::Account,
+            ..op(
+                "chargeAccount",
+                "mutation($c: ID!) { chargeAccount(caseId: $c, accountId: \"L-1\", component: FEES, amount: \"50\", currency: \"COP\", reason: \"late fee\") { seq } }",
+                &[A, S],
+            )
+        },
+        Op {
+            setup: Setup::Account,
+            ..op(
+                "recordPayment",
+                "mutation($c: ID!) { recordPayment(caseId: $c, input: {reference: \"P-1\", amount: \"100\", currency: \"COP\"}) { seq } }",
+                &[A, S, G, P],
+            )
+        },
+        Op {
+            setup: Setup::Paid,
+            ..op(
+                "reversePayment",
+                "mutation($c: ID!) { reversePayment(caseId: $c, reference: \"P-setup\", reason: \"returned\") { seq } }",
+                &[A, S],
+            )
+        },
     ]
 }
 
@@ -238,6 +276,22 @@ async fn matrix(db: &DatabaseConnection) {
             if op.setup == Setup::AwaitingPayment {
                 complete(&w, &task).await;
                 task = "none".into();
+            }
+            if matches!(op.setup, Setup::Account | Setup::Paid) {
+                h.ok(
+                    &w.admin,
+                    "mutation($c: ID!) { openAccount(caseId: $c, input: {id: \"L-1\", product: \"loan\", currency: \"COP\", principal: \"1000\", delinquentSince: \"2026-01-01\"}) { seq } }",
+                    json!({"c": case_id}),
+                )
+                .await;
+            }
+            if op.setup == Setup::Paid {
+                h.ok(
+                    &w.admin,
+                    "mutation($c: ID!) { recordPayment(caseId: $c, input: {reference: \"P-setup\", amount: \"10\", currency: \"COP\"}) { seq } }",
+                    json!({"c": case_id}),
+                )
+                .await;
             }
             if op.setup == Setup::Claimed {
                 let claimer = if *role == U { &w.admin } else { token };

@@ -5,6 +5,7 @@ mod authz;
 mod documents;
 mod flows;
 mod isolation;
+mod ledger;
 mod limits;
 mod sdl;
 mod sql_budget;
@@ -178,7 +179,6 @@ pub fn error_code(body: &Value) -> Option<String> {
         .map(str::to_string)
 }
 
-/// Runs one scenario on SQLite and, when configured, on PostgreSQL.
 /// [`orm::on_both`] on actix_web::test's runtime.
 macro_rules! on_both {
     ($($scenario:tt)*) => {

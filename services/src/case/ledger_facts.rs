@@ -4,10 +4,12 @@
 //! creditor's settings say later; the ledger itself ([`collections::ledger`]) is derived.
 
 use chrono::NaiveDate;
-use collections::allocation::{AllocationOrder, Component};
-use collections::ledger::NewAccount;
-use collections::money::Money;
+use collections::allocation::{AllocationError, AllocationOrder, Component};
+use collections::ledger::{LedgerError, NewAccount};
+use collections::money::{Money, MoneyError};
 use serde::{Deserialize, Serialize};
+
+use crate::error_code::{ApiError, ErrorCode};
 
 /// The message a case's process receives when a payment is recorded, if it waits for it.
 pub const PAYMENT_RECEIVED: &str = "payment-received";
@@ -47,6 +49,39 @@ impl LedgerFact {
             LedgerFact::Charged { .. } => "AccountCharged",
             LedgerFact::PaymentRecorded { .. } => "PaymentRecorded",
             LedgerFact::PaymentReversed { .. } => "PaymentReversed",
+        }
+    }
+}
+
+impl ApiError for MoneyError {
+    fn code(&self) -> ErrorCode {
+        match self {
+            MoneyError::UnknownCurrency(_) | MoneyError::NotACurrencyOfAccount(_) => {
+                ErrorCode::UnknownCurrency
+            }
+            MoneyError::CurrencyMismatch { .. } => ErrorCode::CurrencyMismatch,
+            MoneyError::NotANumber(_)
+            | MoneyError::TooPrecise { .. }
+            | MoneyError::OutOfRange(_)
+            | MoneyError::NotPositive(_) => ErrorCode::InvalidAmount,
+        }
+    }
+}
+
+impl ApiError for LedgerError {
+    fn code(&self) -> ErrorCode {
+        match self {
+            LedgerError::Money(m) | LedgerError::Allocation(AllocationError::Money(m)) => m.code(),
+            LedgerError::Allocation(AllocationError::NotAnOrder) | LedgerError::BadReference => {
+                ErrorCode::BadInput
+            }
+            LedgerError::Allocation(AllocationError::NegativeOwed(_)) => ErrorCode::CorruptData,
+            LedgerError::CurrencyNotOfCase { .. } => ErrorCode::CurrencyMismatch,
+            LedgerError::DuplicateAccount(_) => ErrorCode::DuplicateAccount,
+            LedgerError::UnknownAccount(_) | LedgerError::NoAccounts => ErrorCode::AccountNotFound,
+            LedgerError::ReferenceReused { .. } => ErrorCode::PaymentReferenceReused,
+            LedgerError::UnknownPayment(_) => ErrorCode::PaymentNotFound,
+            LedgerError::AlreadyReversed(_) => ErrorCode::PaymentAlreadyReversed,
         }
     }
 }

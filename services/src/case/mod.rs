@@ -99,7 +99,7 @@ impl crate::error_code::ApiError for ApplyError {
             ApplyError::AlreadyClaimed { .. } => ErrorCode::TaskAlreadyClaimed,
             ApplyError::Closed => ErrorCode::CaseClosed,
             ApplyError::Placement(_) => ErrorCode::PlacementConflict,
-            ApplyError::Ledger(e) => ledger_code(e),
+            ApplyError::Ledger(e) => e.code(),
             ApplyError::PaymentRepeated(_) => ErrorCode::PaymentReferenceReused,
             ApplyError::NoCase(_)
             | ApplyError::AlreadyOpen(_)
@@ -107,35 +107,6 @@ impl crate::error_code::ApiError for ApplyError {
             | ApplyError::Engine(_)
             | ApplyError::Migration(_) => ErrorCode::CommandRejected,
         }
-    }
-}
-
-fn ledger_code(e: &LedgerError) -> crate::error_code::ErrorCode {
-    use crate::error_code::ErrorCode;
-    use collections::allocation::AllocationError;
-    use collections::money::MoneyError;
-    let money = |m: &MoneyError| match m {
-        MoneyError::UnknownCurrency(_) | MoneyError::NotACurrencyOfAccount(_) => {
-            ErrorCode::UnknownCurrency
-        }
-        MoneyError::CurrencyMismatch { .. } => ErrorCode::CurrencyMismatch,
-        MoneyError::NotANumber(_)
-        | MoneyError::TooPrecise { .. }
-        | MoneyError::OutOfRange(_)
-        | MoneyError::NotPositive(_) => ErrorCode::InvalidAmount,
-    };
-    match e {
-        LedgerError::Money(m) | LedgerError::Allocation(AllocationError::Money(m)) => money(m),
-        LedgerError::Allocation(AllocationError::NotAnOrder) => ErrorCode::BadInput,
-        LedgerError::Allocation(AllocationError::NegativeOwed(_)) => ErrorCode::CorruptData,
-        LedgerError::CurrencyNotOfCase { .. } => ErrorCode::CurrencyMismatch,
-        LedgerError::DuplicateAccount(_) => ErrorCode::DuplicateAccount,
-        LedgerError::UnknownAccount(_) => ErrorCode::AccountNotFound,
-        LedgerError::NoAccounts => ErrorCode::AccountNotFound,
-        LedgerError::ReferenceReused { .. } => ErrorCode::PaymentReferenceReused,
-        LedgerError::UnknownPayment(_) => ErrorCode::PaymentNotFound,
-        LedgerError::AlreadyReversed(_) => ErrorCode::PaymentAlreadyReversed,
-        LedgerError::BadReference => ErrorCode::BadInput,
     }
 }
 

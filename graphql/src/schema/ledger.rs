@@ -1,0 +1,260 @@
+//! The case's ledger over GraphQL: accounts, balances, payments and where each went.
+//! Money is always a decimal string with its currency — never a float.
+
+use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
+use chrono::NaiveDate;
+use collections::allocation::Component;
+use collections::ledger::{Account as LedgerAccount, Ledger, NewAccount, Payment as LedgerPayment};
+use collections::money::{Currency, Money as Amount};
+use services::desk::{NewCharge, NewPayment};
+
+use super::mutation::{CommandResult, outcome};
+use super::{desk, principal};
+use crate::errors;
+
+/// An exact amount: `amount` is a decimal string with exactly the currency's places
+/// ("1250.50" USD, "1000" CLP, "0.125" KWD).
+#[derive(SimpleObject)]
+pub struct Money {
+    pub amount: String,
+    /// ISO 4217 code.
+    pub currency: String,
+}
+
+impl From<Amount> for Money {
+    fn from(m: Amount) -> Self {
+        Money {
+            amount: m.amount().to_string(),
+            currency: m.currency().code().to_string(),
+        }
+    }
+}
+
+/// The parts of a debt.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "collections::allocation::Component")]
+pub enum DebtComponent {
+    Costs,
+    Fees,
+    Interest,
+    Principal,
+}
+
+pub struct Account(pub LedgerAccount);
+
+#[Object]
+impl Account {
+    async fn id(&self) -> &str {
+        &self.0.id
+    }
+    async fn product(&self) -> &str {
+        &self.0.product
+    }
+    /// The oldest unpaid due date.
+    async fn delinquent_since(&self) -> NaiveDate {
+        self.0.delinquent_since
+    }
+    /// What the account still owes.
+    async fn balance(&self) -> Money {
+        self.0.balance().into()
+    }
+    /// What one part still owes.
+    async fn owed(&self, component: DebtComponent) -> Money {
+        self.0.owed(component.into()).into()
+    }
+    /// Everything ever charged to one part (before payments).
+    async fn charged(&self, component: DebtComponent) -> Money {
+        self.0.charged(component.into()).into()
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct AllocationPart {
+    pub account_id: String,
+    pub component: DebtComponent,
+    pub amount: Money,
+}
+
+pub struct Payment(pub LedgerPayment);
+
+#[Object]
+impl Payment {
+    async fn reference(&self) -> &str {
+        &self.0.reference
+    }
+    async fn amount(&self) -> Money {
+        self.0.amount.into()
+    }
+    async fn received_on(&self) -> NaiveDate {
+        self.0.received_on
+    }
+    /// Where the payment went, in order.
+    async fn allocation(&self) -> Vec<AllocationPart> {
+        self.0
+            .allocation
+            .parts
+            .iter()
+            .map(|p| AllocationPart {
+                account_id: p.account.clone(),
+                component: p.component.into(),
+                amount: p.amount.into(),
+            })
+            .collect()
+    }
+    /// What was left over, held as the debtor's credit.
+    async fn credit(&self) -> Money {
+        self.0.allocation.credit.into()
+    }
+    async fn reversed_on(&self) -> Option<NaiveDate> {
+        self.0.reversed.as_ref().map(|r| r.on)
+    }
+    async fn reversal_reason(&self) -> Option<&str> {
+        self.0.reversed.as_ref().map(|r| r.reason.as_str())
+    }
+}
+
+/// The ledger of a case as the caller may see it; `None` before an account is opened.
+pub async fn of_case(ctx: &Context<'_>, case_id: &str) -> Result<Option<Ledger>> {
+    desk(ctx)?
+        .ledger(principal(ctx)?, case_id)
+        .await
+        .map_err(errors::api)
+}
+
+fn parse_money(amount: &str, currency: Currency) -> Result<Amount> {
+    Amount::parse(amount, currency).map_err(errors::api)
+}
+
+fn parse_currency(code: &str) -> Result<Currency> {
+    Currency::from_code(code).map_err(errors::api)
+}
+
+#[derive(InputObject)]
+pub struct AccountInput {
+    /// The creditor's account or loan number; unique on the case.
+    pub id: String,
+    /// loan, credit_card, telco_bill, b2b_invoice, …
+    pub product: String,
+    /// ISO 4217 code; every account of a case has the case's currency.
+    pub currency: String,
+    /// Decimal strings in the currency's places; interest, fees and costs default to 0.
+    pub principal: String,
+    pub interest: Option<String>,
+    pub fees: Option<String>,
+    pub costs: Option<String>,
+    pub delinquent_since: NaiveDate,
+}
+
+#[derive(InputObject)]
+pub struct PaymentInput {
+    /// The bank's or payer's reference: a payment is recorded once per reference.
+    pub reference: String,
+    /// A decimal string, e.g. "1250.50".
+    pub amount: String,
+    pub currency: String,
+    /// The day the money arrived; today when not given.
+    pub received_on: Option<NaiveDate>,
+}
+
+#[derive(Default)]
+pub struct LedgerMutation;
+
+#[Object]
+impl LedgerMutation {
+    /// Opens a debt on a case (supervisors, admins). The first account fixes the
+    /// case's currency.
+    async fn open_account(
+        &self,
+        ctx: &Context<'_>,
+        case_id: ID,
+        input: AccountInput,
+        idempotency_key: Option<String>,
+    ) -> Result<CommandResult> {
+        let currency = parse_currency(&input.currency)?;
+        let part = |v: Option<&str>| parse_money(v.unwrap_or("0"), currency);
+        let account = NewAccount {
+            id: input.id,
+            product: input.product,
+            principal: parse_money(&input.principal, currency)?,
+            interest: part(input.interest.as_deref())?,
+            fees: part(input.fees.as_deref())?,
+            costs: part(input.costs.as_deref())?,
+            delinquent_since: input.delinquent_since,
+        };
+        outcome(
+            desk(ctx)?
+                .open_account(principal(ctx)?, &case_id, account, idempotency_key)
+                .await,
+        )
+    }
+
+    /// Adds a charge (interest accrued, a fee, a legal cost) to an account.
+    #[allow(clippy::too_many_arguments)]
+    async fn charge_account(
+        &self,
+        ctx: &Context<'_>,
+        case_id: ID,
+        account_id: String,
+        component: DebtComponent,
+        amount: String,
+        currency: String,
+        reason: String,
+        idempotency_key: Option<String>,
+    ) -> Result<CommandResult> {
+        let charge = NewCharge {
+            account: account_id,
+            component: Component::from(component),
+            amount: parse_money(&amount, parse_currency(&currency)?)?,
+            reason,
+        };
+        outcome(
+            desk(ctx)?
+                .charge_account(principal(ctx)?, &case_id, charge, idempotency_key)
+                .await,
+        )
+    }
+
+    /// Records a payment: allocated costs → fees → interest → principal across the
+    /// case's accounts (oldest delinquency first); the process receives
+    /// `payment-received` with `amount`, `remaining` and `paidInFull` if it waits for it.
+    async fn record_payment(
+        &self,
+        ctx: &Context<'_>,
+        case_id: ID,
+        input: PaymentInput,
+        idempotency_key: Option<String>,
+    ) -> Result<CommandResult> {
+        let payment = NewPayment {
+            reference: input.reference,
+            amount: parse_money(&input.amount, parse_currency(&input.currency)?)?,
+            received_on: input.received_on,
+        };
+        outcome(
+            desk(ctx)?
+                .record_payment(principal(ctx)?, &case_id, payment, idempotency_key)
+                .await,
+        )
+    }
+
+    /// Reverses a payment (returned, charged back): reopens exactly what it paid.
+    async fn reverse_payment(
+        &self,
+        ctx: &Context<'_>,
+        case_id: ID,
+        reference: String,
+        reason: String,
+        idempotency_key: Option<String>,
+    ) -> Result<CommandResult> {
+        outcome(
+            desk(ctx)?
+                .reverse_payment(
+                    principal(ctx)?,
+                    &case_id,
+                    &reference,
+                    &reason,
+                    idempotency_key,
+                )
+                .await,
+        )
+    }
+}

@@ -1,0 +1,206 @@
+//! The ledger over GraphQL: a supervisor opens the debt, an agent records a part
+//! payment, the partner finishes its work, the full payment arrives and the process
+//! closes the case — money as exact strings throughout, bad input refused with its code.
+
+use sea_orm::DatabaseConnection;
+use serde_json::{Value, json};
+
+use super::{World, error_code, on_both};
+
+const OPEN: &str =
+    "mutation($c: ID!, $i: AccountInput!) { openAccount(caseId: $c, input: $i) { seq } }";
+const PAY: &str =
+    "mutation($c: ID!, $i: PaymentInput!) { recordPayment(caseId: $c, input: $i) { status } }";
+const READ: &str = "query($c: ID!) { case(id: $c) { status amountDue currency
+    balance { amount currency } credit { amount }
+    accounts { id balance { amount } owed(component: INTEREST) { amount } }
+    payments { reference amount { amount currency } credit { amount }
+               allocation { accountId component amount { amount } } reversedOn }
+    openTasks { id } } }";
+
+fn account(id: &str, currency: &str, principal: &str) -> Value {
+    json!({"id": id, "product": "consumer_loan", "currency": currency, "principal": principal,
+           "interest": "5000", "delinquentSince": "2026-01-15"})
+}
+
+fn payment(reference: &str, amount: &str) -> Value {
+    json!({"reference": reference, "amount": amount, "currency": "COP"})
+}
+
+async fn refused(w: &World, token: &str, query: &str, vars: Value) -> String {
+    let (status, body) =
+        w.h.post(Some(token), json!({"query": query, "variables": vars}))
+            .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body["data"].is_null() || body["errors"].is_array(),
+        "{body}"
+    );
+    error_code(&body).unwrap_or_else(|| panic!("not refused: {body}"))
+}
+
+async fn a_payment_closes_the_case(db: &DatabaseConnection) {
+    let w = World::new(db).await;
+    let case = w.open_case("LEDGER-1", 500.0).await;
+    let c = |v: Value| {
+        let mut v = v;
+        v["c"] = json!(case);
+        v
+    };
+
+    // Who may open a debt, and what a debt may look like.
+    assert_eq!(
+        refused(
+            &w,
+            &w.agent,
+            OPEN,
+            c(json!({"i": account("L-1", "COP", "100000")}))
+        )
+        .await,
+        "FORBIDDEN"
+    );
+    for (input, code) in [
+        (account("L-1", "COP", "10.123"), "INVALID_AMOUNT"),
+        (account("L-1", "COP", "-5"), "INVALID_AMOUNT"),
+        (account("L-1", "COP", "NaN"), "INVALID_AMOUNT"),
+        (account("L-1", "XYZ", "100"), "UNKNOWN_CURRENCY"),
+    ] {
+        assert_eq!(
+            refused(&w, &w.supervisor, OPEN, c(json!({"i": input}))).await,
+            code
+        );
+    }
+    w.h.ok(
+        &w.supervisor,
+        OPEN,
+        c(json!({"i": account("L-1", "COP", "100000")})),
+    )
+    .await;
+    assert_eq!(
+        refused(
+            &w,
+            &w.supervisor,
+            OPEN,
+            c(json!({"i": account("L-1", "COP", "1")}))
+        )
+        .await,
+        "DUPLICATE_ACCOUNT"
+    );
+    assert_eq!(
+        refused(
+            &w,
+            &w.supervisor,
+            OPEN,
+            c(json!({"i": account("L-2", "USD", "1")}))
+        )
+        .await,
+        "CURRENCY_MISMATCH"
+    );
+
+    // A part payment while the agent still works the case: interest first.
+    let out =
+        w.h.ok(&w.agent, PAY, c(json!({"i": payment("P-1", "5000")})))
+            .await;
+    assert_eq!(out["recordPayment"]["status"], "active");
+    assert_eq!(
+        refused(&w, &w.agent, PAY, c(json!({"i": payment("P-1", "5000")}))).await,
+        "PAYMENT_REFERENCE_REUSED"
+    );
+    assert_eq!(
+        refused(&w, &w.agent, PAY, c(json!({"i": payment("P-2", "1.001")}))).await,
+        "INVALID_AMOUNT"
+    );
+    let read = w.h.ok(&w.auditor, READ, c(json!({}))).await;
+    let case_view = &read["case"];
+    assert_eq!(
+        case_view["balance"],
+        json!({"amount": "100000.00", "currency": "COP"})
+    );
+    assert_eq!(case_view["amountDue"], "100000.00");
+    assert_eq!(case_view["currency"], "COP");
+    assert_eq!(case_view["accounts"][0]["owed"]["amount"], "0.00");
+    assert_eq!(
+        case_view["payments"][0]["allocation"],
+        json!([{"accountId": "L-1", "component": "INTEREST", "amount": {"amount": "5000.00"}}])
+    );
+
+    // The agent's call, then the agency's work: the process now waits for the payment.
+    let task = case_view["openTasks"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    w.h.ok(
+        &w.admin,
+        "mutation($t: ID!) { completeTask(taskId: $t) { seq } }",
+        json!({"t": task}),
+    )
+    .await;
+    w.place(&case, &w.agency).await;
+    let read = w.h.ok(&w.agency_token, READ, c(json!({}))).await;
+    let task = read["case"]["openTasks"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    w.h.ok(
+        &w.agency_token,
+        "mutation($t: ID!) { claimTask(taskId: $t) { seq } }",
+        json!({"t": task}),
+    )
+    .await;
+    w.h.ok(
+        &w.agency_token,
+        "mutation($t: ID!) { completeTask(taskId: $t) { seq } }",
+        json!({"t": task}),
+    )
+    .await;
+
+    // The agency takes the rest (and 250 over): the process hears `payment-received` and
+    // closes the case in the payment's own history entry.
+    let out =
+        w.h.ok(
+            &w.agency_token,
+            PAY,
+            c(json!({"i": payment("P-2", "100250")})),
+        )
+        .await;
+    assert_eq!(out["recordPayment"]["status"], "completed");
+    let read = w.h.ok(&w.supervisor, READ, c(json!({}))).await;
+    assert_eq!(read["case"]["status"], "completed");
+    assert_eq!(read["case"]["balance"]["amount"], "0.00");
+    assert_eq!(read["case"]["credit"]["amount"], "250.00");
+    assert_eq!(read["case"]["payments"][1]["credit"]["amount"], "250.00");
+    assert_eq!(
+        refused(&w, &w.agent, PAY, c(json!({"i": payment("P-3", "1")}))).await,
+        "CASE_CLOSED"
+    );
+
+    // The auditor reads it all, changes nothing.
+    assert_eq!(
+        refused(&w, &w.auditor, PAY, c(json!({"i": payment("P-9", "1")}))).await,
+        "FORBIDDEN"
+    );
+    let history =
+        w.h.ok(
+            &w.auditor,
+            "query($c: ID!) { case(id: $c) { history { eventType } } }",
+            c(json!({})),
+        )
+        .await;
+    let types: Vec<&str> = history["case"]["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["eventType"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        types.iter().filter(|t| **t == "PaymentRecorded").count(),
+        2,
+        "{types:?}"
+    );
+    assert_eq!(types.last(), Some(&"PaymentRecorded"), "{types:?}");
+    w.h.stop().await;
+}
+on_both!(
+    a_payment_closes_the_case_through_its_process,
+    a_payment_closes_the_case
+);
