@@ -144,6 +144,19 @@ impl Money {
         Ok(Money { minor, currency })
     }
 
+    /// A decimal amount rounded half away from zero to the currency's places — only for
+    /// figures Recobro merely shows (a process variable such as a legacy `amountDue`);
+    /// amounts entering the ledger go through [`Money::parse`], which refuses instead.
+    pub fn rounded(amount: &str, currency: Currency) -> Result<Money, MoneyError> {
+        let value = Decimal::from_str_exact(amount.trim())
+            .map_err(|_| MoneyError::NotANumber(amount.to_string()))?
+            .round_dp_with_strategy(
+                currency.minor_units(),
+                rust_decimal::RoundingStrategy::MidpointAwayFromZero,
+            );
+        Money::from_decimal(value, currency)
+    }
+
     /// Refuses zero and negative amounts (a payment, a promise, a plan).
     pub fn positive(self) -> Result<Money, MoneyError> {
         if self.minor > 0 {
@@ -336,6 +349,20 @@ mod tests {
             Money::parse("0", cop).unwrap().positive(),
             Err(MoneyError::NotPositive(_))
         ));
+    }
+
+    #[test]
+    fn shown_figures_round_half_away_from_zero() {
+        assert_eq!(
+            Money::rounded("1250.505", cur("USD")).unwrap().minor(),
+            125_051
+        );
+        assert_eq!(Money::rounded("-0.5", cur("CLP")).unwrap().minor(), -1);
+        assert_eq!(
+            Money::rounded("1000", cur("KWD")).unwrap().minor(),
+            1_000_000
+        );
+        assert!(Money::rounded("1e3", cur("USD")).is_err());
     }
 
     #[test]

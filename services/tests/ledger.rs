@@ -232,3 +232,57 @@ on_both!(
     ledger_payments_drive_the_process,
     payments_drive_the_process
 );
+
+/// The case row holds amounts in the currency's own minor units: whole pesos for CLP,
+/// fils for KWD — from the ledger, and from a legacy `amountDue` variable alike.
+async fn amounts_follow_their_currency(db: &DatabaseConnection) {
+    let desk = Desk::new(runtime(db, clock()).await);
+    let sup = Principal::new("sam", "acme", Role::Supervisor, None, vec![]).unwrap();
+    desk.deploy(&sup, "pay.bpmn", PAY_UNTIL_PAID).await.unwrap();
+    let open = |amount: Option<f64>, currency: &str| NewCase {
+        process_id: "pay".into(),
+        amount_due: amount,
+        currency: Some(currency.into()),
+        ..NewCase::default()
+    };
+    let legacy = desk
+        .open_case(&sup, open(Some(1000.0), "CLP"))
+        .await
+        .unwrap()
+        .case_id;
+    let kwd = desk
+        .open_case(&sup, open(Some(1.2345), "KWD"))
+        .await
+        .unwrap()
+        .case_id;
+    let ledger = desk
+        .open_case(&sup, open(None, "CLP"))
+        .await
+        .unwrap()
+        .case_id;
+    let mut clp = loan("C-1", "0", "0");
+    let pesos = Currency::from_code("CLP").unwrap();
+    clp.principal = Money::parse("250000", pesos).unwrap();
+    (clp.interest, clp.fees, clp.costs) =
+        (Money::zero(pesos), Money::zero(pesos), Money::zero(pesos));
+    desk.open_account(&sup, &ledger, clp, None).await.unwrap();
+    for (case_id, minor, currency) in [
+        (legacy, 1_000, "CLP"),
+        (kwd, 1_235, "KWD"),
+        (ledger, 250_000, "CLP"),
+    ] {
+        let row = cases::Entity::find_by_id(case_id)
+            .one(db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (row.amount_due_minor, row.currency.as_deref()),
+            (Some(minor), Some(currency))
+        );
+    }
+}
+on_both!(
+    ledger_amounts_follow_their_currency,
+    amounts_follow_their_currency
+);

@@ -63,6 +63,9 @@ pub struct OpenCaseInput {
     pub external_ref: Option<String>,
     pub debtor: Option<DebtorInput>,
     /// Major units, e.g. 1250.50.
+    #[graphql(
+        deprecation = "a float cannot hold money exactly: open the debt with openAccount (exact decimal strings) instead"
+    )]
     pub amount_due: Option<f64>,
     pub currency: Option<String>,
     pub delinquent_since: Option<NaiveDate>,

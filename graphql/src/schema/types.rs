@@ -2,6 +2,7 @@
 
 use async_graphql::{Context, Enum, ID, Json, Object, Result, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
+use collections::money::{Currency, Money};
 use orm::entities::{case_notes, cases, debtors, process_definitions, tasks};
 use services::access::Principal;
 use services::desk::{AgendaItem, TaskKey};
@@ -11,7 +12,8 @@ use super::loaders::Loaders;
 use super::{desk, principal};
 use crate::errors;
 
-/// Money in minor units shown as a decimal string ("1250.50"): no float rounding.
+/// Minor units of an unknown currency shown with two places ("1250.50"): no float
+/// rounding.
 pub fn money(minor: i64) -> String {
     let sign = if minor < 0 { "-" } else { "" };
     format!("{sign}{}.{:02}", (minor / 100).abs(), (minor % 100).abs())
@@ -55,8 +57,21 @@ impl Case {
     async fn placement_status(&self) -> Option<&str> {
         self.0.placement_status.as_deref()
     }
+    /// What the case owes, as a decimal string in its currency's places (the ledger's
+    /// balance once the case has accounts; else the `amountDue` process variable).
     async fn amount_due(&self) -> Option<String> {
-        self.0.amount_due_minor.map(money)
+        let minor = self.0.amount_due_minor?;
+        Some(
+            match self
+                .0
+                .currency
+                .as_deref()
+                .and_then(|c| Currency::from_code(c).ok())
+            {
+                Some(currency) => Money::from_minor(minor, currency).amount().to_string(),
+                None => money(minor),
+            },
+        )
     }
     async fn currency(&self) -> Option<&str> {
         self.0.currency.as_deref()

@@ -5,6 +5,7 @@
 
 use bpmn::engine::{Effect, Event, Instance, Status};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
+use collections::money::{Currency, Money};
 use serde_json::{Value, json};
 
 use super::facts::DocumentFact;
@@ -351,7 +352,8 @@ pub fn desk_of(state: &CaseState) -> CaseDesk {
         owner: state.owner.clone(),
         partner: state.placement.as_ref().map(|p| p.partner.clone()),
         placement_status: state.placement.as_ref().map(|p| p.status()),
-        amount_due_minor: root_var(inst, "amountDue").and_then(minor_units),
+        amount_due_minor: root_var(inst, "amountDue")
+            .and_then(|v| minor_units(v, text("currency").as_deref())),
         currency: text("currency"),
         delinquent_since: text("delinquentSince")
             .and_then(|d| NaiveDate::parse_from_str(d.get(..10).unwrap_or(&d), "%Y-%m-%d").ok()),
@@ -369,13 +371,16 @@ pub fn desk_of(state: &CaseState) -> CaseDesk {
     desk
 }
 
-/// An amount (a JSON number or decimal string) in minor units, rounded half away from zero.
-pub fn minor_units(v: &Value) -> Option<i64> {
-    let major = match v {
-        Value::Number(n) => n.as_f64()?,
-        Value::String(s) => s.trim().parse::<f64>().ok()?,
+/// An amount (a JSON number or decimal string) in the minor units of `currency`
+/// (two places when the currency is missing or unknown), rounded half away from zero.
+pub fn minor_units(v: &Value, currency: Option<&str>) -> Option<i64> {
+    let text = match v {
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => s.trim().to_string(),
         _ => return None,
     };
-    let minor = (major * 100.0).round();
-    (minor.is_finite() && minor.abs() < 9.0e15).then_some(minor as i64)
+    let currency = currency
+        .and_then(|c| Currency::from_code(c).ok())
+        .or_else(|| Currency::from_code("USD").ok())?;
+    Money::rounded(&text, currency).ok().map(Money::minor)
 }
