@@ -15,6 +15,7 @@ use chrono::NaiveDate;
 
 use crate::allocation::{self, Allocation, AllocationError, AllocationOrder, Component, Owed};
 use crate::money::{Currency, Money, MoneyError};
+use crate::promise::{Promise, PromiseError, PromiseState};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, strum::EnumCount)]
 pub enum LedgerError {
@@ -45,6 +46,41 @@ pub enum LedgerError {
     AlreadyReversed(String),
     #[error("a payment reference is 1 to 100 characters")]
     BadReference,
+    #[error(transparent)]
+    Promise(#[from] PromiseError),
+    #[error("the case owes nothing: there is nothing to promise")]
+    NothingOwed,
+    #[error("the promise ({promised}) is more than the case owes ({owed})")]
+    PromiseExceedsBalance { promised: String, owed: String },
+}
+
+/// A promise to pay on the case and where it stands.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PromiseRecord {
+    /// 1, 2, … in the order promises were made on the case.
+    pub id: u32,
+    pub promise: Promise,
+    /// Who took it: `agent`, `partner`, `voice_bot`, `self_service`.
+    pub channel: String,
+    /// Days after each due date before a shortfall breaks the promise.
+    pub grace_days: u32,
+    pub status: PromiseStatus,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum PromiseStatus {
+    Open,
+    Kept {
+        on: NaiveDate,
+    },
+    Broken {
+        deadline: NaiveDate,
+    },
+    /// A newer promise replaced it while it was open.
+    Superseded {
+        by: u32,
+    },
 }
 
 /// A debt as it is opened on the case.
@@ -117,6 +153,8 @@ pub struct Ledger {
     accounts: Vec<Account>,
     payments: BTreeMap<String, Payment>,
     credit: i64,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    promises: Vec<PromiseRecord>,
 }
 
 impl Ledger {
@@ -127,6 +165,7 @@ impl Ledger {
             accounts: Vec::new(),
             payments: BTreeMap::new(),
             credit: 0,
+            promises: Vec::new(),
         }
     }
 
@@ -306,6 +345,92 @@ impl Ledger {
             .collect()
     }
 
+    /// Every promise made on the case, oldest first.
+    pub fn promises(&self) -> &[PromiseRecord] {
+        &self.promises
+    }
+
+    /// The promise still waiting to be kept or broken, if any.
+    pub fn open_promise(&self) -> Option<&PromiseRecord> {
+        self.promises
+            .iter()
+            .rev()
+            .find(|p| p.status == PromiseStatus::Open)
+    }
+
+    /// Records a promise; it supersedes the open one (which stays on record). The
+    /// promise is checked when it is built ([`Promise::new`]); here it must be in the
+    /// case's currency and no more than the case owes.
+    pub fn make_promise(
+        &mut self,
+        promise: Promise,
+        channel: &str,
+        grace_days: u32,
+    ) -> Result<u32, LedgerError> {
+        let owed = self.balance();
+        if owed.minor() <= 0 {
+            return Err(LedgerError::NothingOwed);
+        }
+        let promised = promise.total();
+        owed.checked_sub(promised)
+            .map_err(LedgerError::Money)
+            .and_then(|rest| {
+                if rest.is_negative() {
+                    Err(LedgerError::PromiseExceedsBalance {
+                        promised: promised.to_string(),
+                        owed: owed.to_string(),
+                    })
+                } else {
+                    Ok(())
+                }
+            })?;
+        let id = u32::try_from(self.promises.len() + 1).unwrap_or(u32::MAX);
+        for p in &mut self.promises {
+            if p.status == PromiseStatus::Open {
+                p.status = PromiseStatus::Superseded { by: id };
+            }
+        }
+        self.promises.push(PromiseRecord {
+            id,
+            promise,
+            channel: channel.to_string(),
+            grace_days,
+            status: PromiseStatus::Open,
+        });
+        Ok(id)
+    }
+
+    /// Decides the open promise as of `today` from the payments that stand; returns it
+    /// when it was kept or broken just now.
+    pub fn decide_promise(&mut self, today: NaiveDate) -> Option<(u32, PromiseStatus)> {
+        let payments = self.payments_made();
+        let open = self
+            .promises
+            .iter_mut()
+            .rev()
+            .find(|p| p.status == PromiseStatus::Open)?;
+        let status = match open.promise.state(open.grace_days, &payments, today) {
+            PromiseState::Open { .. } => return None,
+            PromiseState::Kept { on } => PromiseStatus::Kept { on },
+            PromiseState::Broken { deadline } => PromiseStatus::Broken { deadline },
+        };
+        open.status = status.clone();
+        Some((open.id, status))
+    }
+
+    /// The last day of the open promise's current grace period: it is decided on the
+    /// day after, if no payment decides it first.
+    pub fn promise_deadline(&self, today: NaiveDate) -> Option<NaiveDate> {
+        let open = self.open_promise()?;
+        match open
+            .promise
+            .state(open.grace_days, &self.payments_made(), today)
+        {
+            PromiseState::Open { next_deadline } => Some(next_deadline),
+            _ => None,
+        }
+    }
+
     fn apply(&mut self, allocation: &Allocation<String>) {
         for account in &mut self.accounts {
             let one = std::slice::from_ref(&account.owed);
@@ -455,6 +580,53 @@ mod tests {
             Err(LedgerError::NoAccounts)
         ));
         assert_eq!(l, before);
+    }
+
+    #[test]
+    fn promises_are_kept_broken_or_superseded() {
+        let mut l = ledger();
+        let order = AllocationOrder::default();
+        let promise =
+            |made, due, minor| Promise::new(day(made), vec![(day(due), cop(minor))]).unwrap();
+        assert!(matches!(
+            l.make_promise(promise(20, 25, 999_999), "agent", 3),
+            Err(LedgerError::PromiseExceedsBalance { .. })
+        ));
+        let first = l.make_promise(promise(20, 25, 50_000), "agent", 3).unwrap();
+        assert_eq!(l.promise_deadline(day(20)), Some(day(28)));
+        // A newer promise replaces it, on record.
+        let second = l
+            .make_promise(promise(21, 26, 40_000), "partner", 3)
+            .unwrap();
+        assert_eq!(
+            l.promises()[0].status,
+            PromiseStatus::Superseded { by: second }
+        );
+        assert_eq!(l.open_promise().map(|p| p.id), Some(second));
+        assert_ne!(first, second);
+        // Paid in time: kept on the day the payments reached it.
+        l.record_payment("P1", cop(40_000), day(27), &order)
+            .unwrap();
+        assert_eq!(
+            l.decide_promise(day(27)),
+            Some((second, PromiseStatus::Kept { on: day(27) }))
+        );
+        assert_eq!(l.decide_promise(day(30)), None);
+        assert!(l.open_promise().is_none());
+        // A shortfall after the grace period breaks the next one.
+        let third = l.make_promise(promise(28, 29, 10_000), "agent", 1).unwrap();
+        assert_eq!(l.decide_promise(day(30)), None);
+        assert_eq!(
+            l.decide_promise(day(31)),
+            Some((third, PromiseStatus::Broken { deadline: day(30) }))
+        );
+        let mut paid = ledger();
+        paid.record_payment("P", cop(158_000), day(20), &order)
+            .unwrap();
+        assert!(matches!(
+            paid.make_promise(promise(21, 25, 1), "agent", 3),
+            Err(LedgerError::NothingOwed)
+        ));
     }
 
     #[derive(Debug, Clone)]

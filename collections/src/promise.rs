@@ -14,7 +14,7 @@ use crate::money::{Money, MoneyError};
 /// Grace days after a due date when the creditor sets none.
 pub const DEFAULT_GRACE_DAYS: u32 = 3;
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, strum::EnumCount)]
 pub enum PromiseError {
     #[error(transparent)]
     Money(#[from] MoneyError),
@@ -27,7 +27,7 @@ pub enum PromiseError {
 }
 
 /// What the debtor promised, on which day.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Promise {
     pub made_on: NaiveDate,
     /// (due date, amount), in date order.
@@ -35,7 +35,7 @@ pub struct Promise {
 }
 
 /// Where a promise stands.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum PromiseState {
     /// Not decided yet; `next_deadline` is the day after which it is decided.
     Open {

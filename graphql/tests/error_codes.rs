@@ -10,6 +10,7 @@ use bpmn::engine::{EngineError, MigrationError};
 use collections::allocation::AllocationError;
 use collections::ledger::LedgerError;
 use collections::money::MoneyError;
+use collections::promise::PromiseError;
 use documents::DocumentError;
 use documents::store::{KeyFileError, ObjectStoreError};
 use graphql::auth::{ApiClientError, AuthError};
@@ -65,6 +66,20 @@ fn allocation_errors() -> Vec<AllocationError> {
     all
 }
 
+fn promise_errors() -> Vec<PromiseError> {
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 5, 1).unwrap();
+    let mut all = vec![
+        PromiseError::Empty,
+        PromiseError::DueInThePast {
+            due: day,
+            today: day.succ_opt().unwrap(),
+        },
+        PromiseError::DatesNotIncreasing(day),
+    ];
+    all.extend(money_errors().into_iter().map(PromiseError::Money));
+    all
+}
+
 fn ledger_errors() -> Vec<LedgerError> {
     let mut all = vec![
         LedgerError::DuplicateAccount("L-1".into()),
@@ -82,8 +97,14 @@ fn ledger_errors() -> Vec<LedgerError> {
         LedgerError::UnknownPayment("P-9".into()),
         LedgerError::AlreadyReversed("P-1".into()),
         LedgerError::BadReference,
+        LedgerError::NothingOwed,
+        LedgerError::PromiseExceedsBalance {
+            promised: "2.00 USD".into(),
+            owed: "1.00 USD".into(),
+        },
     ];
     all.extend(money_errors().into_iter().map(LedgerError::Money));
+    all.extend(promise_errors().into_iter().map(LedgerError::Promise));
     all.extend(allocation_errors().into_iter().map(LedgerError::Allocation));
     all
 }
@@ -310,6 +331,7 @@ fn every_variant_of_every_api_error_is_documented() {
         &allocation_errors(),
         AllocationError::COUNT,
     );
+    covers_every_variant("PromiseError", &promise_errors(), PromiseError::COUNT);
     covers_every_variant("LedgerError", &ledger_errors(), LedgerError::COUNT);
     covers_every_variant("StoreError", &store_errors(), StoreError::COUNT);
     covers_every_variant("ApplyError", &apply_errors(), ApplyError::COUNT);

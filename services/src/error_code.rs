@@ -96,6 +96,7 @@ error_codes! {
     PaymentNotFound = "PAYMENT_NOT_FOUND", 404, final, "no payment with this reference on the case";
     PaymentReferenceReused = "PAYMENT_REFERENCE_REUSED", 409, final, "a payment with this reference is already recorded (with the same or another amount)";
     PaymentAlreadyReversed = "PAYMENT_ALREADY_REVERSED", 409, final, "the payment is already reversed";
+    InvalidPromise = "INVALID_PROMISE", 400, final, "a promise to pay is empty, dated in the past, out of date order, or more than the case owes";
     DocumentNotFound = "DOCUMENT_NOT_FOUND", 404, final, "no such document (or not visible to the caller)";
     UploadNotFound = "UPLOAD_NOT_FOUND", 404, final, "no such pending upload (or already confirmed)";
     UploadExpired = "UPLOAD_EXPIRED", 410, final, "the upload link expired before the upload was confirmed";

@@ -7,6 +7,7 @@ use chrono::NaiveDate;
 use collections::allocation::{AllocationError, AllocationOrder, Component};
 use collections::ledger::{LedgerError, NewAccount};
 use collections::money::{Money, MoneyError};
+use collections::promise::PromiseError;
 use serde::{Deserialize, Serialize};
 
 use crate::error_code::{ApiError, ErrorCode};
@@ -82,6 +83,14 @@ impl ApiError for LedgerError {
             LedgerError::ReferenceReused { .. } => ErrorCode::PaymentReferenceReused,
             LedgerError::UnknownPayment(_) => ErrorCode::PaymentNotFound,
             LedgerError::AlreadyReversed(_) => ErrorCode::PaymentAlreadyReversed,
+            LedgerError::Promise(PromiseError::Money(m)) => m.code(),
+            LedgerError::Promise(
+                PromiseError::Empty
+                | PromiseError::DueInThePast { .. }
+                | PromiseError::DatesNotIncreasing(_),
+            )
+            | LedgerError::PromiseExceedsBalance { .. } => ErrorCode::InvalidPromise,
+            LedgerError::NothingOwed => ErrorCode::Conflict,
         }
     }
 }
