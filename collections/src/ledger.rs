@@ -52,6 +52,9 @@ pub enum LedgerError {
     NothingOwed,
     #[error("the promise ({promised}) is more than the case owes ({owed})")]
     PromiseExceedsBalance { promised: String, owed: String },
+    /// A deadline for a promise that is no longer open (kept, broken or replaced).
+    #[error("promise {0} is no longer open")]
+    PromiseNotOpen(u32),
 }
 
 /// A promise to pay on the case and where it stands.
@@ -65,6 +68,38 @@ pub struct PromiseRecord {
     /// Days after each due date before a shortfall breaks the promise.
     pub grace_days: u32,
     pub status: PromiseStatus,
+    /// How many of its parts' deadlines have been checked (by their timers).
+    #[serde(default)]
+    pub deadlines_passed: u32,
+}
+
+impl PromiseRecord {
+    /// The parts whose deadline (due date plus grace) is still to be checked, as
+    /// (part index, deadline); none once the promise is decided.
+    pub fn pending_deadlines(&self) -> Vec<(u32, NaiveDate)> {
+        if self.status != PromiseStatus::Open {
+            return Vec::new();
+        }
+        self.all_deadlines()
+            .into_iter()
+            .filter(|(part, _)| *part >= self.deadlines_passed)
+            .collect()
+    }
+
+    /// Every part's deadline, checked or not.
+    pub fn all_deadlines(&self) -> Vec<(u32, NaiveDate)> {
+        self.promise
+            .parts
+            .iter()
+            .enumerate()
+            .map(|(i, (due, _))| {
+                let deadline = due
+                    .checked_add_days(chrono::Days::new(u64::from(self.grace_days)))
+                    .unwrap_or(NaiveDate::MAX);
+                (u32::try_from(i).unwrap_or(u32::MAX), deadline)
+            })
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -396,8 +431,26 @@ impl Ledger {
             channel: channel.to_string(),
             grace_days,
             status: PromiseStatus::Open,
+            deadlines_passed: 0,
         });
         Ok(id)
+    }
+
+    /// A part's deadline has passed (its timer fired on `on`, the day after it): the
+    /// open promise is decided as of that day if it can be.
+    pub fn pass_deadline(
+        &mut self,
+        promise: u32,
+        part: u32,
+        on: NaiveDate,
+    ) -> Result<Option<(u32, PromiseStatus)>, LedgerError> {
+        let open = self
+            .promises
+            .iter_mut()
+            .find(|p| p.id == promise && p.status == PromiseStatus::Open)
+            .ok_or(LedgerError::PromiseNotOpen(promise))?;
+        open.deadlines_passed = open.deadlines_passed.max(part.saturating_add(1));
+        Ok(self.decide_promise(on))
     }
 
     /// Decides the open promise as of `today` from the payments that stand; returns it
@@ -627,6 +680,31 @@ mod tests {
             paid.make_promise(promise(21, 25, 1), "agent", 3),
             Err(LedgerError::NothingOwed)
         ));
+    }
+
+    #[test]
+    fn deadlines_are_checked_part_by_part() {
+        let mut l = ledger();
+        let order = AllocationOrder::default();
+        let p = Promise::new(day(1), vec![(day(5), cop(1_000)), (day(15), cop(1_000))]).unwrap();
+        let id = l.make_promise(p, "agent", 2).unwrap();
+        let open = l.open_promise().unwrap().clone();
+        assert_eq!(open.pending_deadlines(), vec![(0, day(7)), (1, day(17))]);
+        l.record_payment("P1", cop(1_000), day(6), &order).unwrap();
+        assert_eq!(l.pass_deadline(id, 0, day(8)).unwrap(), None);
+        assert_eq!(
+            l.open_promise().unwrap().pending_deadlines(),
+            vec![(1, day(17))]
+        );
+        assert_eq!(
+            l.pass_deadline(id, 1, day(18)).unwrap(),
+            Some((id, PromiseStatus::Broken { deadline: day(17) }))
+        );
+        assert!(l.open_promise().is_none());
+        assert_eq!(
+            l.pass_deadline(id, 1, day(18)),
+            Err(LedgerError::PromiseNotOpen(id))
+        );
     }
 
     #[derive(Debug, Clone)]

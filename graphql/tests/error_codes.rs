@@ -98,6 +98,7 @@ fn ledger_errors() -> Vec<LedgerError> {
         LedgerError::AlreadyReversed("P-1".into()),
         LedgerError::BadReference,
         LedgerError::NothingOwed,
+        LedgerError::PromiseNotOpen(3),
         LedgerError::PromiseExceedsBalance {
             promised: "2.00 USD".into(),
             owed: "1.00 USD".into(),

@@ -151,10 +151,12 @@ pub enum Operation {
     RecordPayment,
     /// Reverse a recorded payment (returned, charged back).
     ReversePayment,
+    /// Record a debtor's promise to pay.
+    RecordPromise,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 29] = [
+    pub const ALL: [Operation; 30] = [
         Operation::DeployProcess,
         Operation::ReadProcess,
         Operation::OpenCase,
@@ -184,6 +186,7 @@ impl Operation {
         Operation::ManageAccounts,
         Operation::RecordPayment,
         Operation::ReversePayment,
+        Operation::RecordPromise,
     ];
 }
 
@@ -213,6 +216,7 @@ pub fn permits(role: Role, op: Operation) -> bool {
                 | O::UploadDocument
                 | O::ReadDocument
                 | O::RecordPayment
+                | O::RecordPromise
         ),
         R::Partner => matches!(
             op,
@@ -226,6 +230,7 @@ pub fn permits(role: Role, op: Operation) -> bool {
                 | O::UploadDocument
                 | O::ReadDocument
                 | O::RecordPayment
+                | O::RecordPromise
         ),
         R::Auditor => matches!(
             op,
@@ -263,6 +268,7 @@ mod tests {
             Operation::ManageAccounts,
             Operation::RecordPayment,
             Operation::ReversePayment,
+            Operation::RecordPromise,
         ];
         for op in writes {
             assert!(!permits(Role::Auditor, op), "{op:?}");

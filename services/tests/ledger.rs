@@ -8,6 +8,7 @@ use collections::money::{Currency, Money};
 use orm::entities::{case_journal, cases};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 use services::access::{Principal, Role};
+use services::clock::Clock;
 use services::desk::{Desk, DeskError, NewCase, NewPayment};
 use services::error_code::ApiError;
 
@@ -286,3 +287,152 @@ on_both!(
     ledger_amounts_follow_their_currency,
     amounts_follow_their_currency
 );
+
+/// Waits for the ledger's verdict on a promise.
+const PROMISE_VERDICT: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">
+  <bpmn:message id="Kept" name="promise-kept" />
+  <bpmn:message id="Broken" name="promise-broken" />
+  <bpmn:process id="verdict" isExecutable="true">
+    <bpmn:startEvent id="start" />
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="g" />
+    <bpmn:eventBasedGateway id="g" />
+    <bpmn:sequenceFlow id="f2" sourceRef="g" targetRef="kept" />
+    <bpmn:sequenceFlow id="f3" sourceRef="g" targetRef="broken" />
+    <bpmn:intermediateCatchEvent id="kept"><bpmn:messageEventDefinition messageRef="Kept" /></bpmn:intermediateCatchEvent>
+    <bpmn:intermediateCatchEvent id="broken"><bpmn:messageEventDefinition messageRef="Broken" /></bpmn:intermediateCatchEvent>
+    <bpmn:sequenceFlow id="f4" sourceRef="kept" targetRef="endKept" />
+    <bpmn:sequenceFlow id="f5" sourceRef="broken" targetRef="endBroken" />
+    <bpmn:endEvent id="endKept" />
+    <bpmn:endEvent id="endBroken" />
+  </bpmn:process>
+</bpmn:definitions>
+"#;
+
+async fn promise_timer_rows(db: &DatabaseConnection, case_id: &str) -> Vec<i64> {
+    orm::entities::timers::Entity::find()
+        .filter(orm::entities::timers::Column::CaseId.eq(case_id))
+        .all(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.timer_id)
+        .collect()
+}
+
+/// A promise is kept by the payment that reaches it, or broken by its deadline's timer on
+/// the runtime's clock; either way the process hears the verdict in that entry.
+async fn promises_are_decided(db: &DatabaseConnection) {
+    let clock = clock();
+    let desk = Desk::new(runtime(db, clock.clone()).await);
+    let sup = Principal::new("sam", "acme", Role::Supervisor, None, vec![]).unwrap();
+    let agent = Principal::new("alex", "acme", Role::Agent, None, vec![]).unwrap();
+    desk.deploy(&sup, "verdict.bpmn", PROMISE_VERDICT)
+        .await
+        .unwrap();
+    let today = clock.now().date_naive();
+    let in_days = |n: u64| today.checked_add_days(chrono::Days::new(n)).unwrap();
+    let mut cases = Vec::new();
+    for _ in 0..3 {
+        let case_id = desk
+            .open_case(
+                &sup,
+                NewCase {
+                    process_id: "verdict".into(),
+                    ..NewCase::default()
+                },
+            )
+            .await
+            .unwrap()
+            .case_id;
+        desk.open_account(&sup, &case_id, loan("L1", "100000", "0"), None)
+            .await
+            .unwrap();
+        cases.push(case_id);
+    }
+    let (kept, broken, replaced) = (&cases[0], &cases[1], &cases[2]);
+
+    // Refused: a date in the past, more than is owed.
+    let yesterday = today.pred_opt().unwrap();
+    assert_eq!(
+        code(
+            desk.make_promise(&agent, kept, vec![(yesterday, cop("1000"))], None)
+                .await
+                .unwrap_err()
+        ),
+        "INVALID_PROMISE"
+    );
+    assert_eq!(
+        code(
+            desk.make_promise(&agent, kept, vec![(in_days(5), cop("999999"))], None)
+                .await
+                .unwrap_err()
+        ),
+        "INVALID_PROMISE"
+    );
+
+    // Kept: the payment that reaches it decides it and closes the process's wait.
+    desk.make_promise(&agent, kept, vec![(in_days(5), cop("30000"))], None)
+        .await
+        .unwrap();
+    assert_eq!(promise_timer_rows(db, kept).await.len(), 1);
+    let out = desk
+        .record_payment(&agent, kept, pay("P1", "30000"), None)
+        .await
+        .unwrap();
+    assert_eq!(out.status, "completed");
+    assert!(promise_timer_rows(db, kept).await.is_empty());
+
+    // Broken: nothing paid; the deadline (due date + 3 days' grace) passes on the clock.
+    desk.make_promise(&agent, broken, vec![(in_days(2), cop("30000"))], None)
+        .await
+        .unwrap();
+    clock.advance(chrono::Duration::days(5));
+    assert_eq!(desk.runtime().fire_due_timers(100).await.unwrap().fired, 0);
+    clock.advance(chrono::Duration::days(1));
+    assert_eq!(desk.runtime().fire_due_timers(100).await.unwrap().fired, 1);
+    let state = desk.runtime().case(broken).await.unwrap().unwrap();
+    assert_eq!(
+        services::case::projection::status_of(&state.instance),
+        "completed"
+    );
+    assert!(promise_timer_rows(db, broken).await.is_empty());
+    assert_eq!(
+        journal_types(db, broken).await.last().map(String::as_str),
+        Some("PromiseDeadlinePassed")
+    );
+
+    // A new promise replaces the open one: only its deadline keeps a timer.
+    let today = clock.now().date_naive();
+    let later = |n: u64| today.checked_add_days(chrono::Days::new(n)).unwrap();
+    desk.make_promise(&agent, replaced, vec![(later(3), cop("10000"))], None)
+        .await
+        .unwrap();
+    desk.make_promise(
+        &agent,
+        replaced,
+        vec![(later(4), cop("5000")), (later(9), cop("5000"))],
+        None,
+    )
+    .await
+    .unwrap();
+    let mut rows = promise_timer_rows(db, replaced).await;
+    rows.sort_unstable();
+    assert_eq!(
+        rows,
+        vec![
+            services::case::promise_timer_id(2, 1),
+            services::case::promise_timer_id(2, 0)
+        ]
+    );
+
+    for case_id in &cases {
+        let check = desk.runtime().check_projection(case_id).await.unwrap();
+        assert!(
+            check.mismatches.is_empty(),
+            "{case_id}: {:?}",
+            check.mismatches
+        );
+    }
+}
+on_both!(ledger_promises_are_decided, promises_are_decided);

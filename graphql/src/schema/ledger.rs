@@ -4,7 +4,10 @@
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
 use chrono::NaiveDate;
 use collections::allocation::Component;
-use collections::ledger::{Account as LedgerAccount, Ledger, NewAccount, Payment as LedgerPayment};
+use collections::ledger::{
+    Account as LedgerAccount, Ledger, NewAccount, Payment as LedgerPayment, PromiseRecord,
+    PromiseStatus,
+};
 use collections::money::{Currency, Money as Amount};
 use services::desk::{NewCharge, NewPayment};
 
@@ -111,6 +114,87 @@ impl Payment {
     async fn reversal_reason(&self) -> Option<&str> {
         self.0.reversed.as_ref().map(|r| r.reason.as_str())
     }
+}
+
+/// Where a promise to pay stands.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum PromiseState {
+    /// Waiting for payments or its deadline.
+    Open,
+    Kept,
+    Broken,
+    /// A newer promise replaced it while it was open.
+    Superseded,
+}
+
+/// A promise to pay and where it stands.
+pub struct PromiseToPay(pub PromiseRecord);
+
+#[derive(SimpleObject)]
+pub struct PromisedAmount {
+    pub due: NaiveDate,
+    pub amount: Money,
+}
+
+#[Object]
+impl PromiseToPay {
+    /// 1, 2, … in the order promises were made on the case.
+    async fn id(&self) -> u32 {
+        self.0.id
+    }
+    async fn made_on(&self) -> NaiveDate {
+        self.0.promise.made_on
+    }
+    async fn parts(&self) -> Vec<PromisedAmount> {
+        self.0
+            .promise
+            .parts
+            .iter()
+            .map(|(due, amount)| PromisedAmount {
+                due: *due,
+                amount: (*amount).into(),
+            })
+            .collect()
+    }
+    async fn total(&self) -> Money {
+        self.0.promise.total().into()
+    }
+    /// `desk` or `partner`.
+    async fn channel(&self) -> &str {
+        &self.0.channel
+    }
+    async fn grace_days(&self) -> u32 {
+        self.0.grace_days
+    }
+    async fn status(&self) -> PromiseState {
+        match self.0.status {
+            PromiseStatus::Open => PromiseState::Open,
+            PromiseStatus::Kept { .. } => PromiseState::Kept,
+            PromiseStatus::Broken { .. } => PromiseState::Broken,
+            PromiseStatus::Superseded { .. } => PromiseState::Superseded,
+        }
+    }
+    /// The day the payments reached it (kept).
+    async fn kept_on(&self) -> Option<NaiveDate> {
+        match self.0.status {
+            PromiseStatus::Kept { on } => Some(on),
+            _ => None,
+        }
+    }
+    /// The deadline it missed (broken).
+    async fn missed_deadline(&self) -> Option<NaiveDate> {
+        match self.0.status {
+            PromiseStatus::Broken { deadline } => Some(deadline),
+            _ => None,
+        }
+    }
+}
+
+#[derive(InputObject)]
+pub struct PromisePartInput {
+    pub due: NaiveDate,
+    /// A decimal string in the case's currency.
+    pub amount: String,
 }
 
 /// The ledger of a case as the caller may see it; `None` before an account is opened.
@@ -232,6 +316,30 @@ impl LedgerMutation {
         outcome(
             desk(ctx)?
                 .record_payment(principal(ctx)?, &case_id, payment, idempotency_key)
+                .await,
+        )
+    }
+
+    /// Records the debtor's promise to pay: one or several dated amounts, kept when the
+    /// payments reach each by its date plus 3 days' grace, broken otherwise; the process
+    /// receives `promise-kept` or `promise-broken` if it waits for them. A new promise
+    /// replaces the open one.
+    async fn make_promise(
+        &self,
+        ctx: &Context<'_>,
+        case_id: ID,
+        currency: String,
+        parts: Vec<PromisePartInput>,
+        idempotency_key: Option<String>,
+    ) -> Result<CommandResult> {
+        let currency = parse_currency(&currency)?;
+        let parts = parts
+            .into_iter()
+            .map(|p| Ok((p.due, parse_money(&p.amount, currency)?)))
+            .collect::<Result<Vec<_>>>()?;
+        outcome(
+            desk(ctx)?
+                .make_promise(principal(ctx)?, &case_id, parts, idempotency_key)
                 .await,
         )
     }

@@ -160,6 +160,19 @@ impl Case {
             .map(|l| l.payments().cloned().map(super::ledger::Payment).collect())
             .unwrap_or_default())
     }
+    /// Promises to pay made on the case, oldest first.
+    async fn promises(&self, ctx: &Context<'_>) -> Result<Vec<super::ledger::PromiseToPay>> {
+        let ledger = super::ledger::of_case(ctx, &self.0.case_id).await?;
+        Ok(ledger
+            .map(|l| {
+                l.promises()
+                    .iter()
+                    .cloned()
+                    .map(super::ledger::PromiseToPay)
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
     /// The case's documents, every version.
     async fn documents(&self, ctx: &Context<'_>) -> Result<Vec<super::documents::Document>> {
         super::documents::of_case(ctx, &self.0.case_id).await

@@ -190,7 +190,7 @@ fn ops() -> Vec<Op> {
         },
         op(
             "ledger",
-            "query($c: ID!) { case(id: $c) { balance { amount } credit { amount } accounts { id } payments { reference } } }",
+            "query($c: ID!) { case(id: $c) { balance { amount } credit { amount } accounts { id } payments { reference } promises { id status } } }",
             ALL,
         ),
         op(
@@ -211,6 +211,14 @@ fn ops() -> Vec<Op> {
             ..op(
                 "recordPayment",
                 "mutation($c: ID!) { recordPayment(caseId: $c, input: {reference: \"P-1\", amount: \"100\", currency: \"COP\"}) { seq } }",
+                &[A, S, G, P],
+            )
+        },
+        Op {
+            setup: Setup::Account,
+            ..op(
+                "makePromise",
+                "mutation($c: ID!) { makePromise(caseId: $c, currency: \"COP\", parts: [{due: \"2099-01-01\", amount: \"100\"}]) { seq } }",
                 &[A, S, G, P],
             )
         },

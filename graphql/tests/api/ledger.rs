@@ -16,6 +16,7 @@ const READ: &str = "query($c: ID!) { case(id: $c) { status amountDue currency
     accounts { id balance { amount } owed(component: INTEREST) { amount } }
     payments { reference amount { amount currency } credit { amount }
                allocation { accountId component amount { amount } } reversedOn }
+    promises { status keptOn total { amount } }
     openTasks { id } } }";
 
 fn account(id: &str, currency: &str, principal: &str) -> Value {
@@ -97,7 +98,18 @@ async fn a_payment_closes_the_case(db: &DatabaseConnection) {
         "CURRENCY_MISMATCH"
     );
 
-    // A part payment while the agent still works the case: interest first.
+    // The agent takes a promise (the server's clock reads 2026-03-02); one in the past is
+    // refused.
+    let promise = "mutation($c: ID!, $due: NaiveDate!) { makePromise(caseId: $c, currency: \"COP\", parts: [{due: $due, amount: \"5000\"}]) { seq } }";
+    assert_eq!(
+        refused(&w, &w.agent, promise, c(json!({"due": "2026-03-01"}))).await,
+        "INVALID_PROMISE"
+    );
+    w.h.ok(&w.agent, promise, c(json!({"due": "2026-03-06"})))
+        .await;
+
+    // A part payment while the agent still works the case: interest first. It keeps
+    // the promise.
     let out =
         w.h.ok(&w.agent, PAY, c(json!({"i": payment("P-1", "5000")})))
             .await;
@@ -112,6 +124,10 @@ async fn a_payment_closes_the_case(db: &DatabaseConnection) {
     );
     let read = w.h.ok(&w.auditor, READ, c(json!({}))).await;
     let case_view = &read["case"];
+    assert_eq!(
+        case_view["promises"],
+        json!([{"status": "KEPT", "keptOn": "2026-03-02", "total": {"amount": "5000.00"}}])
+    );
     assert_eq!(
         case_view["balance"],
         json!({"amount": "100000.00", "currency": "COP"})

@@ -14,10 +14,13 @@ use std::sync::Arc;
 use bpmn::compile::Deployment;
 use bpmn::engine::{self, Effect, Event, Instance, StartAt, Status, Wait};
 use chrono::{DateTime, Utc};
-use collections::ledger::{Ledger, LedgerError};
+use collections::ledger::{Ledger, LedgerError, PromiseStatus};
+use collections::promise::Promise;
 pub use events::CaseEvent;
 pub use facts::{CaseFact, DocumentFact, LedgerFact};
-pub use ledger_facts::PAYMENT_RECEIVED;
+pub use ledger_facts::{
+    PAYMENT_RECEIVED, PROMISE_BROKEN, PROMISE_KEPT, promise_of_timer, promise_timer_id,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -223,15 +226,21 @@ pub fn step(
     };
     next.seq = state.map_or(0, |s| s.seq) + 1;
     if let CaseEvent::Fact { fact } = event {
-        apply_fact(&mut next, fact)?;
+        let decided = apply_fact(&mut next, fact, at)?;
+        // The process learns of a payment and of a decided promise in the same entry,
+        // if it waits for them.
+        let mut messages = Vec::new();
         if let CaseFact::Ledger(LedgerFact::PaymentRecorded { reference, .. }) = fact {
-            // The process learns of the payment in the same entry, if it waits for one.
-            if let Some(message) = next.payment_message(reference) {
-                let d = defs
-                    .deployment(def)
-                    .ok_or(ApplyError::UnknownDefinition(def))?;
-                effects.extend(engine::handle(&d, &mut next.instance, message, at)?);
-            }
+            messages.extend(next.payment_message(reference));
+        }
+        if let Some((promise, status)) = decided {
+            messages.extend(next.promise_message(promise, &status));
+        }
+        for message in messages {
+            let d = defs
+                .deployment(def)
+                .ok_or(ApplyError::UnknownDefinition(def))?;
+            effects.extend(engine::handle(&d, &mut next.instance, message, at)?);
         }
     }
     if let CaseEvent::Engine {
@@ -273,12 +282,9 @@ impl CaseState {
     /// subscription for it. Amounts come as exact decimal text and as integer minor
     /// units (for comparisons in FEEL), never as floating point.
     fn payment_message(&self, reference: &str) -> Option<Event> {
-        let waits = self.instance.subscriptions.values().any(|s| {
-            matches!(&s.kind, engine::SubscriptionKind::Message { name, .. } if name == PAYMENT_RECEIVED)
-        });
         let ledger = self.ledger.as_ref()?;
         let payment = ledger.payment(reference)?;
-        if !waits {
+        if !self.waits_for(PAYMENT_RECEIVED) {
             return None;
         }
         let remaining = ledger.balance();
@@ -300,9 +306,55 @@ impl CaseState {
             variables,
         })
     }
+
+    /// `promise-kept` or `promise-broken` for a promise decided just now, when the
+    /// process has a subscription for it.
+    fn promise_message(&self, promise: u32, status: &PromiseStatus) -> Option<Event> {
+        let name = match status {
+            PromiseStatus::Kept { .. } => PROMISE_KEPT,
+            PromiseStatus::Broken { .. } => PROMISE_BROKEN,
+            PromiseStatus::Open | PromiseStatus::Superseded { .. } => return None,
+        };
+        let record = self
+            .ledger
+            .as_ref()?
+            .promises()
+            .iter()
+            .find(|p| p.id == promise)?;
+        if !self.waits_for(name) {
+            return None;
+        }
+        let promised = record.promise.total();
+        let mut variables = bpmn::expr::Vars::new();
+        for (key, value) in [
+            ("promiseId", json!(promise)),
+            ("promisedAmount", json!(promised.amount().to_string())),
+            ("promisedAmountMinor", json!(promised.minor())),
+            ("currency", json!(promised.currency().code())),
+            ("promiseKept", json!(name == PROMISE_KEPT)),
+        ] {
+            variables.insert(key.to_string(), value);
+        }
+        Some(Event::Message {
+            name: name.to_string(),
+            correlation_key: None,
+            variables,
+        })
+    }
+
+    fn waits_for(&self, message: &str) -> bool {
+        self.instance.subscriptions.values().any(|s| {
+            matches!(&s.kind, engine::SubscriptionKind::Message { name, .. } if name == message)
+        })
+    }
 }
 
-fn apply_fact(state: &mut CaseState, fact: &CaseFact) -> Result<(), ApplyError> {
+/// Applies a fact to the state; returns the promise to pay it decided, if any.
+fn apply_fact(
+    state: &mut CaseState,
+    fact: &CaseFact,
+    at: DateTime<Utc>,
+) -> Result<Option<(u32, PromiseStatus)>, ApplyError> {
     let open_task = |state: &CaseState, task: u64| {
         if state.is_open_task(task) {
             Ok(())
@@ -372,13 +424,22 @@ fn apply_fact(state: &mut CaseState, fact: &CaseFact) -> Result<(), ApplyError> 
         CaseFact::CommentAdded { .. }
         | CaseFact::ActivityRecorded { .. }
         | CaseFact::Document(_) => {}
-        CaseFact::Ledger(fact) => apply_ledger(state, fact)?,
+        CaseFact::Ledger(fact) => return apply_ledger(state, fact, at),
     }
-    Ok(())
+    Ok(None)
 }
 
-fn apply_ledger(state: &mut CaseState, fact: &LedgerFact) -> Result<(), ApplyError> {
-    let changes_the_debt = !matches!(fact, LedgerFact::PaymentReversed { .. });
+/// Applies a ledger fact; returns the promise it decided, if any. `at` is the entry's
+/// time: a payment decides the open promise as of that day.
+fn apply_ledger(
+    state: &mut CaseState,
+    fact: &LedgerFact,
+    at: DateTime<Utc>,
+) -> Result<Option<(u32, PromiseStatus)>, ApplyError> {
+    let changes_the_debt = !matches!(
+        fact,
+        LedgerFact::PaymentReversed { .. } | LedgerFact::PromiseDeadlinePassed { .. }
+    );
     if changes_the_debt && state.is_closed() {
         return Err(ApplyError::Closed);
     }
@@ -388,6 +449,7 @@ fn apply_ledger(state: &mut CaseState, fact: &LedgerFact) -> Result<(), ApplyErr
         (None, LedgerFact::AccountOpened { account }) => Ledger::new(account.principal.currency()),
         (None, _) => return Err(LedgerError::NoAccounts.into()),
     };
+    let mut decided = None;
     match fact {
         LedgerFact::AccountOpened { account } => ledger.add_account(account.clone())?,
         LedgerFact::Charged {
@@ -410,6 +472,7 @@ fn apply_ledger(state: &mut CaseState, fact: &LedgerFact) -> Result<(), ApplyErr
                 return Err(ApplyError::PaymentRepeated(reference.clone()));
             }
             ledger.record_payment(reference, *amount, *received_on, order)?;
+            decided = ledger.decide_promise(at.date_naive());
         }
         LedgerFact::PaymentReversed {
             reference,
@@ -418,7 +481,19 @@ fn apply_ledger(state: &mut CaseState, fact: &LedgerFact) -> Result<(), ApplyErr
         } => {
             ledger.reverse_payment(reference, *on, reason)?;
         }
+        LedgerFact::PromiseMade {
+            made_on,
+            parts,
+            channel,
+            grace_days,
+        } => {
+            let promise = Promise::new(*made_on, parts.clone()).map_err(LedgerError::from)?;
+            ledger.make_promise(promise, channel, *grace_days)?;
+        }
+        LedgerFact::PromiseDeadlinePassed { promise, part, on } => {
+            decided = ledger.pass_deadline(*promise, *part, *on)?;
+        }
     }
     state.ledger = Some(ledger);
-    Ok(())
+    Ok(decided)
 }

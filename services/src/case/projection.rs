@@ -5,11 +5,12 @@
 
 use bpmn::engine::{Effect, Event, Instance, Status};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
+use collections::ledger::PromiseStatus;
 use collections::money::{Currency, Money};
 use serde_json::{Value, json};
 
 use super::facts::DocumentFact;
-use super::{CaseEvent, CaseFact, CaseState, PARTNER_LANE};
+use super::{CaseEvent, CaseFact, CaseState, LedgerFact, PARTNER_LANE, promise_timer_id};
 use crate::journal::normalise_time;
 use collections::agenda;
 
@@ -177,6 +178,12 @@ pub fn changes(
         ..Changes::default()
     };
     fact_changes(&mut c, event, state, at);
+    if let CaseEvent::Fact {
+        fact: CaseFact::Ledger(fact),
+    } = event
+    {
+        promise_timers(&mut c, fact, state);
+    }
     if let (CaseEvent::Opened { .. }, Some(id)) = (event, &desk.debtor_id) {
         let name = root_var(after, "debtorName")
             .and_then(|v| v.as_str().map(str::to_string))
@@ -278,6 +285,50 @@ pub fn changes(
         .retain(|(id, _, _)| !c.subscriptions_removed.contains(id));
     c.desk = desk;
     c
+}
+
+/// The timer rows of promise deadlines: each part of a new promise gets one, due at the
+/// start (UTC) of the day after its deadline; a promise kept, broken or replaced loses
+/// those left.
+fn promise_timers(c: &mut Changes, fact: &LedgerFact, state: &CaseState) {
+    let Some(ledger) = &state.ledger else {
+        return;
+    };
+    let decides = matches!(
+        fact,
+        LedgerFact::PromiseMade { .. }
+            | LedgerFact::PaymentRecorded { .. }
+            | LedgerFact::PromiseDeadlinePassed { .. }
+    );
+    if !decides {
+        return;
+    }
+    if let LedgerFact::PromiseDeadlinePassed { promise, part, .. } = fact {
+        c.timers_removed.push(promise_timer_id(*promise, *part));
+    }
+    for p in ledger.promises() {
+        if p.status != PromiseStatus::Open {
+            c.timers_removed.extend(
+                p.all_deadlines()
+                    .iter()
+                    .map(|(part, _)| promise_timer_id(p.id, *part)),
+            );
+        } else if matches!(fact, LedgerFact::PromiseMade { .. }) {
+            for (part, deadline) in p.pending_deadlines() {
+                let due = deadline
+                    .succ_opt()
+                    .unwrap_or(deadline)
+                    .and_hms_opt(0, 0, 0)
+                    .map(|d| d.and_utc())
+                    .unwrap_or(DateTime::<Utc>::MAX_UTC);
+                c.timers_added.push((
+                    promise_timer_id(p.id, part),
+                    format!("promise:{}:{part}", p.id),
+                    due,
+                ));
+            }
+        }
+    }
 }
 
 fn due_of(due_date: Option<&str>) -> Option<DateTime<Utc>> {

@@ -137,6 +137,34 @@ impl Desk {
             .await
     }
 
+    /// Records a promise to pay: one or several dated amounts, decided kept or broken
+    /// from the payments, with the default grace of
+    /// [`collections::promise::DEFAULT_GRACE_DAYS`] days after each due date. It
+    /// replaces the open promise, which stays on record.
+    pub async fn make_promise(
+        &self,
+        p: &Principal,
+        case_id: &str,
+        parts: Vec<(NaiveDate, Money)>,
+        idempotency_key: Option<String>,
+    ) -> Result<Outcome, DeskError> {
+        self.case(p, case_id).await?;
+        require(p, Operation::RecordPromise, "record promises to pay")?;
+        let channel = if p.role == Role::Partner {
+            "partner"
+        } else {
+            "desk"
+        };
+        let fact = LedgerFact::PromiseMade {
+            made_on: self.clock().now().date_naive(),
+            parts,
+            channel: channel.to_string(),
+            grace_days: collections::promise::DEFAULT_GRACE_DAYS,
+        };
+        self.record(p, case_id, CaseFact::Ledger(fact), idempotency_key)
+            .await
+    }
+
     /// The case's ledger as it stands (`None` before an account is opened).
     pub async fn ledger(&self, p: &Principal, case_id: &str) -> Result<Option<Ledger>, DeskError> {
         self.case(p, case_id).await?;

@@ -94,6 +94,12 @@ impl Runtime {
                 SubscriptionKind::Message { .. } => pending_subs.insert(id as i64),
             };
         }
+        // Promise deadlines still to be checked have timer rows too.
+        if let Some(p) = rebuilt.ledger.as_ref().and_then(|l| l.open_promise()) {
+            for (part, _) in p.pending_deadlines() {
+                pending_timers.insert(crate::case::promise_timer_id(p.id, part));
+            }
+        }
         differ(
             "timers",
             format!("{stored_timers:?}"),

@@ -27,7 +27,9 @@ use self::actor::{Execute, Hibernate, Moved, Snapshot};
 pub use self::audit_projection::ProjectionCheck;
 use self::definitions::{DefinitionCache, Deployed};
 use self::registry::{Found, Registry};
-use crate::case::{ApplyError, CaseEvent, CaseFact, CaseState};
+use collections::ledger::LedgerError;
+
+use crate::case::{ApplyError, CaseEvent, CaseFact, CaseState, LedgerFact};
 use crate::clock::Clock;
 use crate::committer::{Committer, GroupCommit};
 use crate::error_code::{ApiError, ErrorCode};
@@ -624,9 +626,20 @@ impl Runtime {
             .map(|t| {
                 let rt = self.clone();
                 actix::spawn(async move {
-                    let cmd = Command::Engine(Event::TimerFired {
-                        timer: t.timer_id as u64,
-                    });
+                    let cmd = match crate::case::promise_of_timer(t.timer_id) {
+                        // A promise part's deadline passed: decided as of the timer's day,
+                        // however late it fires.
+                        Some((promise, part)) => {
+                            Command::Fact(CaseFact::Ledger(LedgerFact::PromiseDeadlinePassed {
+                                promise,
+                                part,
+                                on: t.due_at.date_naive(),
+                            }))
+                        }
+                        None => Command::Engine(Event::TimerFired {
+                            timer: t.timer_id as u64,
+                        }),
+                    };
                     let result = rt.execute(&t.case_id, cmd, "system:timer", None).await;
                     (t, result)
                 })
@@ -644,8 +657,10 @@ impl Runtime {
                     report.max_lag_ms = report.max_lag_ms.max((now - t.due_at).num_milliseconds());
                 }
                 // The case no longer has this timer (fired or cancelled by a command that
-                // committed first): the row is stale.
-                Err(RuntimeError::Rejected(ApplyError::Engine(_))) => {
+                // committed first, or its promise was decided): the row is stale.
+                Err(RuntimeError::Rejected(
+                    ApplyError::Engine(_) | ApplyError::Ledger(LedgerError::PromiseNotOpen(_)),
+                )) => {
                     report.stale += 1;
                     self.shared
                         .store
