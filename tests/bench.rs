@@ -1,4 +1,4 @@
-//! Smoke runs of `recobro bench journal|timers|actors|documents|graphql --quick` on SQLite: each ends with
+//! Smoke runs of `recobro bench journal|timers|actors|documents|graphql|payments --quick` on SQLite: each ends with
 //! one `RESULT <bench> key=value ... ratio=<number>` line.
 
 use std::collections::BTreeMap;
@@ -81,4 +81,12 @@ fn graphql_quick() {
     assert!(f["graphql_per_s"].parse::<f64>().unwrap() > 0.0);
     assert!(f["bare_per_s"].parse::<f64>().unwrap() > 0.0);
     assert!(f["agenda_p99_ms"].parse::<f64>().unwrap() > 0.0);
+}
+
+#[test]
+fn payments_quick() {
+    let f = quick("payments");
+    assert!(f["payments_per_s"].parse::<f64>().unwrap() > 0.0);
+    assert!(f["baseline_transitions_per_s"].parse::<f64>().unwrap() > 0.0);
+    assert!(f["ratio"].parse::<f64>().unwrap() > 0.0);
 }

@@ -91,49 +91,8 @@ async fn measure(bench: &Arc<BenchDb>, a: &JournalArgs) -> anyhow::Result<()> {
         .await
         .context("deploy the bench model")?;
 
-    // Open the cases first (also warms the actors, the definition cache and the pool).
-    let opened = workers(clients, |i| {
-        let rt = rt.clone();
-        async move {
-            let out = rt
-                .open_case(
-                    "bench",
-                    "bench_loop",
-                    None,
-                    Some(format!("J-{i}")),
-                    vars(json!({"done": false})),
-                    "bench",
-                    None,
-                )
-                .await?;
-            let task = created_task(&out.effects).context("the opened case has no task")?;
-            Ok((out.case_id, task))
-        }
-    })
-    .await?;
-
-    let committed = Arc::new(AtomicU64::new(0));
-    let started = Instant::now();
-    let deadline = started + duration;
-    workers(clients, |i| {
-        let rt = rt.clone();
-        let committed = committed.clone();
-        let (case_id, mut task) = opened[i].clone();
-        async move {
-            while Instant::now() < deadline {
-                let out = rt
-                    .complete_task(&case_id, task, vars(json!({})), "bench", None)
-                    .await?;
-                task = created_task(&out.effects).context("no next task")?;
-                committed.fetch_add(1, Ordering::Relaxed);
-            }
-            Ok(())
-        }
-    })
-    .await?;
-    let elapsed = started.elapsed();
-    let transitions = committed.load(Ordering::Relaxed);
-    let rate = per_second(transitions, elapsed);
+    let opened = open_loop_cases(&rt, clients, "J").await?;
+    let (rate, transitions, elapsed) = transitions_per_second(&rt, &opened, duration).await?;
     println!(
         "runtime: {rate:.0} committed case transitions/s ({transitions} in {:.2} s, {clients} cases)",
         elapsed.as_secs_f64()
@@ -153,4 +112,64 @@ async fn measure(bench: &Arc<BenchDb>, a: &JournalArgs) -> anyhow::Result<()> {
         bench.backend_name()
     );
     Ok(())
+}
+
+/// Opens `clients` cases of the loop model (also warming the actors, the definition
+/// cache and the pool); each with its open task.
+pub async fn open_loop_cases(
+    rt: &Runtime,
+    clients: usize,
+    prefix: &str,
+) -> anyhow::Result<Vec<(String, u64)>> {
+    workers(clients, |i| {
+        let rt = rt.clone();
+        let external_ref = format!("{prefix}-{i}");
+        async move {
+            let out = rt
+                .open_case(
+                    "bench",
+                    "bench_loop",
+                    None,
+                    Some(external_ref),
+                    vars(json!({"done": false})),
+                    "bench",
+                    None,
+                )
+                .await?;
+            let task = created_task(&out.effects).context("the opened case has no task")?;
+            Ok((out.case_id, task))
+        }
+    })
+    .await
+}
+
+/// One client per case completes its task in a loop for `duration`; returns committed
+/// transitions per second, their count and the time taken.
+pub async fn transitions_per_second(
+    rt: &Runtime,
+    cases: &[(String, u64)],
+    duration: Duration,
+) -> anyhow::Result<(f64, u64, Duration)> {
+    let committed = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let deadline = started + duration;
+    workers(cases.len(), |i| {
+        let rt = rt.clone();
+        let committed = committed.clone();
+        let (case_id, mut task) = cases[i].clone();
+        async move {
+            while Instant::now() < deadline {
+                let out = rt
+                    .complete_task(&case_id, task, vars(json!({})), "bench", None)
+                    .await?;
+                task = created_task(&out.effects).context("no next task")?;
+                committed.fetch_add(1, Ordering::Relaxed);
+            }
+            Ok(())
+        }
+    })
+    .await?;
+    let elapsed = started.elapsed();
+    let transitions = committed.load(Ordering::Relaxed);
+    Ok((per_second(transitions, elapsed), transitions, elapsed))
 }

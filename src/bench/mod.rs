@@ -12,6 +12,7 @@ mod actors;
 mod documents;
 mod graphql;
 mod journal;
+mod payments;
 mod timers;
 
 use std::future::Future;
@@ -44,6 +45,9 @@ pub enum BenchCommand {
     /// Upload throughput of 1 MiB documents through DocumentService vs raw aws-sdk-s3
     /// PutObject to the same in-process S3 server.
     Documents(documents::DocumentsArgs),
+    /// Payments recorded and allocated per second through the runtime vs committed case
+    /// transitions per second (`bench journal`'s loop) on the same cases.
+    Payments(payments::PaymentsArgs),
 }
 
 /// Options every bench takes.
@@ -64,6 +68,7 @@ pub fn run(cmd: BenchCommand) -> ExitCode {
     let result = system.block_on(async move {
         match cmd {
             BenchCommand::Journal(a) => journal::run(a).await,
+            BenchCommand::Payments(a) => payments::run(a).await,
             BenchCommand::Timers(a) => timers::run(a).await,
             BenchCommand::Actors(a) => actors::run(a).await,
             BenchCommand::Graphql(a) => graphql::run(a).await,

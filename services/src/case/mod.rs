@@ -443,11 +443,15 @@ fn apply_ledger(
     if changes_the_debt && state.is_closed() {
         return Err(ApplyError::Closed);
     }
-    // Checked on a copy: a refused fact leaves the ledger as it was.
-    let mut ledger = match (&state.ledger, fact) {
-        (Some(l), _) => l.clone(),
-        (None, LedgerFact::AccountOpened { account }) => Ledger::new(account.principal.currency()),
-        (None, _) => return Err(LedgerError::NoAccounts.into()),
+    // `state` is the step's copy of the case: a refused fact discards it whole, so the
+    // ledger is changed in place.
+    if state.ledger.is_none()
+        && let LedgerFact::AccountOpened { account } = fact
+    {
+        state.ledger = Some(Ledger::new(account.principal.currency()));
+    }
+    let Some(ledger) = state.ledger.as_mut() else {
+        return Err(LedgerError::NoAccounts.into());
     };
     let mut decided = None;
     match fact {
@@ -494,6 +498,5 @@ fn apply_ledger(
             decided = ledger.pass_deadline(*promise, *part, *on)?;
         }
     }
-    state.ledger = Some(ledger);
     Ok(decided)
 }
