@@ -240,9 +240,10 @@ async fn amounts_follow_their_currency(db: &DatabaseConnection) {
     let desk = Desk::new(runtime(db, clock()).await);
     let sup = Principal::new("sam", "acme", Role::Supervisor, None, vec![]).unwrap();
     desk.deploy(&sup, "pay.bpmn", PAY_UNTIL_PAID).await.unwrap();
-    let open = |amount: Option<f64>, currency: &str| NewCase {
+    // `legacy`: the deprecated float input, still accepted for cases without accounts.
+    let open = |legacy: Option<f64>, currency: &str| NewCase {
         process_id: "pay".into(),
-        amount_due: amount,
+        amount_due: legacy,
         currency: Some(currency.into()),
         ..NewCase::default()
     };
