@@ -78,7 +78,8 @@ async fn journal_types(db: &DatabaseConnection, case_id: &str) -> Vec<String> {
 }
 
 async fn payments_drive_the_process(db: &DatabaseConnection) {
-    let desk = Desk::new(runtime(db, clock()).await);
+    let clock = clock();
+    let desk = Desk::new(runtime(db, clock.clone()).await);
     let sup = Principal::new("sam", "acme", Role::Supervisor, None, vec![]).unwrap();
     let agent = Principal::new("alex", "acme", Role::Agent, None, vec![]).unwrap();
     desk.deploy(&sup, "pay.bpmn", PAY_UNTIL_PAID).await.unwrap();
@@ -141,6 +142,18 @@ async fn payments_drive_the_process(db: &DatabaseConnection) {
     assert_eq!(
         (row.amount_due_minor, row.currency.as_deref()),
         (Some(4_500_000), Some("COP"))
+    );
+
+    // Money does not arrive tomorrow.
+    let mut tomorrow = pay("P-F", "1");
+    tomorrow.received_on = clock.now().date_naive().succ_opt();
+    assert_eq!(
+        code(
+            desk.record_payment(&agent, &case_id, tomorrow, None)
+                .await
+                .unwrap_err()
+        ),
+        "BAD_INPUT"
     );
 
     // The same reference again changes nothing.

@@ -101,12 +101,17 @@ impl Desk {
         } else {
             "desk"
         };
+        let today = self.clock().now().date_naive();
+        let received_on = payment.received_on.unwrap_or(today);
+        if received_on > today {
+            return Err(DeskError::Invalid(format!(
+                "a payment cannot be received in the future ({received_on}; today is {today})"
+            )));
+        }
         let fact = LedgerFact::PaymentRecorded {
             reference: reference.to_string(),
             amount: payment.amount,
-            received_on: payment
-                .received_on
-                .unwrap_or_else(|| self.clock().now().date_naive()),
+            received_on,
             channel: channel.to_string(),
             order: AllocationOrder::default(),
         };
