@@ -16,6 +16,7 @@ use chrono::NaiveDate;
 use crate::allocation::{self, Allocation, AllocationError, AllocationOrder, Component, Owed};
 use crate::money::{Currency, Money, MoneyError};
 use crate::promise::{Promise, PromiseError, PromiseState};
+use crate::schedule::{Instalment, PlanError, check_schedule};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, strum::EnumCount)]
 pub enum LedgerError {
@@ -55,6 +56,133 @@ pub enum LedgerError {
     /// A deadline for a promise that is no longer open (kept, broken or replaced).
     #[error("promise {0} is no longer open")]
     PromiseNotOpen(u32),
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    #[error("the plan ({planned}) is more than the case owes ({owed})")]
+    PlanExceedsBalance { planned: String, owed: String },
+    #[error("the plan's first payment is due before today ({0})")]
+    PlanStartsInThePast(NaiveDate),
+    #[error("plan {0} is already agreed and running: it must end before another is offered")]
+    PlanRunning(u32),
+    #[error("plan {plan} is {status}, not {expected}")]
+    PlanState {
+        plan: u32,
+        status: &'static str,
+        expected: &'static str,
+    },
+    #[error("plan {0} is not on this case")]
+    UnknownPlan(u32),
+}
+
+/// An installment plan on the case and where it stands.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PlanRecord {
+    /// 1, 2, … in the order plans were offered on the case.
+    pub id: u32,
+    pub total: Money,
+    pub schedule: Vec<Instalment>,
+    pub grace_days: u32,
+    pub offered_on: NaiveDate,
+    /// `desk` or `partner`.
+    pub channel: String,
+    pub status: PlanStatus,
+    /// How many instalments' deadlines have been checked (by their timers).
+    #[serde(default)]
+    pub deadlines_passed: u32,
+}
+
+/// offered → accepted → active (its first payment made) → completed, or broken when an
+/// instalment is missed beyond grace; an offer may be declined, or withdrawn by a newer
+/// offer.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum PlanStatus {
+    Offered,
+    Declined {
+        on: NaiveDate,
+    },
+    Withdrawn {
+        by: u32,
+    },
+    Accepted {
+        on: NaiveDate,
+    },
+    Active {
+        accepted_on: NaiveDate,
+        since: NaiveDate,
+    },
+    Completed {
+        on: NaiveDate,
+    },
+    Broken {
+        deadline: NaiveDate,
+    },
+}
+
+impl PlanStatus {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            PlanStatus::Offered => "offered",
+            PlanStatus::Declined { .. } => "declined",
+            PlanStatus::Withdrawn { .. } => "withdrawn",
+            PlanStatus::Accepted { .. } => "accepted",
+            PlanStatus::Active { .. } => "active",
+            PlanStatus::Completed { .. } => "completed",
+            PlanStatus::Broken { .. } => "broken",
+        }
+    }
+
+    /// Agreed and not ended: its payments are being watched.
+    pub fn is_running(&self) -> bool {
+        matches!(
+            self,
+            PlanStatus::Accepted { .. } | PlanStatus::Active { .. }
+        )
+    }
+
+    fn accepted_on(&self) -> Option<NaiveDate> {
+        match self {
+            PlanStatus::Accepted { on } => Some(*on),
+            PlanStatus::Active { accepted_on, .. } => Some(*accepted_on),
+            _ => None,
+        }
+    }
+}
+
+impl PlanRecord {
+    /// Instalments whose deadline (due date plus grace) is still to be checked, as
+    /// (index, deadline); none unless the plan is running.
+    pub fn pending_deadlines(&self) -> Vec<(u32, NaiveDate)> {
+        if !self.status.is_running() {
+            return Vec::new();
+        }
+        self.all_deadlines()
+            .into_iter()
+            .filter(|(part, _)| *part >= self.deadlines_passed)
+            .collect()
+    }
+
+    pub fn all_deadlines(&self) -> Vec<(u32, NaiveDate)> {
+        self.schedule
+            .iter()
+            .enumerate()
+            .map(|(i, inst)| {
+                let deadline = inst
+                    .due
+                    .checked_add_days(chrono::Days::new(u64::from(self.grace_days)))
+                    .unwrap_or(NaiveDate::MAX);
+                (u32::try_from(i).unwrap_or(u32::MAX), deadline)
+            })
+            .collect()
+    }
+
+    /// The schedule as a promise made on the day the plan was accepted.
+    fn as_promise(&self, accepted_on: NaiveDate) -> Promise {
+        Promise {
+            made_on: accepted_on,
+            parts: self.schedule.iter().map(|i| (i.due, i.amount)).collect(),
+        }
+    }
 }
 
 /// A promise to pay on the case and where it stands.
@@ -190,6 +318,8 @@ pub struct Ledger {
     credit: i64,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     promises: Vec<PromiseRecord>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    plans: Vec<PlanRecord>,
 }
 
 impl Ledger {
@@ -201,6 +331,7 @@ impl Ledger {
             payments: BTreeMap::new(),
             credit: 0,
             promises: Vec::new(),
+            plans: Vec::new(),
         }
     }
 
@@ -484,6 +615,154 @@ impl Ledger {
         }
     }
 
+    /// Every plan offered on the case, oldest first.
+    pub fn plans(&self) -> &[PlanRecord] {
+        &self.plans
+    }
+
+    /// Offers an installment plan: a schedule (from [`crate::schedule::schedule`] or
+    /// agreed by hand) that adds up to `total`, no more than the case owes, starting
+    /// today or later. A pending offer is withdrawn by a new one; a running plan must
+    /// end first.
+    pub fn offer_plan(
+        &mut self,
+        total: Money,
+        schedule: Vec<Instalment>,
+        grace_days: u32,
+        channel: &str,
+        today: NaiveDate,
+    ) -> Result<u32, LedgerError> {
+        check_schedule(total, &schedule)?;
+        if let Some(running) = self.plans.iter().find(|p| p.status.is_running()) {
+            return Err(LedgerError::PlanRunning(running.id));
+        }
+        let owed = self.balance();
+        if owed.checked_sub(total)?.is_negative() {
+            return Err(LedgerError::PlanExceedsBalance {
+                planned: total.to_string(),
+                owed: owed.to_string(),
+            });
+        }
+        if let Some(first) = schedule.first()
+            && first.due < today
+        {
+            return Err(LedgerError::PlanStartsInThePast(first.due));
+        }
+        let id = u32::try_from(self.plans.len() + 1).unwrap_or(u32::MAX);
+        for p in &mut self.plans {
+            if p.status == PlanStatus::Offered {
+                p.status = PlanStatus::Withdrawn { by: id };
+            }
+        }
+        self.plans.push(PlanRecord {
+            id,
+            total,
+            schedule,
+            grace_days,
+            offered_on: today,
+            channel: channel.to_string(),
+            status: PlanStatus::Offered,
+            deadlines_passed: 0,
+        });
+        Ok(id)
+    }
+
+    /// The debtor agrees to an offered plan; its payments count from `on`.
+    pub fn accept_plan(&mut self, plan: u32, on: NaiveDate) -> Result<(), LedgerError> {
+        let p = self.offered(plan, "offered")?;
+        p.status = PlanStatus::Accepted { on };
+        Ok(())
+    }
+
+    /// The debtor turns an offered plan down.
+    pub fn decline_plan(&mut self, plan: u32, on: NaiveDate) -> Result<(), LedgerError> {
+        let p = self.offered(plan, "offered")?;
+        p.status = PlanStatus::Declined { on };
+        Ok(())
+    }
+
+    fn offered(
+        &mut self,
+        plan: u32,
+        expected: &'static str,
+    ) -> Result<&mut PlanRecord, LedgerError> {
+        let p = self
+            .plans
+            .iter_mut()
+            .find(|p| p.id == plan)
+            .ok_or(LedgerError::UnknownPlan(plan))?;
+        if p.status != PlanStatus::Offered {
+            return Err(LedgerError::PlanState {
+                plan,
+                status: p.status.as_str(),
+                expected,
+            });
+        }
+        Ok(p)
+    }
+
+    /// Moves the running plan on as of `today` from the payments since it was accepted:
+    /// active once its first instalment is paid, completed when all are, broken when one
+    /// is short after its grace. Returns the plan when its status changed.
+    pub fn decide_plan(&mut self, today: NaiveDate) -> Option<(u32, PlanStatus)> {
+        let payments = self.payments_made();
+        let plan = self.plans.iter_mut().find(|p| p.status.is_running())?;
+        let accepted_on = plan.status.accepted_on()?;
+        let promise = plan.as_promise(accepted_on);
+        let next = match promise.state(plan.grace_days, &payments, today) {
+            PromiseState::Kept { on } => PlanStatus::Completed { on },
+            PromiseState::Broken { deadline } => PlanStatus::Broken { deadline },
+            PromiseState::Open { .. } => {
+                let first = plan.schedule.first().map_or(0, |i| i.amount.minor());
+                let mut paid = 0i64;
+                let since = payments
+                    .iter()
+                    .filter(|(on, _)| *on >= accepted_on && *on <= today)
+                    .map(|(on, m)| (*on, m.minor()))
+                    .collect::<BTreeMap<NaiveDate, i64>>()
+                    .into_iter()
+                    .find(|(_, m)| {
+                        paid += m;
+                        paid >= first
+                    })
+                    .map(|(on, _)| on);
+                match since {
+                    Some(since) => PlanStatus::Active { accepted_on, since },
+                    None => PlanStatus::Accepted { on: accepted_on },
+                }
+            }
+        };
+        if matches!(
+            (&plan.status, &next),
+            (PlanStatus::Active { .. }, PlanStatus::Active { .. })
+                | (PlanStatus::Accepted { .. }, PlanStatus::Accepted { .. })
+        ) {
+            return None;
+        }
+        plan.status = next.clone();
+        Some((plan.id, next))
+    }
+
+    /// An instalment's deadline has passed (its timer fired on `on`).
+    pub fn pass_plan_deadline(
+        &mut self,
+        plan: u32,
+        part: u32,
+        on: NaiveDate,
+    ) -> Result<Option<(u32, PlanStatus)>, LedgerError> {
+        let p = self
+            .plans
+            .iter_mut()
+            .find(|p| p.id == plan && p.status.is_running())
+            .ok_or(LedgerError::PlanState {
+                plan,
+                status: "not running",
+                expected: "accepted or active",
+            })?;
+        p.deadlines_passed = p.deadlines_passed.max(part.saturating_add(1));
+        Ok(self.decide_plan(on))
+    }
+
     fn apply(&mut self, allocation: &Allocation<String>) {
         for account in &mut self.accounts {
             let one = std::slice::from_ref(&account.owed);
@@ -705,6 +984,83 @@ mod tests {
             l.pass_deadline(id, 1, day(18)),
             Err(LedgerError::PromiseNotOpen(id))
         );
+    }
+
+    fn plan_of(total: i64, parts: &[(u32, i64)]) -> (Money, Vec<Instalment>) {
+        let schedule = parts
+            .iter()
+            .enumerate()
+            .map(|(i, (d, m))| Instalment {
+                number: u32::try_from(i + 1).unwrap(),
+                due: day(*d),
+                amount: cop(*m),
+            })
+            .collect();
+        (cop(total), schedule)
+    }
+
+    #[test]
+    fn a_plan_runs_from_offer_to_completion() {
+        let mut l = ledger();
+        let order = AllocationOrder::default();
+        let (total, schedule) = plan_of(30_000, &[(22, 10_000), (29, 10_000), (31, 10_000)]);
+        assert!(matches!(
+            l.offer_plan(cop(29_999), schedule.clone(), 3, "desk", day(20)),
+            Err(LedgerError::Plan(PlanError::DoesNotAddUp { .. }))
+        ));
+        assert!(matches!(
+            l.offer_plan(total, schedule.clone(), 3, "desk", day(23)),
+            Err(LedgerError::PlanStartsInThePast(_))
+        ));
+        let first = l
+            .offer_plan(total, schedule.clone(), 3, "desk", day(20))
+            .unwrap();
+        let id = l.offer_plan(total, schedule, 3, "desk", day(20)).unwrap();
+        assert_eq!(l.plans()[0].status, PlanStatus::Withdrawn { by: id });
+        assert!(matches!(
+            l.accept_plan(first, day(20)),
+            Err(LedgerError::PlanState { .. })
+        ));
+        l.accept_plan(id, day(20)).unwrap();
+        assert_eq!(l.plans()[1].pending_deadlines().len(), 3);
+        let (t2, s2) = plan_of(1_000, &[(25, 1_000)]);
+        assert!(matches!(
+            l.offer_plan(t2, s2, 3, "desk", day(20)),
+            Err(LedgerError::PlanRunning(_))
+        ));
+        l.record_payment("P1", cop(10_000), day(21), &order)
+            .unwrap();
+        assert_eq!(
+            l.decide_plan(day(21)),
+            Some((
+                id,
+                PlanStatus::Active {
+                    accepted_on: day(20),
+                    since: day(21)
+                }
+            ))
+        );
+        assert_eq!(l.decide_plan(day(22)), None);
+        l.record_payment("P2", cop(20_000), day(28), &order)
+            .unwrap();
+        assert_eq!(
+            l.decide_plan(day(28)),
+            Some((id, PlanStatus::Completed { on: day(28) }))
+        );
+    }
+
+    #[test]
+    fn a_missed_instalment_breaks_the_plan() {
+        let mut l = ledger();
+        let (total, schedule) = plan_of(20_000, &[(22, 10_000), (29, 10_000)]);
+        let id = l.offer_plan(total, schedule, 2, "desk", day(20)).unwrap();
+        l.accept_plan(id, day(20)).unwrap();
+        assert_eq!(
+            l.pass_plan_deadline(id, 0, day(25)).unwrap(),
+            Some((id, PlanStatus::Broken { deadline: day(24) }))
+        );
+        assert!(l.plans()[0].pending_deadlines().is_empty());
+        assert!(l.pass_plan_deadline(id, 1, day(30)).is_err());
     }
 
     #[derive(Debug, Clone)]

@@ -17,14 +17,15 @@ use crate::money::{Money, MoneyError};
 /// Most instalments one plan may have (thirty years of monthly payments).
 pub const MAX_INSTALMENTS: u32 = 360;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Frequency {
     Weekly,
     Fortnightly,
     Monthly,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, strum::EnumCount)]
 pub enum PlanError {
     #[error(transparent)]
     Money(#[from] MoneyError),
@@ -57,7 +58,7 @@ pub struct PlanTerms {
 }
 
 /// One payment of a plan; number 0 is the down payment.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Instalment {
     pub number: u32,
     pub due: NaiveDate,

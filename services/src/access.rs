@@ -153,10 +153,12 @@ pub enum Operation {
     ReversePayment,
     /// Record a debtor's promise to pay.
     RecordPromise,
+    /// Offer an installment plan, record the debtor's acceptance or refusal.
+    ManagePlans,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 30] = [
+    pub const ALL: [Operation; 31] = [
         Operation::DeployProcess,
         Operation::ReadProcess,
         Operation::OpenCase,
@@ -187,6 +189,7 @@ impl Operation {
         Operation::RecordPayment,
         Operation::ReversePayment,
         Operation::RecordPromise,
+        Operation::ManagePlans,
     ];
 }
 
@@ -217,6 +220,7 @@ pub fn permits(role: Role, op: Operation) -> bool {
                 | O::ReadDocument
                 | O::RecordPayment
                 | O::RecordPromise
+                | O::ManagePlans
         ),
         R::Partner => matches!(
             op,
@@ -231,6 +235,7 @@ pub fn permits(role: Role, op: Operation) -> bool {
                 | O::ReadDocument
                 | O::RecordPayment
                 | O::RecordPromise
+                | O::ManagePlans
         ),
         R::Auditor => matches!(
             op,
@@ -269,6 +274,7 @@ mod tests {
             Operation::RecordPayment,
             Operation::ReversePayment,
             Operation::RecordPromise,
+            Operation::ManagePlans,
         ];
         for op in writes {
             assert!(!permits(Role::Auditor, op), "{op:?}");

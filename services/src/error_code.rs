@@ -97,6 +97,8 @@ error_codes! {
     PaymentReferenceReused = "PAYMENT_REFERENCE_REUSED", 409, final, "a payment with this reference is already recorded (with the same or another amount)";
     PaymentAlreadyReversed = "PAYMENT_ALREADY_REVERSED", 409, final, "the payment is already reversed";
     InvalidPromise = "INVALID_PROMISE", 400, final, "a promise to pay is empty, dated in the past, out of date order, or more than the case owes";
+    InvalidPlan = "INVALID_PLAN", 400, final, "an installment plan does not add up, starts in the past, has too many or too small instalments, or is more than the case owes";
+    PlanNotFound = "PLAN_NOT_FOUND", 404, final, "no installment plan with this id on the case";
     DocumentNotFound = "DOCUMENT_NOT_FOUND", 404, final, "no such document (or not visible to the caller)";
     UploadNotFound = "UPLOAD_NOT_FOUND", 404, final, "no such pending upload (or already confirmed)";
     UploadExpired = "UPLOAD_EXPIRED", 410, final, "the upload link expired before the upload was confirmed";

@@ -8,6 +8,7 @@ use collections::money::{Currency, Money};
 use orm::entities::{case_journal, cases};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 use services::access::{Principal, Role};
+use services::case::LedgerTimer;
 use services::clock::Clock;
 use services::desk::{Desk, DeskError, NewCase, NewPayment};
 use services::error_code::ApiError;
@@ -435,8 +436,16 @@ async fn promises_are_decided(db: &DatabaseConnection) {
     assert_eq!(
         rows,
         vec![
-            services::case::promise_timer_id(2, 1),
-            services::case::promise_timer_id(2, 0)
+            LedgerTimer::Promise {
+                promise: 2,
+                part: 1
+            }
+            .timer_id(),
+            LedgerTimer::Promise {
+                promise: 2,
+                part: 0
+            }
+            .timer_id()
         ]
     );
 
@@ -450,3 +459,142 @@ async fn promises_are_decided(db: &DatabaseConnection) {
     }
 }
 on_both!(ledger_promises_are_decided, promises_are_decided);
+
+/// Hears a plan's acceptance, then waits for its end.
+const PLAN_LIFE: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">
+  <bpmn:message id="Accepted" name="plan-accepted" />
+  <bpmn:message id="Completed" name="plan-completed" />
+  <bpmn:message id="Broken" name="plan-broken" />
+  <bpmn:process id="plan" isExecutable="true">
+    <bpmn:startEvent id="start" />
+    <bpmn:sequenceFlow id="f0" sourceRef="start" targetRef="accepted" />
+    <bpmn:intermediateCatchEvent id="accepted"><bpmn:messageEventDefinition messageRef="Accepted" /></bpmn:intermediateCatchEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="accepted" targetRef="g" />
+    <bpmn:eventBasedGateway id="g" />
+    <bpmn:sequenceFlow id="f2" sourceRef="g" targetRef="completed" />
+    <bpmn:sequenceFlow id="f3" sourceRef="g" targetRef="broken" />
+    <bpmn:intermediateCatchEvent id="completed"><bpmn:messageEventDefinition messageRef="Completed" /></bpmn:intermediateCatchEvent>
+    <bpmn:intermediateCatchEvent id="broken"><bpmn:messageEventDefinition messageRef="Broken" /></bpmn:intermediateCatchEvent>
+    <bpmn:sequenceFlow id="f4" sourceRef="completed" targetRef="endCompleted" />
+    <bpmn:sequenceFlow id="f5" sourceRef="broken" targetRef="endBroken" />
+    <bpmn:endEvent id="endCompleted" />
+    <bpmn:endEvent id="endBroken" />
+  </bpmn:process>
+</bpmn:definitions>
+"#;
+
+/// An installment plan from offer to completion, and one broken by a missed instalment
+/// on the runtime's clock; the process hears each step in its entry.
+async fn plans_run_their_course(db: &DatabaseConnection) {
+    use collections::schedule::{Frequency, PlanTerms, schedule};
+    let clock = clock();
+    let desk = Desk::new(runtime(db, clock.clone()).await);
+    let sup = Principal::new("sam", "acme", Role::Supervisor, None, vec![]).unwrap();
+    let agent = Principal::new("alex", "acme", Role::Agent, None, vec![]).unwrap();
+    desk.deploy(&sup, "plan.bpmn", PLAN_LIFE).await.unwrap();
+    let today = clock.now().date_naive();
+    let terms = |total: &str| PlanTerms {
+        total: cop(total),
+        down_payment: None,
+        instalments: 3,
+        frequency: Frequency::Weekly,
+        first_due: today,
+    };
+    let mut cases = Vec::new();
+    for _ in 0..2 {
+        let case_id = desk
+            .open_case(
+                &sup,
+                NewCase {
+                    process_id: "plan".into(),
+                    ..NewCase::default()
+                },
+            )
+            .await
+            .unwrap()
+            .case_id;
+        desk.open_account(&sup, &case_id, loan("L1", "100000", "0"), None)
+            .await
+            .unwrap();
+        cases.push(case_id);
+    }
+    let (kept, broken) = (&cases[0], &cases[1]);
+
+    let too_much = terms("200000");
+    assert_eq!(
+        code(
+            desk.offer_plan(
+                &agent,
+                kept,
+                too_much.total,
+                schedule(&too_much).unwrap(),
+                None
+            )
+            .await
+            .unwrap_err()
+        ),
+        "INVALID_PLAN"
+    );
+    assert_eq!(
+        code(desk.accept_plan(&agent, kept, 9, None).await.unwrap_err()),
+        "PLAN_NOT_FOUND"
+    );
+    let plan = terms("30000");
+    desk.offer_plan(&agent, kept, plan.total, schedule(&plan).unwrap(), None)
+        .await
+        .unwrap();
+    desk.accept_plan(&agent, kept, 1, None).await.unwrap();
+    assert_eq!(
+        code(desk.accept_plan(&agent, kept, 1, None).await.unwrap_err()),
+        "CONFLICT"
+    );
+    assert_eq!(
+        code(
+            desk.offer_plan(&agent, kept, plan.total, schedule(&plan).unwrap(), None)
+                .await
+                .unwrap_err()
+        ),
+        "CONFLICT"
+    );
+    assert_eq!(promise_timer_rows(db, kept).await.len(), 3);
+    desk.record_payment(&agent, kept, pay("P1", "10000"), None)
+        .await
+        .unwrap();
+    let out = desk
+        .record_payment(&agent, kept, pay("P2", "20000"), None)
+        .await
+        .unwrap();
+    assert_eq!(out.status, "completed");
+    assert!(promise_timer_rows(db, kept).await.is_empty());
+    let ledger = desk.ledger(&agent, kept).await.unwrap().unwrap();
+    assert_eq!(ledger.plans()[0].status.as_str(), "completed");
+
+    // Broken: the first instalment (due today, 3 days' grace) is not paid.
+    desk.offer_plan(&agent, broken, plan.total, schedule(&plan).unwrap(), None)
+        .await
+        .unwrap();
+    desk.accept_plan(&agent, broken, 1, None).await.unwrap();
+    clock.advance(chrono::Duration::days(4));
+    assert_eq!(desk.runtime().fire_due_timers(100).await.unwrap().fired, 1);
+    let state = desk.runtime().case(broken).await.unwrap().unwrap();
+    assert_eq!(
+        services::case::projection::status_of(&state.instance),
+        "completed"
+    );
+    assert_eq!(
+        state.ledger.as_ref().unwrap().plans()[0].status.as_str(),
+        "broken"
+    );
+    assert!(promise_timer_rows(db, broken).await.is_empty());
+
+    for case_id in &cases {
+        let check = desk.runtime().check_projection(case_id).await.unwrap();
+        assert!(
+            check.mismatches.is_empty(),
+            "{case_id}: {:?}",
+            check.mismatches
+        );
+    }
+}
+on_both!(ledger_plans_run_their_course, plans_run_their_course);

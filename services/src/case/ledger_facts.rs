@@ -8,6 +8,7 @@ use collections::allocation::{AllocationError, AllocationOrder, Component};
 use collections::ledger::{LedgerError, NewAccount};
 use collections::money::{Money, MoneyError};
 use collections::promise::PromiseError;
+use collections::schedule::{Instalment, PlanError};
 use serde::{Deserialize, Serialize};
 
 use crate::error_code::{ApiError, ErrorCode};
@@ -18,23 +19,71 @@ pub const PAYMENT_RECEIVED: &str = "payment-received";
 pub const PROMISE_KEPT: &str = "promise-kept";
 pub const PROMISE_BROKEN: &str = "promise-broken";
 
-/// The timer row of a promise part's deadline. Engine timers have positive ids; these
-/// are negative, `-(promise << 20 | part)`, so the two never meet.
-pub fn promise_timer_id(promise: u32, part: u32) -> i64 {
-    -((i64::from(promise) << 20) | i64::from(part & 0xF_FFFF))
+/// The messages a case's process receives as an installment plan moves on.
+pub const PLAN_ACCEPTED: &str = "plan-accepted";
+pub const PLAN_DECLINED: &str = "plan-declined";
+pub const PLAN_ACTIVE: &str = "plan-active";
+pub const PLAN_COMPLETED: &str = "plan-completed";
+pub const PLAN_BROKEN: &str = "plan-broken";
+
+/// A deadline the ledger waits for: a promise part's or a plan instalment's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LedgerTimer {
+    Promise { promise: u32, part: u32 },
+    Plan { plan: u32, instalment: u32 },
 }
 
-/// The (promise, part) of a promise deadline's timer row; `None` for engine timers.
-pub fn promise_of_timer(timer_id: i64) -> Option<(u32, u32)> {
-    let v = timer_id.checked_neg().filter(|v| *v > 0)?;
-    Some((u32::try_from(v >> 20).ok()?, (v & 0xF_FFFF) as u32))
+/// Plan deadlines carry this bit; promise ids stay below it.
+const PLAN_BIT: i64 = 1 << 52;
+
+impl LedgerTimer {
+    /// Its timer row's id. Engine timers have positive ids; ledger deadlines negative
+    /// ones, `-(kind | id << 20 | part)`, so the two never meet.
+    pub fn timer_id(self) -> i64 {
+        let (kind, id, part) = match self {
+            LedgerTimer::Promise { promise, part } => (0, promise, part),
+            LedgerTimer::Plan { plan, instalment } => (PLAN_BIT, plan, instalment),
+        };
+        -(kind | (i64::from(id) << 20) | i64::from(part & 0xF_FFFF))
+    }
+
+    /// The ledger deadline of a timer row; `None` for engine timers.
+    pub fn of(timer_id: i64) -> Option<LedgerTimer> {
+        let v = timer_id.checked_neg().filter(|v| *v > 0)?;
+        let id = u32::try_from((v & (PLAN_BIT - 1)) >> 20).ok()?;
+        let part = (v & 0xF_FFFF) as u32;
+        Some(if v & PLAN_BIT == 0 {
+            LedgerTimer::Promise { promise: id, part }
+        } else {
+            LedgerTimer::Plan {
+                plan: id,
+                instalment: part,
+            }
+        })
+    }
+
+    /// The fact its firing records, decided as of the timer's day however late it fires.
+    pub fn passed(self, on: NaiveDate) -> LedgerFact {
+        match self {
+            LedgerTimer::Promise { promise, part } => {
+                LedgerFact::PromiseDeadlinePassed { promise, part, on }
+            }
+            LedgerTimer::Plan { plan, instalment } => LedgerFact::PlanDeadlinePassed {
+                plan,
+                instalment,
+                on,
+            },
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "ledger_event", rename_all = "snake_case")]
 pub enum LedgerFact {
     /// A debt opened on the case; the first one fixes the case's currency.
-    AccountOpened { account: NewAccount },
+    AccountOpened {
+        account: NewAccount,
+    },
     /// Interest accrued, a fee, a legal cost added to an account.
     Charged {
         account: String,
@@ -70,6 +119,29 @@ pub enum LedgerFact {
         part: u32,
         on: NaiveDate,
     },
+    /// An installment plan offered to the debtor; withdraws a pending offer.
+    PlanOffered {
+        total: Money,
+        schedule: Vec<Instalment>,
+        offered_on: NaiveDate,
+        grace_days: u32,
+        channel: String,
+    },
+    PlanAccepted {
+        plan: u32,
+        on: NaiveDate,
+    },
+    PlanDeclined {
+        plan: u32,
+        on: NaiveDate,
+        reason: String,
+    },
+    /// An instalment's deadline (due date plus grace) has passed: its timer fired on `on`.
+    PlanDeadlinePassed {
+        plan: u32,
+        instalment: u32,
+        on: NaiveDate,
+    },
 }
 
 impl LedgerFact {
@@ -81,6 +153,10 @@ impl LedgerFact {
             LedgerFact::PaymentReversed { .. } => "PaymentReversed",
             LedgerFact::PromiseMade { .. } => "PromiseMade",
             LedgerFact::PromiseDeadlinePassed { .. } => "PromiseDeadlinePassed",
+            LedgerFact::PlanOffered { .. } => "PlanOffered",
+            LedgerFact::PlanAccepted { .. } => "PlanAccepted",
+            LedgerFact::PlanDeclined { .. } => "PlanDeclined",
+            LedgerFact::PlanDeadlinePassed { .. } => "PlanDeadlinePassed",
         }
     }
 }
@@ -122,6 +198,12 @@ impl ApiError for LedgerError {
             )
             | LedgerError::PromiseExceedsBalance { .. } => ErrorCode::InvalidPromise,
             LedgerError::NothingOwed | LedgerError::PromiseNotOpen(_) => ErrorCode::Conflict,
+            LedgerError::Plan(PlanError::Money(m)) => m.code(),
+            LedgerError::Plan(_)
+            | LedgerError::PlanExceedsBalance { .. }
+            | LedgerError::PlanStartsInThePast(_) => ErrorCode::InvalidPlan,
+            LedgerError::PlanRunning(_) | LedgerError::PlanState { .. } => ErrorCode::Conflict,
+            LedgerError::UnknownPlan(_) => ErrorCode::PlanNotFound,
         }
     }
 }
@@ -131,13 +213,35 @@ mod tests {
     use super::*;
 
     #[test]
-    fn promise_timers_never_meet_engine_timers() {
-        for (promise, part) in [(1, 0), (1, 7), (4_000, 99), (u32::MAX >> 1, 0)] {
-            let id = promise_timer_id(promise, part);
-            assert!(id < 0);
-            assert_eq!(promise_of_timer(id), Some((promise, part)));
+    fn ledger_timers_never_meet_engine_timers() {
+        let cases = [
+            LedgerTimer::Promise {
+                promise: 1,
+                part: 0,
+            },
+            LedgerTimer::Promise {
+                promise: 4_000,
+                part: 99,
+            },
+            LedgerTimer::Plan {
+                plan: 1,
+                instalment: 0,
+            },
+            LedgerTimer::Plan {
+                plan: 7,
+                instalment: 359,
+            },
+            LedgerTimer::Promise {
+                promise: u32::MAX >> 1,
+                part: 0,
+            },
+        ];
+        for t in cases {
+            let id = t.timer_id();
+            assert!(id < 0, "{t:?}");
+            assert_eq!(LedgerTimer::of(id), Some(t));
         }
-        assert_eq!(promise_of_timer(42), None);
-        assert_eq!(promise_of_timer(0), None);
+        assert_eq!(LedgerTimer::of(42), None);
+        assert_eq!(LedgerTimer::of(0), None);
     }
 }

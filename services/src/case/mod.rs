@@ -14,12 +14,13 @@ use std::sync::Arc;
 use bpmn::compile::Deployment;
 use bpmn::engine::{self, Effect, Event, Instance, StartAt, Status, Wait};
 use chrono::{DateTime, Utc};
-use collections::ledger::{Ledger, LedgerError, PromiseStatus};
+use collections::ledger::{Ledger, LedgerError, PlanStatus, PromiseStatus};
 use collections::promise::Promise;
 pub use events::CaseEvent;
 pub use facts::{CaseFact, DocumentFact, LedgerFact};
 pub use ledger_facts::{
-    PAYMENT_RECEIVED, PROMISE_BROKEN, PROMISE_KEPT, promise_of_timer, promise_timer_id,
+    LedgerTimer, PAYMENT_RECEIVED, PLAN_ACCEPTED, PLAN_ACTIVE, PLAN_BROKEN, PLAN_COMPLETED,
+    PLAN_DECLINED, PROMISE_BROKEN, PROMISE_KEPT,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -226,15 +227,18 @@ pub fn step(
     };
     next.seq = state.map_or(0, |s| s.seq) + 1;
     if let CaseEvent::Fact { fact } = event {
-        let decided = apply_fact(&mut next, fact, at)?;
-        // The process learns of a payment and of a decided promise in the same entry,
-        // if it waits for them.
+        let verdicts = apply_fact(&mut next, fact, at)?;
+        // The process learns of a payment, a decided promise and a plan's progress in
+        // the same entry, if it waits for them.
         let mut messages = Vec::new();
         if let CaseFact::Ledger(LedgerFact::PaymentRecorded { reference, .. }) = fact {
             messages.extend(next.payment_message(reference));
         }
-        if let Some((promise, status)) = decided {
-            messages.extend(next.promise_message(promise, &status));
+        for verdict in verdicts {
+            messages.extend(match verdict {
+                Verdict::Promise(promise, status) => next.promise_message(promise, &status),
+                Verdict::Plan(plan, status) => next.plan_message(plan, &status),
+            });
         }
         for message in messages {
             let d = defs
@@ -342,6 +346,43 @@ impl CaseState {
         })
     }
 
+    /// The plan message for a plan that moved on just now, when the process has a
+    /// subscription for it.
+    fn plan_message(&self, plan: u32, status: &PlanStatus) -> Option<Event> {
+        let name = match status {
+            PlanStatus::Accepted { .. } => PLAN_ACCEPTED,
+            PlanStatus::Declined { .. } => PLAN_DECLINED,
+            PlanStatus::Active { .. } => PLAN_ACTIVE,
+            PlanStatus::Completed { .. } => PLAN_COMPLETED,
+            PlanStatus::Broken { .. } => PLAN_BROKEN,
+            PlanStatus::Offered | PlanStatus::Withdrawn { .. } => return None,
+        };
+        let record = self
+            .ledger
+            .as_ref()?
+            .plans()
+            .iter()
+            .find(|p| p.id == plan)?;
+        if !self.waits_for(name) {
+            return None;
+        }
+        let mut variables = bpmn::expr::Vars::new();
+        for (key, value) in [
+            ("planId", json!(plan)),
+            ("planTotal", json!(record.total.amount().to_string())),
+            ("planTotalMinor", json!(record.total.minor())),
+            ("currency", json!(record.total.currency().code())),
+            ("planStatus", json!(status.as_str())),
+        ] {
+            variables.insert(key.to_string(), value);
+        }
+        Some(Event::Message {
+            name: name.to_string(),
+            correlation_key: None,
+            variables,
+        })
+    }
+
     fn waits_for(&self, message: &str) -> bool {
         self.instance.subscriptions.values().any(|s| {
             matches!(&s.kind, engine::SubscriptionKind::Message { name, .. } if name == message)
@@ -349,12 +390,19 @@ impl CaseState {
     }
 }
 
-/// Applies a fact to the state; returns the promise to pay it decided, if any.
+/// What a ledger fact decided about a promise or a plan, for the process to hear.
+#[derive(Debug, Clone, PartialEq)]
+enum Verdict {
+    Promise(u32, PromiseStatus),
+    Plan(u32, PlanStatus),
+}
+
+/// Applies a fact to the state; returns what it decided about promises and plans.
 fn apply_fact(
     state: &mut CaseState,
     fact: &CaseFact,
     at: DateTime<Utc>,
-) -> Result<Option<(u32, PromiseStatus)>, ApplyError> {
+) -> Result<Vec<Verdict>, ApplyError> {
     let open_task = |state: &CaseState, task: u64| {
         if state.is_open_task(task) {
             Ok(())
@@ -426,19 +474,22 @@ fn apply_fact(
         | CaseFact::Document(_) => {}
         CaseFact::Ledger(fact) => return apply_ledger(state, fact, at),
     }
-    Ok(None)
+    Ok(Vec::new())
 }
 
-/// Applies a ledger fact; returns the promise it decided, if any. `at` is the entry's
-/// time: a payment decides the open promise as of that day.
+/// Applies a ledger fact; returns what it decided. `at` is the entry's time: a payment
+/// decides the open promise and moves the running plan as of that day.
 fn apply_ledger(
     state: &mut CaseState,
     fact: &LedgerFact,
     at: DateTime<Utc>,
-) -> Result<Option<(u32, PromiseStatus)>, ApplyError> {
+) -> Result<Vec<Verdict>, ApplyError> {
     let changes_the_debt = !matches!(
         fact,
-        LedgerFact::PaymentReversed { .. } | LedgerFact::PromiseDeadlinePassed { .. }
+        LedgerFact::PaymentReversed { .. }
+            | LedgerFact::PromiseDeadlinePassed { .. }
+            | LedgerFact::PlanDeadlinePassed { .. }
+            | LedgerFact::PlanDeclined { .. }
     );
     if changes_the_debt && state.is_closed() {
         return Err(ApplyError::Closed);
@@ -453,7 +504,10 @@ fn apply_ledger(
     let Some(ledger) = state.ledger.as_mut() else {
         return Err(LedgerError::NoAccounts.into());
     };
-    let mut decided = None;
+    let today = at.date_naive();
+    let promise = |d: Option<(u32, PromiseStatus)>| d.map(|(id, s)| Verdict::Promise(id, s));
+    let plan = |d: Option<(u32, PlanStatus)>| d.map(|(id, s)| Verdict::Plan(id, s));
+    let mut verdicts = Vec::new();
     match fact {
         LedgerFact::AccountOpened { account } => ledger.add_account(account.clone())?,
         LedgerFact::Charged {
@@ -476,7 +530,8 @@ fn apply_ledger(
                 return Err(ApplyError::PaymentRepeated(reference.clone()));
             }
             ledger.record_payment(reference, *amount, *received_on, order)?;
-            decided = ledger.decide_promise(at.date_naive());
+            verdicts.extend(promise(ledger.decide_promise(today)));
+            verdicts.extend(plan(ledger.decide_plan(today)));
         }
         LedgerFact::PaymentReversed {
             reference,
@@ -494,9 +549,35 @@ fn apply_ledger(
             let promise = Promise::new(*made_on, parts.clone()).map_err(LedgerError::from)?;
             ledger.make_promise(promise, channel, *grace_days)?;
         }
-        LedgerFact::PromiseDeadlinePassed { promise, part, on } => {
-            decided = ledger.pass_deadline(*promise, *part, *on)?;
+        LedgerFact::PromiseDeadlinePassed {
+            promise: id,
+            part,
+            on,
+        } => verdicts.extend(promise(ledger.pass_deadline(*id, *part, *on)?)),
+        LedgerFact::PlanOffered {
+            total,
+            schedule,
+            offered_on,
+            grace_days,
+            channel,
+        } => {
+            ledger.offer_plan(*total, schedule.clone(), *grace_days, channel, *offered_on)?;
         }
+        LedgerFact::PlanAccepted { plan: id, on } => {
+            ledger.accept_plan(*id, *on)?;
+            verdicts.push(Verdict::Plan(*id, PlanStatus::Accepted { on: *on }));
+            // Payments made that day may already start it.
+            verdicts.extend(plan(ledger.decide_plan(today)));
+        }
+        LedgerFact::PlanDeclined { plan: id, on, .. } => {
+            ledger.decline_plan(*id, *on)?;
+            verdicts.push(Verdict::Plan(*id, PlanStatus::Declined { on: *on }));
+        }
+        LedgerFact::PlanDeadlinePassed {
+            plan: id,
+            instalment,
+            on,
+        } => verdicts.extend(plan(ledger.pass_plan_deadline(*id, *instalment, *on)?)),
     }
-    Ok(decided)
+    Ok(verdicts)
 }

@@ -5,12 +5,12 @@
 
 use bpmn::engine::{Effect, Event, Instance, Status};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use collections::ledger::PromiseStatus;
+use collections::ledger::{PlanStatus, PromiseStatus};
 use collections::money::{Currency, Money};
 use serde_json::{Value, json};
 
 use super::facts::DocumentFact;
-use super::{CaseEvent, CaseFact, CaseState, LedgerFact, PARTNER_LANE, promise_timer_id};
+use super::{CaseEvent, CaseFact, CaseState, LedgerFact, LedgerTimer, PARTNER_LANE};
 use crate::journal::normalise_time;
 use collections::agenda;
 
@@ -182,7 +182,7 @@ pub fn changes(
         fact: CaseFact::Ledger(fact),
     } = event
     {
-        promise_timers(&mut c, fact, state);
+        ledger_timers(&mut c, fact, state);
     }
     if let (CaseEvent::Opened { .. }, Some(id)) = (event, &desk.debtor_id) {
         let name = root_var(after, "debtorName")
@@ -287,46 +287,92 @@ pub fn changes(
     c
 }
 
-/// The timer rows of promise deadlines: each part of a new promise gets one, due at the
-/// start (UTC) of the day after its deadline; a promise kept, broken or replaced loses
-/// those left.
-fn promise_timers(c: &mut Changes, fact: &LedgerFact, state: &CaseState) {
+/// The timer rows of ledger deadlines, due at the start (UTC) of the day after each:
+/// every part of a new promise and every instalment of an accepted plan gets one; a
+/// promise kept, broken or replaced, and a plan that ends, lose those left.
+fn ledger_timers(c: &mut Changes, fact: &LedgerFact, state: &CaseState) {
     let Some(ledger) = &state.ledger else {
         return;
     };
+    let row = |c: &mut Changes, timer: LedgerTimer, label: String, deadline: NaiveDate| {
+        let due = deadline
+            .succ_opt()
+            .unwrap_or(deadline)
+            .and_hms_opt(0, 0, 0)
+            .map(|d| d.and_utc())
+            .unwrap_or(DateTime::<Utc>::MAX_UTC);
+        c.timers_added.push((timer.timer_id(), label, due));
+    };
+    match fact {
+        LedgerFact::PromiseDeadlinePassed { promise, part, .. } => c.timers_removed.push(
+            LedgerTimer::Promise {
+                promise: *promise,
+                part: *part,
+            }
+            .timer_id(),
+        ),
+        LedgerFact::PlanDeadlinePassed {
+            plan, instalment, ..
+        } => c.timers_removed.push(
+            LedgerTimer::Plan {
+                plan: *plan,
+                instalment: *instalment,
+            }
+            .timer_id(),
+        ),
+        _ => {}
+    }
     let decides = matches!(
         fact,
         LedgerFact::PromiseMade { .. }
             | LedgerFact::PaymentRecorded { .. }
             | LedgerFact::PromiseDeadlinePassed { .. }
+            | LedgerFact::PlanAccepted { .. }
+            | LedgerFact::PlanDeadlinePassed { .. }
     );
     if !decides {
         return;
     }
-    if let LedgerFact::PromiseDeadlinePassed { promise, part, .. } = fact {
-        c.timers_removed.push(promise_timer_id(*promise, *part));
-    }
     for p in ledger.promises() {
         if p.status != PromiseStatus::Open {
-            c.timers_removed.extend(
-                p.all_deadlines()
-                    .iter()
-                    .map(|(part, _)| promise_timer_id(p.id, *part)),
-            );
+            c.timers_removed
+                .extend(p.all_deadlines().iter().map(|(part, _)| {
+                    LedgerTimer::Promise {
+                        promise: p.id,
+                        part: *part,
+                    }
+                    .timer_id()
+                }));
         } else if matches!(fact, LedgerFact::PromiseMade { .. }) {
             for (part, deadline) in p.pending_deadlines() {
-                let due = deadline
-                    .succ_opt()
-                    .unwrap_or(deadline)
-                    .and_hms_opt(0, 0, 0)
-                    .map(|d| d.and_utc())
-                    .unwrap_or(DateTime::<Utc>::MAX_UTC);
-                c.timers_added.push((
-                    promise_timer_id(p.id, part),
-                    format!("promise:{}:{part}", p.id),
-                    due,
-                ));
+                let timer = LedgerTimer::Promise {
+                    promise: p.id,
+                    part,
+                };
+                row(c, timer, format!("promise:{}:{part}", p.id), deadline);
             }
+        }
+    }
+    for p in ledger.plans() {
+        if p.status.is_running() {
+            if matches!(fact, LedgerFact::PlanAccepted { plan, .. } if *plan == p.id) {
+                for (instalment, deadline) in p.pending_deadlines() {
+                    let timer = LedgerTimer::Plan {
+                        plan: p.id,
+                        instalment,
+                    };
+                    row(c, timer, format!("plan:{}:{instalment}", p.id), deadline);
+                }
+            }
+        } else if !matches!(p.status, PlanStatus::Offered) {
+            c.timers_removed
+                .extend(p.all_deadlines().iter().map(|(instalment, _)| {
+                    LedgerTimer::Plan {
+                        plan: p.id,
+                        instalment: *instalment,
+                    }
+                    .timer_id()
+                }));
         }
     }
 }

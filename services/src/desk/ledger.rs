@@ -6,6 +6,7 @@ use chrono::NaiveDate;
 use collections::allocation::{AllocationOrder, Component};
 use collections::ledger::{Ledger, NewAccount};
 use collections::money::Money;
+use collections::schedule::Instalment;
 
 use super::{Desk, DeskError, require};
 use crate::access::{Operation, Principal, Role};
@@ -165,6 +166,73 @@ impl Desk {
             parts,
             channel: channel.to_string(),
             grace_days: collections::promise::DEFAULT_GRACE_DAYS,
+        };
+        self.record(p, case_id, CaseFact::Ledger(fact), idempotency_key)
+            .await
+    }
+
+    /// Offers an installment plan; the schedule is checked to add up to `total`, to start
+    /// today or later and to be no more than the case owes. It withdraws a pending offer.
+    pub async fn offer_plan(
+        &self,
+        p: &Principal,
+        case_id: &str,
+        total: Money,
+        schedule: Vec<Instalment>,
+        idempotency_key: Option<String>,
+    ) -> Result<Outcome, DeskError> {
+        self.case(p, case_id).await?;
+        require(p, Operation::ManagePlans, "offer installment plans")?;
+        let channel = if p.role == Role::Partner {
+            "partner"
+        } else {
+            "desk"
+        };
+        let fact = LedgerFact::PlanOffered {
+            total,
+            schedule,
+            offered_on: self.clock().now().date_naive(),
+            grace_days: collections::promise::DEFAULT_GRACE_DAYS,
+            channel: channel.to_string(),
+        };
+        self.record(p, case_id, CaseFact::Ledger(fact), idempotency_key)
+            .await
+    }
+
+    /// The debtor agrees to an offered plan (today): its instalments are watched from
+    /// now on.
+    pub async fn accept_plan(
+        &self,
+        p: &Principal,
+        case_id: &str,
+        plan: u32,
+        idempotency_key: Option<String>,
+    ) -> Result<Outcome, DeskError> {
+        self.case(p, case_id).await?;
+        require(p, Operation::ManagePlans, "record plan acceptances")?;
+        let fact = LedgerFact::PlanAccepted {
+            plan,
+            on: self.clock().now().date_naive(),
+        };
+        self.record(p, case_id, CaseFact::Ledger(fact), idempotency_key)
+            .await
+    }
+
+    /// The debtor turns an offered plan down.
+    pub async fn decline_plan(
+        &self,
+        p: &Principal,
+        case_id: &str,
+        plan: u32,
+        reason: &str,
+        idempotency_key: Option<String>,
+    ) -> Result<Outcome, DeskError> {
+        self.case(p, case_id).await?;
+        require(p, Operation::ManagePlans, "record plan refusals")?;
+        let fact = LedgerFact::PlanDeclined {
+            plan,
+            on: self.clock().now().date_naive(),
+            reason: reason.trim().to_string(),
         };
         self.record(p, case_id, CaseFact::Ledger(fact), idempotency_key)
             .await

@@ -8,8 +8,8 @@ use orm::entities::{cases, message_subscriptions, tasks, timers};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use super::{Runtime, RuntimeError};
-use crate::case::CaseState;
 use crate::case::projection::status_of;
+use crate::case::{CaseState, LedgerTimer};
 
 /// The rebuilt state and every difference found.
 #[derive(Debug, Clone)]
@@ -94,10 +94,29 @@ impl Runtime {
                 SubscriptionKind::Message { .. } => pending_subs.insert(id as i64),
             };
         }
-        // Promise deadlines still to be checked have timer rows too.
-        if let Some(p) = rebuilt.ledger.as_ref().and_then(|l| l.open_promise()) {
-            for (part, _) in p.pending_deadlines() {
-                pending_timers.insert(crate::case::promise_timer_id(p.id, part));
+        // Promise and plan deadlines still to be checked have timer rows too.
+        if let Some(ledger) = &rebuilt.ledger {
+            if let Some(p) = ledger.open_promise() {
+                for (part, _) in p.pending_deadlines() {
+                    pending_timers.insert(
+                        LedgerTimer::Promise {
+                            promise: p.id,
+                            part,
+                        }
+                        .timer_id(),
+                    );
+                }
+            }
+            for p in ledger.plans() {
+                for (instalment, _) in p.pending_deadlines() {
+                    pending_timers.insert(
+                        LedgerTimer::Plan {
+                            plan: p.id,
+                            instalment,
+                        }
+                        .timer_id(),
+                    );
+                }
             }
         }
         differ(

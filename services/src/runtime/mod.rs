@@ -29,7 +29,7 @@ use self::definitions::{DefinitionCache, Deployed};
 use self::registry::{Found, Registry};
 use collections::ledger::LedgerError;
 
-use crate::case::{ApplyError, CaseEvent, CaseFact, CaseState, LedgerFact};
+use crate::case::{ApplyError, CaseEvent, CaseFact, CaseState, LedgerTimer};
 use crate::clock::Clock;
 use crate::committer::{Committer, GroupCommit};
 use crate::error_code::{ApiError, ErrorCode};
@@ -626,15 +626,11 @@ impl Runtime {
             .map(|t| {
                 let rt = self.clone();
                 actix::spawn(async move {
-                    let cmd = match crate::case::promise_of_timer(t.timer_id) {
-                        // A promise part's deadline passed: decided as of the timer's day,
-                        // however late it fires.
-                        Some((promise, part)) => {
-                            Command::Fact(CaseFact::Ledger(LedgerFact::PromiseDeadlinePassed {
-                                promise,
-                                part,
-                                on: t.due_at.date_naive(),
-                            }))
+                    let cmd = match LedgerTimer::of(t.timer_id) {
+                        // A promise's or plan's deadline passed: decided as of the timer's
+                        // day, however late it fires.
+                        Some(deadline) => {
+                            Command::Fact(CaseFact::Ledger(deadline.passed(t.due_at.date_naive())))
                         }
                         None => Command::Engine(Event::TimerFired {
                             timer: t.timer_id as u64,
@@ -659,7 +655,10 @@ impl Runtime {
                 // The case no longer has this timer (fired or cancelled by a command that
                 // committed first, or its promise was decided): the row is stale.
                 Err(RuntimeError::Rejected(
-                    ApplyError::Engine(_) | ApplyError::Ledger(LedgerError::PromiseNotOpen(_)),
+                    ApplyError::Engine(_)
+                    | ApplyError::Ledger(
+                        LedgerError::PromiseNotOpen(_) | LedgerError::PlanState { .. },
+                    ),
                 )) => {
                     report.stale += 1;
                     self.shared
