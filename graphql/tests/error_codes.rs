@@ -11,6 +11,7 @@ use collections::allocation::AllocationError;
 use collections::ledger::LedgerError;
 use collections::money::MoneyError;
 use collections::promise::PromiseError;
+use collections::schedule::PlanError;
 use documents::DocumentError;
 use documents::store::{KeyFileError, ObjectStoreError};
 use graphql::auth::{ApiClientError, AuthError};
@@ -80,6 +81,29 @@ fn promise_errors() -> Vec<PromiseError> {
     all
 }
 
+fn plan_errors() -> Vec<PlanError> {
+    let mut all = vec![
+        PlanError::InstalmentCount(0),
+        PlanError::DownPaymentTooLarge {
+            down: "2.00 USD".into(),
+            total: "1.00 USD".into(),
+        },
+        PlanError::DownPaymentNotFirst,
+        PlanError::InstalmentsTooSmall {
+            total: "0.02 USD".into(),
+            count: 3,
+        },
+        PlanError::DoesNotAddUp {
+            sum: "1.00 USD".into(),
+            total: "2.00 USD".into(),
+        },
+        PlanError::DatesNotIncreasing(2),
+        PlanError::DateOutOfRange,
+    ];
+    all.extend(money_errors().into_iter().map(PlanError::Money));
+    all
+}
+
 fn ledger_errors() -> Vec<LedgerError> {
     let mut all = vec![
         LedgerError::DuplicateAccount("L-1".into()),
@@ -99,6 +123,18 @@ fn ledger_errors() -> Vec<LedgerError> {
         LedgerError::BadReference,
         LedgerError::NothingOwed,
         LedgerError::PromiseNotOpen(3),
+        LedgerError::PlanExceedsBalance {
+            planned: "2.00 USD".into(),
+            owed: "1.00 USD".into(),
+        },
+        LedgerError::PlanStartsInThePast(chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap()),
+        LedgerError::PlanRunning(1),
+        LedgerError::PlanState {
+            plan: 1,
+            status: "completed",
+            expected: "offered",
+        },
+        LedgerError::UnknownPlan(9),
         LedgerError::PromiseExceedsBalance {
             promised: "2.00 USD".into(),
             owed: "1.00 USD".into(),
@@ -106,6 +142,7 @@ fn ledger_errors() -> Vec<LedgerError> {
     ];
     all.extend(money_errors().into_iter().map(LedgerError::Money));
     all.extend(promise_errors().into_iter().map(LedgerError::Promise));
+    all.extend(plan_errors().into_iter().map(LedgerError::Plan));
     all.extend(allocation_errors().into_iter().map(LedgerError::Allocation));
     all
 }
@@ -333,6 +370,7 @@ fn every_variant_of_every_api_error_is_documented() {
         AllocationError::COUNT,
     );
     covers_every_variant("PromiseError", &promise_errors(), PromiseError::COUNT);
+    covers_every_variant("PlanError", &plan_errors(), PlanError::COUNT);
     covers_every_variant("LedgerError", &ledger_errors(), LedgerError::COUNT);
     covers_every_variant("StoreError", &store_errors(), StoreError::COUNT);
     covers_every_variant("ApplyError", &apply_errors(), ApplyError::COUNT);

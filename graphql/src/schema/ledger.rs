@@ -5,10 +5,11 @@ use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject
 use chrono::NaiveDate;
 use collections::allocation::Component;
 use collections::ledger::{
-    Account as LedgerAccount, Ledger, NewAccount, Payment as LedgerPayment, PromiseRecord,
-    PromiseStatus,
+    Account as LedgerAccount, Ledger, NewAccount, Payment as LedgerPayment, PlanRecord, PlanStatus,
+    PromiseRecord, PromiseStatus,
 };
 use collections::money::{Currency, Money as Amount};
+use collections::schedule::{PlanTerms, schedule};
 use services::desk::{NewCharge, NewPayment};
 
 use super::mutation::{CommandResult, outcome};
@@ -190,6 +191,97 @@ impl PromiseToPay {
     }
 }
 
+/// How often a plan's instalments fall due.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "collections::schedule::Frequency")]
+pub enum PlanFrequency {
+    Weekly,
+    Fortnightly,
+    Monthly,
+}
+
+#[derive(SimpleObject)]
+pub struct PlanInstalment {
+    /// 0 is the down payment.
+    pub number: u32,
+    pub due: NaiveDate,
+    pub amount: Money,
+}
+
+/// Where an installment plan stands.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum PlanState {
+    Offered,
+    Declined,
+    /// A newer offer replaced it.
+    Withdrawn,
+    Accepted,
+    /// Its first instalment is paid.
+    Active,
+    Completed,
+    /// An instalment was missed beyond its grace.
+    Broken,
+}
+
+/// An installment plan and where it stands.
+pub struct InstallmentPlan(pub PlanRecord);
+
+#[Object]
+impl InstallmentPlan {
+    async fn id(&self) -> u32 {
+        self.0.id
+    }
+    async fn status(&self) -> PlanState {
+        match self.0.status {
+            PlanStatus::Offered => PlanState::Offered,
+            PlanStatus::Declined { .. } => PlanState::Declined,
+            PlanStatus::Withdrawn { .. } => PlanState::Withdrawn,
+            PlanStatus::Accepted { .. } => PlanState::Accepted,
+            PlanStatus::Active { .. } => PlanState::Active,
+            PlanStatus::Completed { .. } => PlanState::Completed,
+            PlanStatus::Broken { .. } => PlanState::Broken,
+        }
+    }
+    async fn total(&self) -> Money {
+        self.0.total.into()
+    }
+    async fn offered_on(&self) -> NaiveDate {
+        self.0.offered_on
+    }
+    /// `desk` or `partner`.
+    async fn channel(&self) -> &str {
+        &self.0.channel
+    }
+    async fn grace_days(&self) -> u32 {
+        self.0.grace_days
+    }
+    /// The exact schedule: it sums to `total`; the last instalment absorbs any remainder.
+    async fn schedule(&self) -> Vec<PlanInstalment> {
+        self.0
+            .schedule
+            .iter()
+            .map(|i| PlanInstalment {
+                number: i.number,
+                due: i.due,
+                amount: i.amount.into(),
+            })
+            .collect()
+    }
+}
+
+#[derive(InputObject)]
+pub struct PlanInput {
+    pub currency: String,
+    /// What the plan pays in all, down payment included (a decimal string).
+    pub total: String,
+    pub instalments: u32,
+    pub frequency: PlanFrequency,
+    pub first_due: NaiveDate,
+    pub down_payment: Option<String>,
+    /// Before `firstDue`.
+    pub down_payment_due: Option<NaiveDate>,
+}
+
 #[derive(InputObject)]
 pub struct PromisePartInput {
     pub due: NaiveDate,
@@ -340,6 +432,82 @@ impl LedgerMutation {
         outcome(
             desk(ctx)?
                 .make_promise(principal(ctx)?, &case_id, parts, idempotency_key)
+                .await,
+        )
+    }
+
+    /// Offers an installment plan (agents, partners, supervisors): the exact schedule is
+    /// computed here (equal instalments, the last absorbing the remainder; monthly ones on
+    /// the first due date's day, or the month's end). A pending offer is withdrawn.
+    async fn offer_plan(
+        &self,
+        ctx: &Context<'_>,
+        case_id: ID,
+        input: PlanInput,
+        idempotency_key: Option<String>,
+    ) -> Result<CommandResult> {
+        let currency = parse_currency(&input.currency)?;
+        let down_payment = match (input.down_payment, input.down_payment_due) {
+            (Some(amount), Some(due)) => Some((parse_money(&amount, currency)?, due)),
+            (None, None) => None,
+            _ => {
+                return Err(crate::errors::coded(
+                    crate::errors::ErrorCode::InvalidPlan,
+                    "a down payment needs both downPayment and downPaymentDue",
+                ));
+            }
+        };
+        let terms = PlanTerms {
+            total: parse_money(&input.total, currency)?,
+            down_payment,
+            instalments: input.instalments,
+            frequency: input.frequency.into(),
+            first_due: input.first_due,
+        };
+        let schedule =
+            schedule(&terms).map_err(|e| errors::api(collections::ledger::LedgerError::Plan(e)))?;
+        outcome(
+            desk(ctx)?
+                .offer_plan(
+                    principal(ctx)?,
+                    &case_id,
+                    terms.total,
+                    schedule,
+                    idempotency_key,
+                )
+                .await,
+        )
+    }
+
+    /// The debtor accepts an offered plan: its instalments are watched from today; the
+    /// process receives `plan-accepted`, then `plan-active`, `plan-completed` or
+    /// `plan-broken` if it waits for them.
+    async fn accept_plan(
+        &self,
+        ctx: &Context<'_>,
+        case_id: ID,
+        plan_id: u32,
+        idempotency_key: Option<String>,
+    ) -> Result<CommandResult> {
+        outcome(
+            desk(ctx)?
+                .accept_plan(principal(ctx)?, &case_id, plan_id, idempotency_key)
+                .await,
+        )
+    }
+
+    /// The debtor turns an offered plan down.
+    async fn decline_plan(
+        &self,
+        ctx: &Context<'_>,
+        case_id: ID,
+        plan_id: u32,
+        reason: String,
+        idempotency_key: Option<String>,
+    ) -> Result<CommandResult> {
+        outcome(
+            desk(ctx)?
+                .decline_plan(principal(ctx)?, &case_id, plan_id, &reason, idempotency_key)
                 .await,
         )
     }

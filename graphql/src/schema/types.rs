@@ -173,6 +173,19 @@ impl Case {
             })
             .unwrap_or_default())
     }
+    /// Installment plans offered on the case, oldest first.
+    async fn plans(&self, ctx: &Context<'_>) -> Result<Vec<super::ledger::InstallmentPlan>> {
+        let ledger = super::ledger::of_case(ctx, &self.0.case_id).await?;
+        Ok(ledger
+            .map(|l| {
+                l.plans()
+                    .iter()
+                    .cloned()
+                    .map(super::ledger::InstallmentPlan)
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
     /// The case's documents, every version.
     async fn documents(&self, ctx: &Context<'_>) -> Result<Vec<super::documents::Document>> {
         super::documents::of_case(ctx, &self.0.case_id).await

@@ -190,7 +190,7 @@ fn ops() -> Vec<Op> {
         },
         op(
             "ledger",
-            "query($c: ID!) { case(id: $c) { balance { amount } credit { amount } accounts { id } payments { reference } promises { id status } } }",
+            "query($c: ID!) { case(id: $c) { balance { amount } credit { amount } accounts { id } payments { reference } promises { id status } plans { id status } } }",
             ALL,
         ),
         op(
@@ -219,6 +219,14 @@ fn ops() -> Vec<Op> {
             ..op(
                 "makePromise",
                 "mutation($c: ID!) { makePromise(caseId: $c, currency: \"COP\", parts: [{due: \"2099-01-01\", amount: \"100\"}]) { seq } }",
+                &[A, S, G, P],
+            )
+        },
+        Op {
+            setup: Setup::Account,
+            ..op(
+                "offerPlan",
+                "mutation($c: ID!) { offerPlan(caseId: $c, input: {currency: \"COP\", total: \"300\", instalments: 3, frequency: MONTHLY, firstDue: \"2099-01-31\"}) { seq } }",
                 &[A, S, G, P],
             )
         },

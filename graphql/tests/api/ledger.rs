@@ -140,6 +140,43 @@ async fn a_payment_closes_the_case(db: &DatabaseConnection) {
         json!([{"accountId": "L-1", "component": "INTEREST", "amount": {"amount": "5000.00"}}])
     );
 
+    // A plan for the rest: offered in three monthly instalments (the last absorbs the
+    // remainder), then declined by the debtor.
+    let offer = "mutation($c: ID!) { offerPlan(caseId: $c, input: {currency: \"COP\", total: \"100000\", instalments: 3, frequency: MONTHLY, firstDue: \"2026-03-31\"}) { seq } }";
+    w.h.ok(&w.agent, offer, c(json!({}))).await;
+    let plans = w
+        .h
+        .ok(&w.agent, "query($c: ID!) { case(id: $c) { plans { id status schedule { due amount { amount } } } } }", c(json!({})))
+        .await;
+    assert_eq!(
+        plans["case"]["plans"][0]["schedule"],
+        json!([
+            {"due": "2026-03-31", "amount": {"amount": "33333.33"}},
+            {"due": "2026-04-30", "amount": {"amount": "33333.33"}},
+            {"due": "2026-05-31", "amount": {"amount": "33333.34"}},
+        ])
+    );
+    w.h.ok(
+        &w.agent,
+        "mutation($c: ID!) { declinePlan(caseId: $c, planId: 1, reason: \"cannot afford it\") { seq } }",
+        c(json!({})),
+    )
+    .await;
+    assert_eq!(
+        refused(
+            &w,
+            &w.agent,
+            "mutation($c: ID!) { acceptPlan(caseId: $c, planId: 1) { seq } }",
+            c(json!({}))
+        )
+        .await,
+        "CONFLICT"
+    );
+    assert_eq!(
+        refused(&w, &w.agent, "mutation($c: ID!) { offerPlan(caseId: $c, input: {currency: \"COP\", total: \"100\", instalments: 0, frequency: WEEKLY, firstDue: \"2026-03-31\"}) { seq } }", c(json!({}))).await,
+        "INVALID_PLAN"
+    );
+
     // The agent's call, then the agency's work: the process now waits for the payment.
     let task = case_view["openTasks"][0]["id"]
         .as_str()
