@@ -13,6 +13,9 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 
+mod log;
+
+use self::log::PaymentLog;
 use crate::allocation::{self, Allocation, AllocationError, AllocationOrder, Component, Owed};
 use crate::money::{Currency, Money, MoneyError};
 use crate::promise::{Promise, PromiseError, PromiseState};
@@ -314,7 +317,8 @@ pub struct PaymentOutcome {
 pub struct Ledger {
     currency: Currency,
     accounts: Vec<Account>,
-    payments: BTreeMap<String, Payment>,
+    /// Persistent: cloning the case's state (once per journal entry) does not copy it.
+    payments: PaymentLog,
     credit: i64,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     promises: Vec<PromiseRecord>,
@@ -328,7 +332,7 @@ impl Ledger {
         Ledger {
             currency,
             accounts: Vec::new(),
-            payments: BTreeMap::new(),
+            payments: PaymentLog::default(),
             credit: 0,
             promises: Vec::new(),
             plans: Vec::new(),
@@ -343,12 +347,13 @@ impl Ledger {
         &self.accounts
     }
 
+    /// Payments in the order they were recorded, reversed ones included.
     pub fn payments(&self) -> impl Iterator<Item = &Payment> {
-        self.payments.values()
+        self.payments.in_order()
     }
 
     pub fn payment(&self, reference: &str) -> Option<&Payment> {
-        self.payments.get(reference)
+        self.payments.find(reference)
     }
 
     /// Opens a debt on the case. Amounts are what is owed per component (zero or more),
@@ -444,7 +449,7 @@ impl Ledger {
         if reference.trim().is_empty() || reference.len() > 100 {
             return Err(LedgerError::BadReference);
         }
-        if let Some(p) = self.payments.get(reference) {
+        if let Some(p) = self.payment(reference) {
             if p.amount != amount {
                 return Err(LedgerError::ReferenceReused {
                     reference: reference.to_string(),
@@ -462,16 +467,13 @@ impl Ledger {
         let owed: Vec<Owed<String>> = by_age.iter().map(|a| a.owed.clone()).collect();
         let allocation = allocation::allocate(amount, &owed, order)?;
         self.apply(&allocation);
-        self.payments.insert(
-            reference.to_string(),
-            Payment {
-                reference: reference.to_string(),
-                amount,
-                received_on,
-                allocation: allocation.clone(),
-                reversed: None,
-            },
-        );
+        self.payments.push(Payment {
+            reference: reference.to_string(),
+            amount,
+            received_on,
+            allocation: allocation.clone(),
+            reversed: None,
+        });
         Ok(self.outcome(allocation, false))
     }
 
@@ -484,20 +486,19 @@ impl Ledger {
         reason: &str,
     ) -> Result<Allocation<String>, LedgerError> {
         let payment = self
-            .payments
-            .get(reference)
+            .payment(reference)
             .ok_or_else(|| LedgerError::UnknownPayment(reference.to_string()))?;
         if payment.reversed.is_some() {
             return Err(LedgerError::AlreadyReversed(reference.to_string()));
         }
         let undo = payment.allocation.reversed();
         self.apply(&undo);
-        if let Some(p) = self.payments.get_mut(reference) {
+        self.payments.update(reference, |p| {
             p.reversed = Some(Reversal {
                 on,
                 reason: reason.to_string(),
             });
-        }
+        });
         Ok(undo)
     }
 
@@ -505,7 +506,7 @@ impl Ledger {
     /// plans are judged by.
     pub fn payments_made(&self) -> Vec<(NaiveDate, Money)> {
         self.payments
-            .values()
+            .in_order()
             .filter(|p| p.reversed.is_none())
             .map(|p| (p.received_on, p.amount))
             .collect()
@@ -587,6 +588,7 @@ impl Ledger {
     /// Decides the open promise as of `today` from the payments that stand; returns it
     /// when it was kept or broken just now.
     pub fn decide_promise(&mut self, today: NaiveDate) -> Option<(u32, PromiseStatus)> {
+        self.open_promise()?;
         let payments = self.payments_made();
         let open = self
             .promises
@@ -705,6 +707,9 @@ impl Ledger {
     /// active once its first instalment is paid, completed when all are, broken when one
     /// is short after its grace. Returns the plan when its status changed.
     pub fn decide_plan(&mut self, today: NaiveDate) -> Option<(u32, PlanStatus)> {
+        if !self.plans.iter().any(|p| p.status.is_running()) {
+            return None;
+        }
         let payments = self.payments_made();
         let plan = self.plans.iter_mut().find(|p| p.status.is_running())?;
         let accepted_on = plan.status.accepted_on()?;
