@@ -156,27 +156,12 @@ impl PlanRecord {
     /// Instalments whose deadline (due date plus grace) is still to be checked, as
     /// (index, deadline); none unless the plan is running.
     pub fn pending_deadlines(&self) -> Vec<(u32, NaiveDate)> {
-        if !self.status.is_running() {
-            return Vec::new();
-        }
-        self.all_deadlines()
-            .into_iter()
-            .filter(|(part, _)| *part >= self.deadlines_passed)
-            .collect()
+        let running = self.status.is_running();
+        pending(self.all_deadlines(), running, self.deadlines_passed)
     }
 
     pub fn all_deadlines(&self) -> Vec<(u32, NaiveDate)> {
-        self.schedule
-            .iter()
-            .enumerate()
-            .map(|(i, inst)| {
-                let deadline = inst
-                    .due
-                    .checked_add_days(chrono::Days::new(u64::from(self.grace_days)))
-                    .unwrap_or(NaiveDate::MAX);
-                (u32::try_from(i).unwrap_or(u32::MAX), deadline)
-            })
-            .collect()
+        deadlines(self.schedule.iter().map(|i| i.due), self.grace_days)
     }
 
     /// The schedule as a promise made on the day the plan was accepted.
@@ -208,29 +193,37 @@ impl PromiseRecord {
     /// The parts whose deadline (due date plus grace) is still to be checked, as
     /// (part index, deadline); none once the promise is decided.
     pub fn pending_deadlines(&self) -> Vec<(u32, NaiveDate)> {
-        if self.status != PromiseStatus::Open {
-            return Vec::new();
-        }
-        self.all_deadlines()
-            .into_iter()
-            .filter(|(part, _)| *part >= self.deadlines_passed)
-            .collect()
+        let open = self.status == PromiseStatus::Open;
+        pending(self.all_deadlines(), open, self.deadlines_passed)
     }
 
     /// Every part's deadline, checked or not.
     pub fn all_deadlines(&self) -> Vec<(u32, NaiveDate)> {
-        self.promise
-            .parts
-            .iter()
-            .enumerate()
-            .map(|(i, (due, _))| {
-                let deadline = due
-                    .checked_add_days(chrono::Days::new(u64::from(self.grace_days)))
-                    .unwrap_or(NaiveDate::MAX);
-                (u32::try_from(i).unwrap_or(u32::MAX), deadline)
-            })
-            .collect()
+        deadlines(
+            self.promise.parts.iter().map(|(due, _)| *due),
+            self.grace_days,
+        )
     }
+}
+
+/// (index, due date plus grace) of each due date.
+fn deadlines(dues: impl Iterator<Item = NaiveDate>, grace_days: u32) -> Vec<(u32, NaiveDate)> {
+    dues.enumerate()
+        .map(|(i, due)| {
+            let deadline = due
+                .checked_add_days(chrono::Days::new(u64::from(grace_days)))
+                .unwrap_or(NaiveDate::MAX);
+            (u32::try_from(i).unwrap_or(u32::MAX), deadline)
+        })
+        .collect()
+}
+
+/// The deadlines not checked yet, while the promise or plan is still undecided.
+fn pending(all: Vec<(u32, NaiveDate)>, undecided: bool, passed: u32) -> Vec<(u32, NaiveDate)> {
+    if !undecided {
+        return Vec::new();
+    }
+    all.into_iter().filter(|(i, _)| *i >= passed).collect()
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
