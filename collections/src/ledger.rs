@@ -3,8 +3,8 @@
 //! Pure and deterministic: the runtime journals each change as a case fact and rebuilds
 //! the ledger by applying the same changes in order, so replay gives the same balances.
 //! Invariants, for every account and component, in minor units:
-//! owed = charged − allocated by payments + reopened by reversals ≥ 0; and for the case,
-//! payments not reversed = allocated + credit.
+//! owed = charged − allocated by payments + reopened by reversals − forgiven by a paid
+//! settlement ≥ 0; and for the case, payments not reversed = allocated + credit.
 //!
 //! One currency per case: a case is one debtor's debts with one creditor, and a payment
 //! is allocated across all of them, which only adds up in one currency.
@@ -75,6 +75,8 @@ pub enum LedgerError {
     },
     #[error("plan {0} is not on this case")]
     UnknownPlan(u32),
+    #[error("a settlement is for less than the case owes; this one forgives nothing")]
+    NoDiscount,
 }
 
 /// An installment plan on the case and where it stands.
@@ -92,14 +94,20 @@ pub struct PlanRecord {
     /// How many instalments' deadlines have been checked (by their timers).
     #[serde(default)]
     pub deadlines_passed: u32,
+    /// A settlement: paying it in full settles the whole debt, what remains is forgiven.
+    #[serde(default)]
+    pub settlement: bool,
 }
 
-/// offered → accepted → active (its first payment made) → completed, or broken when an
-/// instalment is missed beyond grace; an offer may be declined, or withdrawn by a newer
-/// offer.
+/// (awaiting approval →) offered → accepted → active (its first payment made) →
+/// completed, or broken when an instalment is missed beyond grace; an offer may be
+/// declined, or withdrawn by a newer offer.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum PlanStatus {
+    /// A settlement whose discount is above the offering role's limit, waiting for a
+    /// supervisor.
+    AwaitingApproval,
     Offered,
     Declined {
         on: NaiveDate,
@@ -125,6 +133,7 @@ pub enum PlanStatus {
 impl PlanStatus {
     pub fn as_str(&self) -> &'static str {
         match self {
+            PlanStatus::AwaitingApproval => "awaiting_approval",
             PlanStatus::Offered => "offered",
             PlanStatus::Declined { .. } => "declined",
             PlanStatus::Withdrawn { .. } => "withdrawn",
@@ -263,6 +272,9 @@ pub struct Account {
     pub delinquent_since: NaiveDate,
     charged: Owed<String>,
     owed: Owed<String>,
+    /// Forgiven by a settlement, in minor units.
+    #[serde(default)]
+    written_off_minor: i64,
 }
 
 impl Account {
@@ -380,6 +392,7 @@ impl Ledger {
             delinquent_since: new.delinquent_since,
             owed: charged.clone(),
             charged,
+            written_off_minor: 0,
         });
         Ok(())
     }
@@ -619,6 +632,7 @@ impl Ledger {
     /// agreed by hand) that adds up to `total`, no more than the case owes, starting
     /// today or later. A pending offer is withdrawn by a new one; a running plan must
     /// end first.
+    #[allow(clippy::too_many_arguments)]
     pub fn offer_plan(
         &mut self,
         total: Money,
@@ -626,6 +640,8 @@ impl Ledger {
         grace_days: u32,
         channel: &str,
         today: NaiveDate,
+        settlement: bool,
+        needs_approval: bool,
     ) -> Result<u32, LedgerError> {
         check_schedule(total, &schedule)?;
         if let Some(running) = self.plans.iter().find(|p| p.status.is_running()) {
@@ -643,9 +659,12 @@ impl Ledger {
         {
             return Err(LedgerError::PlanStartsInThePast(first.due));
         }
+        if settlement && total == owed {
+            return Err(LedgerError::NoDiscount);
+        }
         let id = u32::try_from(self.plans.len() + 1).unwrap_or(u32::MAX);
         for p in &mut self.plans {
-            if p.status == PlanStatus::Offered {
+            if matches!(p.status, PlanStatus::Offered | PlanStatus::AwaitingApproval) {
                 p.status = PlanStatus::Withdrawn { by: id };
             }
         }
@@ -656,10 +675,41 @@ impl Ledger {
             grace_days,
             offered_on: today,
             channel: channel.to_string(),
-            status: PlanStatus::Offered,
+            status: if needs_approval {
+                PlanStatus::AwaitingApproval
+            } else {
+                PlanStatus::Offered
+            },
             deadlines_passed: 0,
+            settlement,
         });
         Ok(id)
+    }
+
+    /// A supervisor approves a settlement offered above the offering role's limit.
+    pub fn approve_plan(&mut self, plan: u32) -> Result<(), LedgerError> {
+        let p = self
+            .plans
+            .iter_mut()
+            .find(|p| p.id == plan)
+            .ok_or(LedgerError::UnknownPlan(plan))?;
+        if p.status != PlanStatus::AwaitingApproval {
+            return Err(LedgerError::PlanState {
+                plan,
+                status: p.status.as_str(),
+                expected: "awaiting approval",
+            });
+        }
+        p.status = PlanStatus::Offered;
+        Ok(())
+    }
+
+    /// Everything forgiven by settlements.
+    pub fn written_off(&self) -> Money {
+        Money::from_minor(
+            self.accounts.iter().map(|a| a.written_off_minor).sum(),
+            self.currency,
+        )
     }
 
     /// The debtor agrees to an offered plan; its payments count from `on`.
@@ -738,7 +788,19 @@ impl Ledger {
             return None;
         }
         plan.status = next.clone();
-        Some((plan.id, next))
+        let (id, settles) = (plan.id, plan.settlement);
+        if settles && matches!(next, PlanStatus::Completed { .. }) {
+            self.settle();
+        }
+        Some((id, next))
+    }
+
+    /// A settlement was paid: what the accounts still owe is forgiven.
+    fn settle(&mut self) {
+        for a in &mut self.accounts {
+            a.written_off_minor += a.owed.total().minor();
+            a.owed = Owed::new(a.id.clone(), self.currency);
+        }
     }
 
     /// An instalment's deadline has passed (its timer fired on `on`).
@@ -1003,17 +1065,27 @@ mod tests {
         let order = AllocationOrder::default();
         let (total, schedule) = plan_of(30_000, &[(22, 10_000), (29, 10_000), (31, 10_000)]);
         assert!(matches!(
-            l.offer_plan(cop(29_999), schedule.clone(), 3, "desk", day(20)),
+            l.offer_plan(
+                cop(29_999),
+                schedule.clone(),
+                3,
+                "desk",
+                day(20),
+                false,
+                false
+            ),
             Err(LedgerError::Plan(PlanError::DoesNotAddUp { .. }))
         ));
         assert!(matches!(
-            l.offer_plan(total, schedule.clone(), 3, "desk", day(23)),
+            l.offer_plan(total, schedule.clone(), 3, "desk", day(23), false, false),
             Err(LedgerError::PlanStartsInThePast(_))
         ));
         let first = l
-            .offer_plan(total, schedule.clone(), 3, "desk", day(20))
+            .offer_plan(total, schedule.clone(), 3, "desk", day(20), false, false)
             .unwrap();
-        let id = l.offer_plan(total, schedule, 3, "desk", day(20)).unwrap();
+        let id = l
+            .offer_plan(total, schedule, 3, "desk", day(20), false, false)
+            .unwrap();
         assert_eq!(l.plans()[0].status, PlanStatus::Withdrawn { by: id });
         assert!(matches!(
             l.accept_plan(first, day(20)),
@@ -1023,7 +1095,7 @@ mod tests {
         assert_eq!(l.plans()[1].pending_deadlines().len(), 3);
         let (t2, s2) = plan_of(1_000, &[(25, 1_000)]);
         assert!(matches!(
-            l.offer_plan(t2, s2, 3, "desk", day(20)),
+            l.offer_plan(t2, s2, 3, "desk", day(20), false, false),
             Err(LedgerError::PlanRunning(_))
         ));
         l.record_payment("P1", cop(10_000), day(21), &order)
@@ -1048,10 +1120,42 @@ mod tests {
     }
 
     #[test]
+    fn a_paid_settlement_forgives_the_rest() {
+        let mut l = ledger();
+        let order = AllocationOrder::default();
+        let (total, schedule) = plan_of(120_000, &[(22, 60_000), (29, 60_000)]);
+        let id = l
+            .offer_plan(total, schedule.clone(), 3, "desk", day(20), true, true)
+            .unwrap();
+        assert_eq!(l.plans()[0].status, PlanStatus::AwaitingApproval);
+        assert!(matches!(
+            l.accept_plan(id, day(20)),
+            Err(LedgerError::PlanState { .. })
+        ));
+        l.approve_plan(id).unwrap();
+        l.accept_plan(id, day(20)).unwrap();
+        l.record_payment("P1", cop(120_000), day(21), &order)
+            .unwrap();
+        assert!(matches!(
+            l.decide_plan(day(21)),
+            Some((_, PlanStatus::Completed { .. }))
+        ));
+        assert!(l.balance().is_zero());
+        assert_eq!(l.written_off(), cop(38_000));
+        let (t, s) = plan_of(158_000, &[(22, 158_000)]);
+        assert!(matches!(
+            ledger().offer_plan(t, s, 3, "desk", day(20), true, false),
+            Err(LedgerError::NoDiscount)
+        ));
+    }
+
+    #[test]
     fn a_missed_instalment_breaks_the_plan() {
         let mut l = ledger();
         let (total, schedule) = plan_of(20_000, &[(22, 10_000), (29, 10_000)]);
-        let id = l.offer_plan(total, schedule, 2, "desk", day(20)).unwrap();
+        let id = l
+            .offer_plan(total, schedule, 2, "desk", day(20), false, false)
+            .unwrap();
         l.accept_plan(id, day(20)).unwrap();
         assert_eq!(
             l.pass_plan_deadline(id, 0, day(25)).unwrap(),

@@ -135,6 +135,7 @@ fn ledger_errors() -> Vec<LedgerError> {
             expected: "offered",
         },
         LedgerError::UnknownPlan(9),
+        LedgerError::NoDiscount,
         LedgerError::PromiseExceedsBalance {
             promised: "2.00 USD".into(),
             owed: "1.00 USD".into(),

@@ -155,10 +155,12 @@ pub enum Operation {
     RecordPromise,
     /// Offer an installment plan, record the debtor's acceptance or refusal.
     ManagePlans,
+    /// Approve a settlement above an agent's discount limit.
+    ApproveSettlement,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 31] = [
+    pub const ALL: [Operation; 32] = [
         Operation::DeployProcess,
         Operation::ReadProcess,
         Operation::OpenCase,
@@ -190,6 +192,7 @@ impl Operation {
         Operation::ReversePayment,
         Operation::RecordPromise,
         Operation::ManagePlans,
+        Operation::ApproveSettlement,
     ];
 }
 
@@ -275,6 +278,7 @@ mod tests {
             Operation::ReversePayment,
             Operation::RecordPromise,
             Operation::ManagePlans,
+            Operation::ApproveSettlement,
         ];
         for op in writes {
             assert!(!permits(Role::Auditor, op), "{op:?}");

@@ -529,6 +529,7 @@ async fn plans_run_their_course(db: &DatabaseConnection) {
                 kept,
                 too_much.total,
                 schedule(&too_much).unwrap(),
+                false,
                 None
             )
             .await
@@ -541,9 +542,16 @@ async fn plans_run_their_course(db: &DatabaseConnection) {
         "PLAN_NOT_FOUND"
     );
     let plan = terms("30000");
-    desk.offer_plan(&agent, kept, plan.total, schedule(&plan).unwrap(), None)
-        .await
-        .unwrap();
+    desk.offer_plan(
+        &agent,
+        kept,
+        plan.total,
+        schedule(&plan).unwrap(),
+        false,
+        None,
+    )
+    .await
+    .unwrap();
     desk.accept_plan(&agent, kept, 1, None).await.unwrap();
     assert_eq!(
         code(desk.accept_plan(&agent, kept, 1, None).await.unwrap_err()),
@@ -551,9 +559,16 @@ async fn plans_run_their_course(db: &DatabaseConnection) {
     );
     assert_eq!(
         code(
-            desk.offer_plan(&agent, kept, plan.total, schedule(&plan).unwrap(), None)
-                .await
-                .unwrap_err()
+            desk.offer_plan(
+                &agent,
+                kept,
+                plan.total,
+                schedule(&plan).unwrap(),
+                false,
+                None
+            )
+            .await
+            .unwrap_err()
         ),
         "CONFLICT"
     );
@@ -571,9 +586,16 @@ async fn plans_run_their_course(db: &DatabaseConnection) {
     assert_eq!(ledger.plans()[0].status.as_str(), "completed");
 
     // Broken: the first instalment (due today, 3 days' grace) is not paid.
-    desk.offer_plan(&agent, broken, plan.total, schedule(&plan).unwrap(), None)
-        .await
-        .unwrap();
+    desk.offer_plan(
+        &agent,
+        broken,
+        plan.total,
+        schedule(&plan).unwrap(),
+        false,
+        None,
+    )
+    .await
+    .unwrap();
     desk.accept_plan(&agent, broken, 1, None).await.unwrap();
     clock.advance(chrono::Duration::days(4));
     assert_eq!(desk.runtime().fire_due_timers(100).await.unwrap().fired, 1);

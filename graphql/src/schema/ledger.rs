@@ -211,6 +211,8 @@ pub struct PlanInstalment {
 /// Where an installment plan stands.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
 pub enum PlanState {
+    /// A settlement above the offering agent's discount limit, waiting for a supervisor.
+    AwaitingApproval,
     Offered,
     Declined,
     /// A newer offer replaced it.
@@ -233,6 +235,7 @@ impl InstallmentPlan {
     }
     async fn status(&self) -> PlanState {
         match self.0.status {
+            PlanStatus::AwaitingApproval => PlanState::AwaitingApproval,
             PlanStatus::Offered => PlanState::Offered,
             PlanStatus::Declined { .. } => PlanState::Declined,
             PlanStatus::Withdrawn { .. } => PlanState::Withdrawn,
@@ -247,6 +250,10 @@ impl InstallmentPlan {
     }
     async fn offered_on(&self) -> NaiveDate {
         self.0.offered_on
+    }
+    /// Paying it in full settles the whole debt: what remains is forgiven.
+    async fn settlement(&self) -> bool {
+        self.0.settlement
     }
     /// `desk` or `partner`.
     async fn channel(&self) -> &str {
@@ -280,6 +287,9 @@ pub struct PlanInput {
     pub down_payment: Option<String>,
     /// Before `firstDue`.
     pub down_payment_due: Option<NaiveDate>,
+    /// A settlement for less than the balance: paid in full, it forgives the rest. Above
+    /// a 10 % discount an agent's or partner's offer waits for a supervisor's approval.
+    pub settlement: Option<bool>,
 }
 
 #[derive(InputObject)]
@@ -473,6 +483,7 @@ impl LedgerMutation {
                     &case_id,
                     terms.total,
                     schedule,
+                    input.settlement.unwrap_or(false),
                     idempotency_key,
                 )
                 .await,
@@ -492,6 +503,21 @@ impl LedgerMutation {
         outcome(
             desk(ctx)?
                 .accept_plan(principal(ctx)?, &case_id, plan_id, idempotency_key)
+                .await,
+        )
+    }
+
+    /// A supervisor approves a settlement offered above an agent's discount limit.
+    async fn approve_plan(
+        &self,
+        ctx: &Context<'_>,
+        case_id: ID,
+        plan_id: u32,
+        idempotency_key: Option<String>,
+    ) -> Result<CommandResult> {
+        outcome(
+            desk(ctx)?
+                .approve_plan(principal(ctx)?, &case_id, plan_id, idempotency_key)
                 .await,
         )
     }

@@ -140,6 +140,11 @@ impl Case {
         let ledger = super::ledger::of_case(ctx, &self.0.case_id).await?;
         Ok(ledger.map(|l| l.credit().into()))
     }
+    /// Forgiven by paid settlements.
+    async fn written_off(&self, ctx: &Context<'_>) -> Result<Option<super::ledger::Money>> {
+        let ledger = super::ledger::of_case(ctx, &self.0.case_id).await?;
+        Ok(ledger.map(|l| l.written_off().into()))
+    }
     /// The debts on the case.
     async fn accounts(&self, ctx: &Context<'_>) -> Result<Vec<super::ledger::Account>> {
         let ledger = super::ledger::of_case(ctx, &self.0.case_id).await?;

@@ -177,6 +177,33 @@ async fn a_payment_closes_the_case(db: &DatabaseConnection) {
         "INVALID_PLAN"
     );
 
+    // A settlement at 20 % off waits for a supervisor; the agent may not approve it.
+    let settle = "mutation($c: ID!) { offerPlan(caseId: $c, input: {currency: \"COP\", total: \"80000\", instalments: 1, frequency: MONTHLY, firstDue: \"2026-03-31\", settlement: true}) { seq } }";
+    w.h.ok(&w.agent, settle, c(json!({}))).await;
+    let approve = "mutation($c: ID!) { approvePlan(caseId: $c, planId: 2) { seq } }";
+    assert_eq!(
+        refused(&w, &w.agent, approve, c(json!({}))).await,
+        "FORBIDDEN"
+    );
+    let plans =
+        w.h.ok(
+            &w.supervisor,
+            "query($c: ID!) { case(id: $c) { plans { status settlement } } }",
+            c(json!({})),
+        )
+        .await;
+    assert_eq!(
+        plans["case"]["plans"][1],
+        json!({"status": "AWAITING_APPROVAL", "settlement": true})
+    );
+    w.h.ok(&w.supervisor, approve, c(json!({}))).await;
+    w.h.ok(
+        &w.agent,
+        "mutation($c: ID!) { declinePlan(caseId: $c, planId: 2, reason: \"pays in full instead\") { seq } }",
+        c(json!({})),
+    )
+    .await;
+
     // The agent's call, then the agency's work: the process now waits for the payment.
     let task = case_view["openTasks"][0]["id"]
         .as_str()

@@ -126,6 +126,16 @@ pub enum LedgerFact {
         offered_on: NaiveDate,
         grace_days: u32,
         channel: String,
+        /// Paying it in full settles the debt; the rest is forgiven.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        settlement: bool,
+        /// A settlement above the offering role's discount limit: a supervisor approves.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        needs_approval: bool,
+    },
+    /// A supervisor approves a settlement offered above the offering role's limit.
+    PlanApproved {
+        plan: u32,
     },
     PlanAccepted {
         plan: u32,
@@ -154,6 +164,7 @@ impl LedgerFact {
             LedgerFact::PromiseMade { .. } => "PromiseMade",
             LedgerFact::PromiseDeadlinePassed { .. } => "PromiseDeadlinePassed",
             LedgerFact::PlanOffered { .. } => "PlanOffered",
+            LedgerFact::PlanApproved { .. } => "PlanApproved",
             LedgerFact::PlanAccepted { .. } => "PlanAccepted",
             LedgerFact::PlanDeclined { .. } => "PlanDeclined",
             LedgerFact::PlanDeadlinePassed { .. } => "PlanDeadlinePassed",
@@ -201,7 +212,8 @@ impl ApiError for LedgerError {
             LedgerError::Plan(PlanError::Money(m)) => m.code(),
             LedgerError::Plan(_)
             | LedgerError::PlanExceedsBalance { .. }
-            | LedgerError::PlanStartsInThePast(_) => ErrorCode::InvalidPlan,
+            | LedgerError::PlanStartsInThePast(_)
+            | LedgerError::NoDiscount => ErrorCode::InvalidPlan,
             LedgerError::PlanRunning(_) | LedgerError::PlanState { .. } => ErrorCode::Conflict,
             LedgerError::UnknownPlan(_) => ErrorCode::PlanNotFound,
         }

@@ -355,7 +355,9 @@ impl CaseState {
             PlanStatus::Active { .. } => PLAN_ACTIVE,
             PlanStatus::Completed { .. } => PLAN_COMPLETED,
             PlanStatus::Broken { .. } => PLAN_BROKEN,
-            PlanStatus::Offered | PlanStatus::Withdrawn { .. } => return None,
+            PlanStatus::AwaitingApproval | PlanStatus::Offered | PlanStatus::Withdrawn { .. } => {
+                return None;
+            }
         };
         let record = self
             .ledger
@@ -373,6 +375,7 @@ impl CaseState {
             ("planTotalMinor", json!(record.total.minor())),
             ("currency", json!(record.total.currency().code())),
             ("planStatus", json!(status.as_str())),
+            ("settlement", json!(record.settlement)),
         ] {
             variables.insert(key.to_string(), value);
         }
@@ -560,9 +563,20 @@ fn apply_ledger(
             offered_on,
             grace_days,
             channel,
+            settlement,
+            needs_approval,
         } => {
-            ledger.offer_plan(*total, schedule.clone(), *grace_days, channel, *offered_on)?;
+            ledger.offer_plan(
+                *total,
+                schedule.clone(),
+                *grace_days,
+                channel,
+                *offered_on,
+                *settlement,
+                *needs_approval,
+            )?;
         }
+        LedgerFact::PlanApproved { plan: id } => ledger.approve_plan(*id)?,
         LedgerFact::PlanAccepted { plan: id, on } => {
             ledger.accept_plan(*id, *on)?;
             verdicts.push(Verdict::Plan(*id, PlanStatus::Accepted { on: *on }));

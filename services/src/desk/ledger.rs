@@ -9,9 +9,19 @@ use collections::money::Money;
 use collections::schedule::Instalment;
 
 use super::{Desk, DeskError, require};
-use crate::access::{Operation, Principal, Role};
+use crate::access::{Operation, Principal, Role, permits};
 use crate::case::{CaseFact, LedgerFact};
 use crate::runtime::Outcome;
+
+/// The largest discount, in percent of the balance, an agent or partner may offer as a
+/// settlement without a supervisor's approval (per-creditor settings come later).
+pub const SETTLEMENT_LIMIT_PERCENT: i64 = 10;
+
+/// Whether settling `balance` for `total` forgives more than the limit.
+fn above_limit(balance: Money, total: Money) -> bool {
+    let discount = i128::from(balance.minor()) - i128::from(total.minor());
+    discount * 100 > i128::from(balance.minor()) * i128::from(SETTLEMENT_LIMIT_PERCENT)
+}
 
 /// A payment as a caller reports it.
 #[derive(Debug, Clone)]
@@ -173,16 +183,26 @@ impl Desk {
 
     /// Offers an installment plan; the schedule is checked to add up to `total`, to start
     /// today or later and to be no more than the case owes. It withdraws a pending offer.
+    /// A settlement (`settlement`: paying it settles the whole debt) forgives the rest;
+    /// above [`SETTLEMENT_LIMIT_PERCENT`] of the balance an agent's or partner's offer
+    /// waits for a supervisor's approval.
     pub async fn offer_plan(
         &self,
         p: &Principal,
         case_id: &str,
         total: Money,
         schedule: Vec<Instalment>,
+        settlement: bool,
         idempotency_key: Option<String>,
     ) -> Result<Outcome, DeskError> {
         self.case(p, case_id).await?;
         require(p, Operation::ManagePlans, "offer installment plans")?;
+        let needs_approval = settlement
+            && !permits(p.role, Operation::ApproveSettlement)
+            && self
+                .ledger(p, case_id)
+                .await?
+                .is_some_and(|l| above_limit(l.balance(), total));
         let channel = if p.role == Role::Partner {
             "partner"
         } else {
@@ -194,7 +214,24 @@ impl Desk {
             offered_on: self.clock().now().date_naive(),
             grace_days: collections::promise::DEFAULT_GRACE_DAYS,
             channel: channel.to_string(),
+            settlement,
+            needs_approval,
         };
+        self.record(p, case_id, CaseFact::Ledger(fact), idempotency_key)
+            .await
+    }
+
+    /// A supervisor approves a settlement offered above the offering role's limit.
+    pub async fn approve_plan(
+        &self,
+        p: &Principal,
+        case_id: &str,
+        plan: u32,
+        idempotency_key: Option<String>,
+    ) -> Result<Outcome, DeskError> {
+        self.case(p, case_id).await?;
+        require(p, Operation::ApproveSettlement, "approve settlements")?;
+        let fact = LedgerFact::PlanApproved { plan };
         self.record(p, case_id, CaseFact::Ledger(fact), idempotency_key)
             .await
     }
