@@ -1,6 +1,8 @@
 //! The case's ledger over GraphQL: accounts, balances, payments and where each went.
 //! Money is always a decimal string with its currency — never a float.
 
+use std::sync::Arc;
+
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
 use chrono::NaiveDate;
 use collections::allocation::Component;
@@ -12,6 +14,7 @@ use collections::money::{Currency, Money as Amount};
 use collections::schedule::{PlanTerms, schedule};
 use services::desk::{NewCharge, NewPayment};
 
+use super::loaders::Loaders;
 use super::mutation::{CommandResult, outcome};
 use super::{desk, principal};
 use crate::errors;
@@ -300,11 +303,12 @@ pub struct PromisePartInput {
 }
 
 /// The ledger of a case as the caller may see it; `None` before an account is opened.
-pub async fn of_case(ctx: &Context<'_>, case_id: &str) -> Result<Option<Ledger>> {
-    desk(ctx)?
-        .ledger(principal(ctx)?, case_id)
+pub async fn of_case(ctx: &Context<'_>, case_id: &str) -> Result<Option<Arc<Ledger>>> {
+    ctx.data::<Loaders>()?
+        .ledgers
+        .load_one(case_id.to_string())
         .await
-        .map_err(errors::api)
+        .map_err(|e| (*e).clone())
 }
 
 fn parse_money(amount: &str, currency: Currency) -> Result<Amount> {

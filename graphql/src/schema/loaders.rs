@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::dataloader::{DataLoader, Loader};
+use collections::ledger::Ledger;
 use orm::entities::{debtors, tasks};
 use partners::Partners;
 use services::access::Principal;
@@ -13,6 +14,9 @@ use services::desk::Desk;
 pub struct DebtorLoader(pub Desk, pub Principal);
 pub struct OpenTasksLoader(pub Desk, pub Principal);
 pub struct PartnerLoader(pub Partners, pub Principal);
+/// A case's ledger lives in its state: one read per case and request, however many of
+/// the case's money fields the query asks for.
+pub struct LedgerLoader(pub Desk, pub Principal);
 
 /// Loader errors are shared by every waiting field.
 pub type LoadError = Arc<async_graphql::Error>;
@@ -67,12 +71,33 @@ impl Loader<String> for PartnerLoader {
     }
 }
 
+impl Loader<String> for LedgerLoader {
+    type Value = Arc<Ledger>;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[String]) -> Result<HashMap<String, Self::Value>, Self::Error> {
+        let mut out = HashMap::new();
+        for case_id in keys {
+            let ledger = self
+                .0
+                .ledger(&self.1, case_id)
+                .await
+                .map_err(|e| Arc::new(crate::errors::api(e)))?;
+            if let Some(ledger) = ledger {
+                out.insert(case_id.clone(), Arc::new(ledger));
+            }
+        }
+        Ok(out)
+    }
+}
+
 /// The loaders for one request (cloned into each operation of a batch, sharing caches).
 #[derive(Clone)]
 pub struct Loaders {
     pub debtors: Arc<DataLoader<DebtorLoader>>,
     pub open_tasks: Arc<DataLoader<OpenTasksLoader>>,
     pub partners: Arc<DataLoader<PartnerLoader>>,
+    pub ledgers: Arc<DataLoader<LedgerLoader>>,
 }
 
 impl Loaders {
@@ -88,6 +113,10 @@ impl Loaders {
             )),
             partners: Arc::new(DataLoader::new(
                 PartnerLoader(Partners::new(desk.clone()), principal.clone()),
+                tokio::spawn,
+            )),
+            ledgers: Arc::new(DataLoader::new(
+                LedgerLoader(desk.clone(), principal.clone()),
                 tokio::spawn,
             )),
         }

@@ -42,7 +42,40 @@ pub struct NewCharge {
     pub reason: String,
 }
 
+/// Who took a payment, promise or plan: an internal user at the desk, or a partner.
+fn channel(p: &Principal) -> String {
+    if p.role == Role::Partner {
+        "partner"
+    } else {
+        "desk"
+    }
+    .to_string()
+}
+
 impl Desk {
+    /// The caller sees the case and may do `op` on it (the refusal names `what`).
+    async fn may(
+        &self,
+        p: &Principal,
+        case_id: &str,
+        op: Operation,
+        what: &'static str,
+    ) -> Result<(), DeskError> {
+        self.case(p, case_id).await?;
+        require(p, op, what)
+    }
+
+    async fn record_ledger(
+        &self,
+        p: &Principal,
+        case_id: &str,
+        fact: LedgerFact,
+        idempotency_key: Option<String>,
+    ) -> Result<Outcome, DeskError> {
+        self.record(p, case_id, CaseFact::Ledger(fact), idempotency_key)
+            .await
+    }
+
     /// Opens a debt on the case; the first fixes the case's currency.
     pub async fn open_account(
         &self,
@@ -51,8 +84,8 @@ impl Desk {
         account: NewAccount,
         idempotency_key: Option<String>,
     ) -> Result<Outcome, DeskError> {
-        self.case(p, case_id).await?;
-        require(p, Operation::ManageAccounts, "open accounts")?;
+        self.may(p, case_id, Operation::ManageAccounts, "open accounts")
+            .await?;
         let id = account.id.trim();
         if id.is_empty() || id.len() > 100 {
             return Err(DeskError::Invalid(
@@ -65,8 +98,7 @@ impl Desk {
                 ..account
             },
         };
-        self.record(p, case_id, CaseFact::Ledger(fact), idempotency_key)
-            .await
+        self.record_ledger(p, case_id, fact, idempotency_key).await
     }
 
     /// Adds a charge (interest, a fee, a legal cost) to an account of the case.
@@ -77,16 +109,15 @@ impl Desk {
         charge: NewCharge,
         idempotency_key: Option<String>,
     ) -> Result<Outcome, DeskError> {
-        self.case(p, case_id).await?;
-        require(p, Operation::ManageAccounts, "charge accounts")?;
+        self.may(p, case_id, Operation::ManageAccounts, "charge accounts")
+            .await?;
         let fact = LedgerFact::Charged {
             account: charge.account,
             component: charge.component,
             amount: charge.amount,
             reason: charge.reason,
         };
-        self.record(p, case_id, CaseFact::Ledger(fact), idempotency_key)
-            .await
+        self.record_ledger(p, case_id, fact, idempotency_key).await
     }
 
     /// Records a payment, allocated in the default order (costs → fees → interest →
@@ -99,19 +130,14 @@ impl Desk {
         payment: NewPayment,
         idempotency_key: Option<String>,
     ) -> Result<Outcome, DeskError> {
-        self.case(p, case_id).await?;
-        require(p, Operation::RecordPayment, "record payments")?;
+        self.may(p, case_id, Operation::RecordPayment, "record payments")
+            .await?;
         let reference = payment.reference.trim();
         if reference.is_empty() || reference.len() > 100 {
             return Err(DeskError::Invalid(
                 "a payment reference is 1 to 100 characters".into(),
             ));
         }
-        let channel = if p.role == Role::Partner {
-            "partner"
-        } else {
-            "desk"
-        };
         let today = self.clock().now().date_naive();
         let received_on = payment.received_on.unwrap_or(today);
         if received_on > today {
@@ -123,11 +149,10 @@ impl Desk {
             reference: reference.to_string(),
             amount: payment.amount,
             received_on,
-            channel: channel.to_string(),
+            channel: channel(p),
             order: AllocationOrder::default(),
         };
-        self.record(p, case_id, CaseFact::Ledger(fact), idempotency_key)
-            .await
+        self.record_ledger(p, case_id, fact, idempotency_key).await
     }
 
     /// Reverses a payment: reopens exactly what it paid.
@@ -139,8 +164,8 @@ impl Desk {
         reason: &str,
         idempotency_key: Option<String>,
     ) -> Result<Outcome, DeskError> {
-        self.case(p, case_id).await?;
-        require(p, Operation::ReversePayment, "reverse payments")?;
+        self.may(p, case_id, Operation::ReversePayment, "reverse payments")
+            .await?;
         if reason.trim().is_empty() {
             return Err(DeskError::Invalid("say why the payment is reversed".into()));
         }
@@ -149,8 +174,7 @@ impl Desk {
             on: self.clock().now().date_naive(),
             reason: reason.trim().to_string(),
         };
-        self.record(p, case_id, CaseFact::Ledger(fact), idempotency_key)
-            .await
+        self.record_ledger(p, case_id, fact, idempotency_key).await
     }
 
     /// Records a promise to pay: one or several dated amounts, decided kept or broken
@@ -164,21 +188,20 @@ impl Desk {
         parts: Vec<(NaiveDate, Money)>,
         idempotency_key: Option<String>,
     ) -> Result<Outcome, DeskError> {
-        self.case(p, case_id).await?;
-        require(p, Operation::RecordPromise, "record promises to pay")?;
-        let channel = if p.role == Role::Partner {
-            "partner"
-        } else {
-            "desk"
-        };
+        self.may(
+            p,
+            case_id,
+            Operation::RecordPromise,
+            "record promises to pay",
+        )
+        .await?;
         let fact = LedgerFact::PromiseMade {
             made_on: self.clock().now().date_naive(),
             parts,
-            channel: channel.to_string(),
+            channel: channel(p),
             grace_days: collections::promise::DEFAULT_GRACE_DAYS,
         };
-        self.record(p, case_id, CaseFact::Ledger(fact), idempotency_key)
-            .await
+        self.record_ledger(p, case_id, fact, idempotency_key).await
     }
 
     /// Offers an installment plan; the schedule is checked to add up to `total`, to start
@@ -195,30 +218,31 @@ impl Desk {
         settlement: bool,
         idempotency_key: Option<String>,
     ) -> Result<Outcome, DeskError> {
-        self.case(p, case_id).await?;
-        require(p, Operation::ManagePlans, "offer installment plans")?;
+        self.may(
+            p,
+            case_id,
+            Operation::ManagePlans,
+            "offer installment plans",
+        )
+        .await?;
         let needs_approval = settlement
             && !permits(p.role, Operation::ApproveSettlement)
             && self
-                .ledger(p, case_id)
+                .runtime
+                .case(case_id)
                 .await?
+                .and_then(|state| state.ledger)
                 .is_some_and(|l| above_limit(l.balance(), total));
-        let channel = if p.role == Role::Partner {
-            "partner"
-        } else {
-            "desk"
-        };
         let fact = LedgerFact::PlanOffered {
             total,
             schedule,
             offered_on: self.clock().now().date_naive(),
             grace_days: collections::promise::DEFAULT_GRACE_DAYS,
-            channel: channel.to_string(),
+            channel: channel(p),
             settlement,
             needs_approval,
         };
-        self.record(p, case_id, CaseFact::Ledger(fact), idempotency_key)
-            .await
+        self.record_ledger(p, case_id, fact, idempotency_key).await
     }
 
     /// A supervisor approves a settlement offered above the offering role's limit.
@@ -229,11 +253,15 @@ impl Desk {
         plan: u32,
         idempotency_key: Option<String>,
     ) -> Result<Outcome, DeskError> {
-        self.case(p, case_id).await?;
-        require(p, Operation::ApproveSettlement, "approve settlements")?;
+        self.may(
+            p,
+            case_id,
+            Operation::ApproveSettlement,
+            "approve settlements",
+        )
+        .await?;
         let fact = LedgerFact::PlanApproved { plan };
-        self.record(p, case_id, CaseFact::Ledger(fact), idempotency_key)
-            .await
+        self.record_ledger(p, case_id, fact, idempotency_key).await
     }
 
     /// The debtor agrees to an offered plan (today): its instalments are watched from
@@ -245,14 +273,18 @@ impl Desk {
         plan: u32,
         idempotency_key: Option<String>,
     ) -> Result<Outcome, DeskError> {
-        self.case(p, case_id).await?;
-        require(p, Operation::ManagePlans, "record plan acceptances")?;
+        self.may(
+            p,
+            case_id,
+            Operation::ManagePlans,
+            "record plan acceptances",
+        )
+        .await?;
         let fact = LedgerFact::PlanAccepted {
             plan,
             on: self.clock().now().date_naive(),
         };
-        self.record(p, case_id, CaseFact::Ledger(fact), idempotency_key)
-            .await
+        self.record_ledger(p, case_id, fact, idempotency_key).await
     }
 
     /// The debtor turns an offered plan down.
@@ -264,15 +296,14 @@ impl Desk {
         reason: &str,
         idempotency_key: Option<String>,
     ) -> Result<Outcome, DeskError> {
-        self.case(p, case_id).await?;
-        require(p, Operation::ManagePlans, "record plan refusals")?;
+        self.may(p, case_id, Operation::ManagePlans, "record plan refusals")
+            .await?;
         let fact = LedgerFact::PlanDeclined {
             plan,
             on: self.clock().now().date_naive(),
             reason: reason.trim().to_string(),
         };
-        self.record(p, case_id, CaseFact::Ledger(fact), idempotency_key)
-            .await
+        self.record_ledger(p, case_id, fact, idempotency_key).await
     }
 
     /// The case's ledger as it stands (`None` before an account is opened).
