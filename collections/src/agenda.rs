@@ -3,7 +3,9 @@
 //!
 //! The score adds three parts (higher is more urgent):
 //! - priority: 10 points per priority step (0..=100, 50 when the model sets none);
-//! - amount at stake: 100 points per tenfold amount (log10 of the major units);
+//! - amount at stake: 100 points per tenfold amount (log10 of the major units, in the
+//!   case's currency: a yen and a dinar count in their own places; amounts in different
+//!   currencies are not converted);
 //! - due date: 10 points per day earlier due; a task without a due date counts as due
 //!   [`DEFAULT_SLA_DAYS`] after creation.
 //!
@@ -13,6 +15,8 @@
 //! weighs like 10 days.
 
 use chrono::{DateTime, Duration, Utc};
+
+use crate::money::Money;
 
 /// Days after creation a task without due date is treated as due.
 pub const DEFAULT_SLA_DAYS: i64 = 30;
@@ -24,7 +28,7 @@ pub struct RankInputs {
     pub priority: i64,
     pub due_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
-    pub amount_due_minor: Option<i64>,
+    pub amount_due: Option<Money>,
 }
 
 /// The parts of a task's score, for the agenda's explanation.
@@ -47,7 +51,10 @@ pub fn parts(i: &RankInputs) -> RankParts {
     let effective_due = i
         .due_at
         .unwrap_or(i.created_at + Duration::days(DEFAULT_SLA_DAYS));
-    let amount_major = i.amount_due_minor.unwrap_or(0).max(0) as f64 / 100.0;
+    // A score, not money: the logarithm needs a float, and the stored amount stays exact.
+    let amount_major = i.amount_due.map_or(0.0, |m| {
+        m.minor().max(0) as f64 / 10f64.powi(m.currency().minor_units() as i32)
+    });
     RankParts {
         priority_points: 10 * i.priority.clamp(0, 100),
         amount_points: (100.0 * (1.0 + amount_major).log10()).round() as i64,
@@ -68,11 +75,11 @@ pub fn explain(i: &RankInputs, now: DateTime<Utc>) -> Vec<String> {
         i.priority.clamp(0, 100),
         p.priority_points
     )];
-    if let Some(minor) = i.amount_due_minor {
+    if let Some(amount) = i.amount_due {
         out.push(format!(
-            "{}.{:02} at stake (+{} points)",
-            minor / 100,
-            (minor % 100).abs(),
+            "{} {} at stake (+{} points)",
+            amount.amount(),
+            amount.currency().code(),
             p.amount_points
         ));
     }
@@ -105,12 +112,29 @@ mod tests {
     }
 
     fn inputs(priority: i64, due: Option<u32>, amount: Option<i64>) -> RankInputs {
+        in_currency(priority, due, amount, "USD")
+    }
+
+    fn in_currency(priority: i64, due: Option<u32>, amount: Option<i64>, code: &str) -> RankInputs {
+        let currency = crate::money::Currency::from_code(code).unwrap();
         RankInputs {
             priority,
             due_at: due.map(at),
             created_at: at(1),
-            amount_due_minor: amount,
+            amount_due: amount.map(|m| Money::from_minor(m, currency)),
         }
+    }
+
+    #[test]
+    fn an_amount_counts_in_its_own_currency_places() {
+        // 1,000 USD, JPY and KWD are 100000, 1000 and 1000000 minor units: the same
+        // thousand at stake each time.
+        let usd = parts(&in_currency(50, Some(20), Some(100_000), "USD")).amount_points;
+        let jpy = parts(&in_currency(50, Some(20), Some(1_000), "JPY")).amount_points;
+        let kwd = parts(&in_currency(50, Some(20), Some(1_000_000), "KWD")).amount_points;
+        assert_eq!((usd, jpy, kwd), (300, 300, 300));
+        let why = explain(&in_currency(50, Some(20), Some(1_000_000), "KWD"), at(20));
+        assert!(why[1].starts_with("1000.000 KWD at stake"), "{why:?}");
     }
 
     #[test]
@@ -131,7 +155,7 @@ mod tests {
     fn explanation_names_every_part() {
         let why = explain(&inputs(80, Some(20), Some(1_250_050)), at(23));
         assert_eq!(why[0], "priority 80 (+800 points)");
-        assert!(why[1].starts_with("12500.50 at stake"), "{why:?}");
+        assert!(why[1].starts_with("12500.50 USD at stake"), "{why:?}");
         assert!(
             why[2].starts_with("3 days overdue by due date 2026-11-20"),
             "{why:?}"

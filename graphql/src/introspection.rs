@@ -417,7 +417,7 @@ pub enum Route {
 
 impl Introspection {
     pub fn new(limits: &Limits) -> Introspection {
-        let schema = Schema::build(Query, Mutation::default(), Subscription)
+        let schema = Schema::build(Query::default(), Mutation::default(), Subscription)
             .introspection_only()
             .limit_depth(DEPTH)
             .limit_complexity(limits.complexity)

@@ -8,6 +8,7 @@ use std::mem::discriminant;
 
 use bpmn::engine::{EngineError, MigrationError};
 use collections::allocation::AllocationError;
+use collections::debtor::{Channel, ConsentId, ContactId, ContactKind, DebtorError, FlagKind};
 use collections::ledger::LedgerError;
 use collections::money::MoneyError;
 use collections::promise::PromiseError;
@@ -195,9 +196,70 @@ fn desk_errors() -> Vec<DeskError> {
         DeskError::Invalid("i".into()),
         DeskError::Conflict("c".into()),
         DeskError::InvalidModel(Vec::new()),
+        DeskError::DebtorNotFound("d".into()),
+        DeskError::DebtorExists("d".into()),
+        DeskError::DebtorNotRegistered("d".into()),
+        DeskError::DebtorChanged("d".into()),
     ];
     all.extend(runtime_errors().into_iter().map(DeskError::Runtime));
+    all.extend(debtor_errors().into_iter().map(DeskError::Debtor));
     all
+}
+
+fn debtor_errors() -> Vec<DebtorError> {
+    let at = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+    vec![
+        DebtorError::Blank {
+            field: "the debtor's name",
+        },
+        DebtorError::InvalidPhoneNumber {
+            input: "+1 212".into(),
+            reason: "too short",
+        },
+        DebtorError::PhoneNeedsCountry("310 1234567".into()),
+        DebtorError::UnknownCountry("XX".into()),
+        DebtorError::UnknownRegion {
+            country: "US".into(),
+            region: "ZZ".into(),
+        },
+        DebtorError::MalformedEmail {
+            input: "a@".into(),
+            reason: "no domain",
+        },
+        DebtorError::InvalidLanguageTag("spanish".into()),
+        DebtorError::UnknownTimeZone("Mars/Olympus".into()),
+        DebtorError::ChannelNotForContact {
+            channel: Channel::Sms,
+            kind: ContactKind::Email,
+        },
+        DebtorError::UnknownContact(ContactId(9)),
+        DebtorError::UnknownConsent(ConsentId(9)),
+        DebtorError::ConsentAlreadyRevoked {
+            consent: ConsentId(0),
+            at,
+        },
+        DebtorError::RevokedBeforeGiven {
+            consent: ConsentId(0),
+            given_at: at,
+            at,
+        },
+        DebtorError::FlagAlreadySet {
+            flag: FlagKind::Dispute,
+            since: at,
+        },
+        DebtorError::FlagNotSet {
+            flag: FlagKind::Dispute,
+            at,
+        },
+        DebtorError::FlagOutOfOrder {
+            flag: FlagKind::Dispute,
+            at,
+            last: at,
+        },
+        DebtorError::NotRegistered,
+        DebtorError::AlreadyRegistered,
+        DebtorError::UnknownParty(3),
+    ]
 }
 
 fn key_error() -> KeyFileError {
@@ -376,6 +438,7 @@ fn every_variant_of_every_api_error_is_documented() {
     covers_every_variant("StoreError", &store_errors(), StoreError::COUNT);
     covers_every_variant("ApplyError", &apply_errors(), ApplyError::COUNT);
     covers_every_variant("RuntimeError", &runtime_errors(), RuntimeError::COUNT);
+    covers_every_variant("DebtorError", &debtor_errors(), DebtorError::COUNT);
     covers_every_variant("DeskError", &desk_errors(), DeskError::COUNT);
     covers_every_variant(
         "ObjectStoreError",

@@ -157,10 +157,18 @@ pub enum Operation {
     ManagePlans,
     /// Approve a settlement above an agent's discount limit.
     ApproveSettlement,
+    /// Read debtors: identity, contacts, consents, flags.
+    ReadDebtor,
+    /// Register a debtor's file and change who the debtor is (name, jurisdiction,
+    /// language, zone, related parties, clearing flags).
+    RegisterDebtor,
+    /// Record what working a case teaches: a contact point, a consent given or
+    /// revoked, a flag raised (a dispute, a cease request).
+    RecordDebtorContact,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 32] = [
+    pub const ALL: [Operation; 35] = [
         Operation::DeployProcess,
         Operation::ReadProcess,
         Operation::OpenCase,
@@ -193,6 +201,9 @@ impl Operation {
         Operation::RecordPromise,
         Operation::ManagePlans,
         Operation::ApproveSettlement,
+        Operation::ReadDebtor,
+        Operation::RegisterDebtor,
+        Operation::RecordDebtorContact,
     ];
 }
 
@@ -224,6 +235,9 @@ pub fn permits(role: Role, op: Operation) -> bool {
                 | O::RecordPayment
                 | O::RecordPromise
                 | O::ManagePlans
+                | O::ReadDebtor
+                | O::RegisterDebtor
+                | O::RecordDebtorContact
         ),
         R::Partner => matches!(
             op,
@@ -239,10 +253,13 @@ pub fn permits(role: Role, op: Operation) -> bool {
                 | O::RecordPayment
                 | O::RecordPromise
                 | O::ManagePlans
+                | O::ReadDebtor
+                | O::RecordDebtorContact
         ),
         R::Auditor => matches!(
             op,
             O::ReadProcess
+                | O::ReadDebtor
                 | O::ReadCase
                 | O::ReadHistory
                 | O::VerifyHistory
@@ -279,6 +296,8 @@ mod tests {
             Operation::RecordPromise,
             Operation::ManagePlans,
             Operation::ApproveSettlement,
+            Operation::RegisterDebtor,
+            Operation::RecordDebtorContact,
         ];
         for op in writes {
             assert!(!permits(Role::Auditor, op), "{op:?}");

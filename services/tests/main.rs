@@ -3,6 +3,7 @@
 
 mod support;
 
+mod debtors;
 mod ledger;
 mod residency;
 mod runtime;

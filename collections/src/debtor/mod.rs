@@ -14,8 +14,10 @@
 //! - [`email`]: e-mail addresses;
 //! - [`consent`]: channels and the consent history of one contact point;
 //! - [`flags`]: flags with history and which are active at an instant;
-//! - [`parties`]: guarantors and co-debtors, and those who must never be told.
+//! - [`parties`]: guarantors and co-debtors, and those who must never be told;
+//! - [`change`]: the changes a debtor's file is made of.
 
+pub mod change;
 pub mod consent;
 pub mod contact;
 pub mod email;
@@ -25,9 +27,10 @@ pub mod place;
 mod zone_table;
 
 use chrono::{DateTime, Utc};
-use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
+pub use change::{ConsentGrant, ContactOwner, DebtorChange, Made, NewContact};
+pub use chrono_tz::Tz;
 pub use consent::{Channel, Consent, ConsentId, ConsentMethod, Contact, ContactId, Revocation};
 pub use contact::{ContactKind, ContactPoint, Phone, PostalAddress};
 pub use email::Email;
@@ -37,7 +40,7 @@ pub use place::{Country, Jurisdiction, candidate_zones, parse_time_zone};
 
 /// Why a debtor, a contact, a consent or a flag change was refused. Each variant is one
 /// thing the caller can fix.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, strum::EnumCount)]
 pub enum DebtorError {
     #[error("{field} is blank: it must be given")]
     Blank { field: &'static str },
@@ -91,6 +94,12 @@ pub enum DebtorError {
         at: DateTime<Utc>,
         last: DateTime<Utc>,
     },
+    #[error("the debtor's file must start by registering the debtor")]
+    NotRegistered,
+    #[error("the debtor is already registered")]
+    AlreadyRegistered,
+    #[error("the debtor has no related party {0}")]
+    UnknownParty(u32),
 }
 
 /// A natural person or a legal one: the rules differ (consumer-protection law such as

@@ -6,10 +6,10 @@ use std::sync::Arc;
 
 use async_graphql::dataloader::{DataLoader, Loader};
 use collections::ledger::Ledger;
-use orm::entities::{debtors, tasks};
+use orm::entities::tasks;
 use partners::Partners;
 use services::access::Principal;
-use services::desk::Desk;
+use services::desk::{DebtorRecord, Desk};
 
 pub struct DebtorLoader(pub Desk, pub Principal);
 pub struct OpenTasksLoader(pub Desk, pub Principal);
@@ -22,7 +22,7 @@ pub struct LedgerLoader(pub Desk, pub Principal);
 pub type LoadError = Arc<async_graphql::Error>;
 
 impl Loader<String> for DebtorLoader {
-    type Value = debtors::Model;
+    type Value = DebtorRecord;
     type Error = LoadError;
 
     async fn load(&self, keys: &[String]) -> Result<HashMap<String, Self::Value>, Self::Error> {
@@ -31,7 +31,10 @@ impl Loader<String> for DebtorLoader {
             .debtors(&self.1, keys)
             .await
             .map_err(|e| Arc::new(crate::errors::api(e)))?;
-        Ok(rows.into_iter().map(|d| (d.debtor_id.clone(), d)).collect())
+        Ok(rows
+            .into_iter()
+            .map(|d| (d.row.debtor_id.clone(), d))
+            .collect())
     }
 }
 

@@ -4,6 +4,8 @@
 //! enforced by [`services::desk::Desk`].
 
 mod clients;
+mod debtor_mutation;
+mod debtors;
 pub mod documents;
 mod ledger;
 mod loaders;
@@ -21,15 +23,23 @@ use self::documents::DocumentMutation;
 use self::ledger::LedgerMutation;
 pub use self::loaders::Loaders;
 use self::mutation::CaseMutation;
-pub use self::query::Query;
 pub use self::subscription::Subscription;
 use crate::errors::{ErrorCode, coded};
 
 pub type RecobroSchema = Schema<Query, Mutation, Subscription>;
 
-/// Every mutation: the desk's, the ledger's and the documents'.
+/// Every query: cases and their work, debtors.
 #[derive(MergedObject, Default)]
-pub struct Mutation(CaseMutation, LedgerMutation, DocumentMutation);
+pub struct Query(query::CaseQuery, debtors::DebtorQuery);
+
+/// Every mutation: the desk's, the ledger's, the debtors' and the documents'.
+#[derive(MergedObject, Default)]
+pub struct Mutation(
+    CaseMutation,
+    LedgerMutation,
+    debtor_mutation::DebtorMutation,
+    DocumentMutation,
+);
 
 /// Limits on what one request may ask.
 #[derive(Debug, Clone, Copy)]
@@ -60,7 +70,7 @@ pub fn build(
     documents: ::documents::DocumentService,
     limits: Limits,
 ) -> RecobroSchema {
-    Schema::build(Query, Mutation::default(), Subscription)
+    Schema::build(Query::default(), Mutation::default(), Subscription)
         .data(Partners::new(desk.clone()))
         .data(desk)
         .data(clients)
@@ -74,7 +84,7 @@ pub fn build(
 
 /// The SDL the schema publishes; the snapshot `graphql/schema.graphql.snap` must equal it.
 pub fn sdl() -> String {
-    Schema::build(Query, Mutation::default(), Subscription)
+    Schema::build(Query::default(), Mutation::default(), Subscription)
         .finish()
         .sdl()
 }

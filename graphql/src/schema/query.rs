@@ -92,17 +92,18 @@ pub(super) fn task_connection(page: services::desk::TaskPage) -> Connection<Task
 
 /// A list field costs its page size times what each item asks for, so aliasing many
 /// big pages hits the complexity limit.
-fn page_cost(first: Option<i32>, child_complexity: usize) -> usize {
+pub(super) fn page_cost(first: Option<i32>, child_complexity: usize) -> usize {
     let n = first
         .unwrap_or(20)
         .clamp(1, services::desk::MAX_PAGE as i32) as usize;
     n.saturating_mul(child_complexity.max(1))
 }
 
-pub struct Query;
+#[derive(Default)]
+pub struct CaseQuery;
 
 #[Object]
-impl Query {
+impl CaseQuery {
     /// Who the server thinks you are.
     async fn me(&self, ctx: &Context<'_>) -> Result<Me> {
         Ok(Me::from(principal(ctx)?))

@@ -3,11 +3,12 @@
 use async_graphql::{Context, Enum, ID, Json, Object, Result, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
 use collections::money::{Currency, Money};
-use orm::entities::{case_notes, cases, debtors, process_definitions, tasks};
+use orm::entities::{case_notes, cases, process_definitions, tasks};
 use services::access::Principal;
 use services::desk::{AgendaItem, TaskKey};
 use services::journal::Entry;
 
+use super::debtors::Debtor;
 use super::loaders::Loaders;
 use super::{desk, principal};
 use crate::errors;
@@ -103,7 +104,8 @@ impl Case {
             .load_one(id.clone())
             .await
             .map_err(|e| (*e).clone())?
-            .map(Debtor))
+            .map(|record| Debtor::new(ctx, record))
+            .transpose()?)
     }
     async fn partner(&self, ctx: &Context<'_>) -> Result<Option<Partner>> {
         let Some(id) = &self.0.partner else {
@@ -230,18 +232,6 @@ pub struct HistoryCheck {
     pub valid: bool,
     pub entries: i64,
     pub problem: Option<String>,
-}
-
-pub struct Debtor(pub debtors::Model);
-
-#[Object]
-impl Debtor {
-    async fn id(&self) -> ID {
-        ID(self.0.debtor_id.clone())
-    }
-    async fn name(&self) -> &str {
-        &self.0.name
-    }
 }
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]

@@ -23,6 +23,9 @@ enum Setup {
     Account,
     /// An account is open and payment `P-setup` recorded on it.
     Paid,
+    /// The case's debtor `$d` is registered with a phone (contact 0) whose SMS consent
+    /// is consent 0, and a dispute flag.
+    Debtor,
 }
 
 struct Op {
@@ -238,7 +241,29 @@ fn ops() -> Vec<Op> {
                 &[A, S],
             )
         },
+        op(
+            "registerDebtor",
+            "mutation($dn: String!) { registerDebtor(input: {id: $dn, kind: PERSON, name: \"Eva\", country: \"CO\"}) { debtor { id } } }",
+            &[A, S, G],
+        ),
+        debtor_op("debtor", "query($d: ID!) { debtor(id: $d) { name contacts { id } activeFlags { flag } } }", ALL),
+        debtor_op("debtorFlagHistory", "query($d: ID!) { debtor(id: $d) { flagHistory { reason } } }", &[A, S, G, U]),
+        debtor_op("debtorFileHistory", "query($d: ID!) { debtor(id: $d) { fileHistory { verified } } }", &[A, S, G, U]),
+        debtor_op("updateDebtor", "mutation($d: ID!) { updateDebtor(id: $d, input: {name: \"Eva M.\"}) { debtor { name } } }", &[A, S, G]),
+        debtor_op("addDebtorContact", "mutation($d: ID!) { addDebtorContact(debtorId: $d, contact: {point: {email: \"eva@example.co\"}}) { contactId } }", &[A, S, G, P]),
+        debtor_op("giveConsent", "mutation($d: ID!) { giveConsent(debtorId: $d, contactId: 0, consent: {channel: CALL, how: RECORDED_CALL, givenBy: \"debtor\"}) { consentId } }", &[A, S, G, P]),
+        debtor_op("revokeConsent", "mutation($d: ID!) { revokeConsent(debtorId: $d, contactId: 0, consentId: 0) { debtor { id } } }", &[A, S, G, P]),
+        debtor_op("setDebtorFlag", "mutation($d: ID!) { setDebtorFlag(debtorId: $d, flag: CEASE_COMMUNICATION, reason: \"letter\") { debtor { id } } }", &[A, S, G, P]),
+        debtor_op("clearDebtorFlag", "mutation($d: ID!) { clearDebtorFlag(debtorId: $d, flag: DISPUTE, reason: \"verified\") { debtor { id } } }", &[A, S, G]),
+        debtor_op("addRelatedParty", "mutation($d: ID!) { addRelatedParty(debtorId: $d, party: {relationship: GUARANTOR, kind: PERSON, name: \"Leo\"}) { partyIndex } }", &[A, S, G]),
     ]
+}
+
+const fn debtor_op(name: &'static str, query: &'static str, allowed: &'static [Role]) -> Op {
+    Op {
+        setup: Setup::Debtor,
+        ..op(name, query, allowed)
+    }
 }
 
 fn open_task(case: &Value) -> String {
@@ -309,6 +334,21 @@ async fn matrix(db: &DatabaseConnection) {
                 )
                 .await;
             }
+            let debtor = format!("D-{}-{role}", op.name);
+            if op.setup == Setup::Debtor {
+                h.ok(
+                    &w.admin,
+                    "mutation($d: String!) { registerDebtor(input: {id: $d, kind: PERSON, name: \"Eva\", country: \"CO\", contacts: [{point: {phone: {number: \"+57 310 1234567\"}}, consents: [{channel: SMS, how: WRITTEN, givenBy: \"debtor\"}]}]}) { debtor { id } } }",
+                    json!({"d": debtor}),
+                )
+                .await;
+                h.ok(
+                    &w.admin,
+                    "mutation($d: ID!) { setDebtorFlag(debtorId: $d, flag: DISPUTE, reason: \"says paid\") { debtor { id } } }",
+                    json!({"d": debtor}),
+                )
+                .await;
+            }
             if op.setup == Setup::Claimed {
                 let claimer = if *role == U { &w.admin } else { token };
                 h.ok(
@@ -320,6 +360,7 @@ async fn matrix(db: &DatabaseConnection) {
             }
             let vars = json!({
                 "c": case_id, "t": task, "p": w.agency, "xml": PROCESS, "n": format!("Agency {case_id}"),
+                "d": debtor, "dn": format!("{debtor}-new"),
             });
             let (status, body) = h
                 .post(Some(token), json!({"query": op.query, "variables": vars}))

@@ -2,6 +2,7 @@
 //! database (SQLite, and PostgreSQL when `RECOBRO_TEST_DATABASE_URL` is set).
 
 mod authz;
+mod debtors;
 mod documents;
 mod flows;
 mod isolation;

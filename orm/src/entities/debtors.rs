@@ -1,4 +1,5 @@
-//! Debtors, by the creditor's own reference.
+//! Debtors, by the creditor's own reference: the row cases point at, and the debtor's
+//! current state as its file of changes ([`super::debtor_changes`]) makes it.
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -10,6 +11,14 @@ pub struct Model {
     pub debtor_id: String,
     pub name: String,
     pub created_at: DateTimeUtc,
+    /// `person` or `company`; `None` until the debtor's file is registered.
+    pub kind: Option<String>,
+    /// The debtor as its file makes it (JSON of `collections::debtor::Debtor`); derived,
+    /// `None` for a debtor only named by a case.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub profile: Option<String>,
+    /// The number of changes in the debtor's file: the `seq` of the latest.
+    pub version: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -147,6 +147,22 @@ pub struct CaseDesk {
     pub delinquent_since: Option<NaiveDate>,
 }
 
+impl CaseDesk {
+    /// What is at stake, in the case's currency (USD, as [`minor_units`] reads it, when
+    /// the case names none).
+    pub fn amount_due(&self) -> Option<Money> {
+        amount_of(self.amount_due_minor, self.currency.as_deref())
+    }
+}
+
+/// Minor units of a case's columns as money.
+pub fn amount_of(minor: Option<i64>, currency: Option<&str>) -> Option<Money> {
+    let currency = currency
+        .and_then(|c| Currency::from_code(c).ok())
+        .or_else(|| Currency::from_code("USD").ok())?;
+    minor.map(|m| Money::from_minor(m, currency))
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct NoteRow {
     pub task_id: Option<i64>,
@@ -217,7 +233,7 @@ pub fn changes(
                     priority: t.priority,
                     due_at: due_of(t.due_date.as_deref()),
                     created_at: at,
-                    amount_due_minor: desk.amount_due_minor,
+                    amount_due: desk.amount_due(),
                 }),
                 task_id: t.task as i64,
                 element_id: t.element_id.to_string(),

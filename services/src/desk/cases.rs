@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use bpmn::expr::Vars;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use orm::entities::{case_notes, cases, debtors};
+use orm::entities::{case_notes, cases};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::{Desk, DeskError, page_size, require};
@@ -206,23 +206,6 @@ impl Desk {
             cases: rows,
             has_next,
         })
-    }
-
-    /// Debtors by id within the caller's tenant, for a page of cases in one query.
-    pub async fn debtors(
-        &self,
-        p: &Principal,
-        ids: &[String],
-    ) -> Result<Vec<debtors::Model>, DeskError> {
-        require(p, Operation::ReadCase, "read cases")?;
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        Ok(debtors::Entity::find()
-            .filter(debtors::Column::Tenant.eq(p.tenant.as_str()))
-            .filter(debtors::Column::DebtorId.is_in(ids.to_vec()))
-            .all(&self.db)
-            .await?)
     }
 
     pub async fn history(&self, p: &Principal, case_id: &str) -> Result<CaseHistory, DeskError> {

@@ -7,6 +7,7 @@
 //! for a case that does not exist, so ids cannot be probed.
 
 mod cases;
+mod debtors;
 mod definitions;
 mod ledger;
 mod tasks;
@@ -16,6 +17,7 @@ use std::sync::Arc;
 use sea_orm::DatabaseConnection;
 
 pub use self::cases::{CaseFilter, CaseHistory, CasePage, HistoryCheck, NewCase};
+pub use self::debtors::{DebtorFile, DebtorOutcome, DebtorPage, DebtorRecord};
 pub use self::definitions::{DeployProblem, DeployReport};
 pub use self::ledger::{NewCharge, NewPayment};
 pub use self::tasks::{AgendaItem, TaskKey, TaskPage};
@@ -41,6 +43,18 @@ pub enum DeskError {
     PartnerNotFound(String),
     #[error("process definition {0} does not exist")]
     DefinitionNotFound(String),
+    #[error("debtor {0} does not exist")]
+    DebtorNotFound(String),
+    #[error("debtor {0} is already registered: change it instead")]
+    DebtorExists(String),
+    #[error("debtor {0} has no file yet: register the debtor first")]
+    DebtorNotRegistered(String),
+    #[error(
+        "debtor {0} was changed by another request at the same moment: read it again and retry"
+    )]
+    DebtorChanged(String),
+    #[error(transparent)]
+    Debtor(#[from] collections::debtor::DebtorError),
     #[error("{0}")]
     Invalid(String),
     #[error("{0}")]
@@ -65,6 +79,11 @@ impl ApiError for DeskError {
             DeskError::TaskNotFound(_) => ErrorCode::TaskNotFound,
             DeskError::PartnerNotFound(_) => ErrorCode::PartnerNotFound,
             DeskError::DefinitionNotFound(_) => ErrorCode::DefinitionNotFound,
+            DeskError::DebtorNotFound(_) => ErrorCode::DebtorNotFound,
+            DeskError::DebtorExists(_) => ErrorCode::DebtorExists,
+            DeskError::DebtorNotRegistered(_) => ErrorCode::DebtorNotRegistered,
+            DeskError::DebtorChanged(_) => ErrorCode::DebtorChanged,
+            DeskError::Debtor(e) => e.code(),
             DeskError::Invalid(_) => ErrorCode::BadInput,
             DeskError::Conflict(_) => ErrorCode::Conflict,
             DeskError::InvalidModel(_) => ErrorCode::InvalidModel,

@@ -1,13 +1,16 @@
 //! Tasks: queues, "my tasks", the agenda, claim, complete, reassign, comment.
 
 use bpmn::expr::Vars;
-use orm::entities::{task_candidates, tasks};
+use std::collections::HashMap;
+
+use orm::entities::{cases, task_candidates, tasks};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select};
 
 use super::{Desk, DeskError, MAX_PAGE, page_size, require};
 use crate::access::{Operation, Principal, Role};
 use crate::case::CaseFact;
+use crate::case::projection::amount_of;
 use crate::runtime::Outcome;
 use collections::agenda::{self, RankInputs, RankParts};
 
@@ -196,6 +199,27 @@ impl Desk {
     }
 
     /// Rows for keys, in the keys' order, in one query.
+    /// The currency of each task's case, in one query, for the agenda's explanation.
+    async fn currencies_of(
+        &self,
+        rows: &[tasks::Model],
+    ) -> Result<HashMap<String, Option<String>>, DeskError> {
+        let ids: Vec<String> = rows.iter().map(|t| t.case_id.clone()).collect();
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        Ok(cases::Entity::find()
+            .select_only()
+            .column(cases::Column::CaseId)
+            .column(cases::Column::Currency)
+            .filter(cases::Column::CaseId.is_in(ids))
+            .into_tuple::<(String, Option<String>)>()
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .collect())
+    }
+
     async fn tasks_in_order(&self, keys: &[TaskKey]) -> Result<Vec<tasks::Model>, DeskError> {
         if keys.is_empty() {
             return Ok(Vec::new());
@@ -304,6 +328,7 @@ impl Desk {
         rows.dedup_by(|a, b| key_of(a) == key_of(b));
         rows.truncate(n as usize);
         let now = self.clock.now();
+        let currencies = self.currencies_of(&rows).await?;
         Ok(rows
             .into_iter()
             .map(|t| {
@@ -311,7 +336,10 @@ impl Desk {
                     priority: i64::from(t.priority),
                     due_at: t.due_at,
                     created_at: t.created_at,
-                    amount_due_minor: t.amount_due_minor,
+                    amount_due: amount_of(
+                        t.amount_due_minor,
+                        currencies.get(&t.case_id).and_then(|c| c.as_deref()),
+                    ),
                 };
                 AgendaItem {
                     parts: agenda::parts(&inputs),

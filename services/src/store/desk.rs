@@ -3,7 +3,7 @@
 //! Part of the same transaction as the journal entry.
 
 use orm::entities::{case_notes, cases, debtors, task_candidates, tasks};
-use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, UpdateMany};
 
 use super::{Commit, StoreError};
@@ -123,13 +123,17 @@ pub(super) async fn write<C: ConnectionTrait>(db: &C, c: &Commit) -> Result<(), 
             debtor_id: Set(debtor_id.clone()),
             name: Set(name.clone()),
             created_at: Set(c.entry.recorded_at),
+            ..Default::default()
         })
         .on_conflict(
+            // A registered debtor's name changes through its file only.
             OnConflict::columns([debtors::Column::Tenant, debtors::Column::DebtorId])
                 .update_column(debtors::Column::Name)
+                .action_and_where(Expr::col((debtors::Entity, debtors::Column::Profile)).is_null())
                 .to_owned(),
         )
-        .exec(db)
+        // Nothing written is no error: the debtor's file keeps its name.
+        .exec_without_returning(db)
         .await?;
     }
     Ok(())
