@@ -103,11 +103,10 @@ impl Demo {
                     self.work
                         .push_back((t.task, t.element_id.to_string(), None));
                 }
-                Effect::InvokeService(j) => self.work.push_back((
-                    j.job,
-                    j.element_id.to_string(),
-                    Some(j.job_type.clone()),
-                )),
+                Effect::InvokeService(j) => {
+                    self.work
+                        .push_back((j.job, j.element_id.to_string(), Some(j.job_type.clone())))
+                }
                 Effect::CancelTask { task: id } | Effect::CancelJob { job: id } => {
                     self.work.retain(|w| w.0 != *id);
                 }

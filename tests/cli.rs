@@ -397,12 +397,18 @@ fn demo_runs_the_bundled_process() {
             .find(|l| l["element"] == element)
             .map(|l| l["time"].clone())
     };
-    assert_eq!(time_of("PromiseBroken"), Some("2026-01-20T00:00:00Z".into()));
+    assert_eq!(
+        time_of("PromiseBroken"),
+        Some("2026-01-20T00:00:00Z".into())
+    );
     assert_eq!(time_of("PlanBroken"), Some("2026-03-04T00:00:00Z".into()));
     let end = trace.last().expect("end line");
     assert_eq!(end["state"], "completed", "{end}");
     assert_eq!(end["stage"], "closed", "{end}");
-    assert_eq!((&end["balance"], &end["currency"]), (&"0.00".into(), &"COP".into()));
+    assert_eq!(
+        (&end["balance"], &end["currency"]),
+        (&"0.00".into(), &"COP".into())
+    );
     let journal: Vec<&str> = end["journal"]
         .as_array()
         .expect("journal")

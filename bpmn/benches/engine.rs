@@ -183,7 +183,10 @@ fn next_event(st: &Instance, work: &mut Work, s: Scenario, now: &mut DateTime<Ut
         );
     }
     if awaits("promise-broken") {
-        return message("promise-broken", json!({"promiseId": 1, "promiseKept": false}));
+        return message(
+            "promise-broken",
+            json!({"promiseId": 1, "promiseKept": false}),
+        );
     }
     let (timer, due) = st.next_timer().expect("the case waits for nothing");
     *now = due.max(*now);

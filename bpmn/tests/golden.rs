@@ -699,7 +699,11 @@ fn script_cases() -> Vec<ScriptCase> {
                     Act::Message("promise-kept", None, promise_verdict(true)),
                     Act::Complete("SendReminder", json!({})),
                     Act::Complete("CallDebtor", json!({"promiseToPay": true})),
-                    Act::Message("paid-in-full", None, paid_in_full("BANK-2", "1840500.00", "0.00")),
+                    Act::Message(
+                        "paid-in-full",
+                        None,
+                        paid_in_full("BANK-2", "1840500.00", "0.00"),
+                    ),
                     Act::Complete("CloseCase", json!({})),
                 ]
             },
@@ -737,7 +741,11 @@ fn script_cases() -> Vec<ScriptCase> {
                     Act::Message("plan-accepted", None, plan_message("accepted")),
                     Act::Message("plan-broken", None, plan_message("broken")),
                     Act::Complete("PlaceWithAgency", json!({})),
-                    Act::Message("paid-in-full", Some("L-1001"), paid_in_full("AG-7", "1840500.00", "0.00")),
+                    Act::Message(
+                        "paid-in-full",
+                        Some("L-1001"),
+                        paid_in_full("AG-7", "1840500.00", "0.00"),
+                    ),
                     Act::Complete("CloseCase", json!({})),
                 ]
             },

@@ -691,9 +691,8 @@ async fn paid_in_full_closes_the_case(db: &DatabaseConnection) {
         cases.push(case_id);
     }
     let (paid, promised, settled) = (&cases[0], &cases[1], &cases[2]);
-    let variables = |state: &services::case::CaseState| {
-        state.instance.variables().cloned().unwrap_or_default()
-    };
+    let variables =
+        |state: &services::case::CaseState| state.instance.variables().cloned().unwrap_or_default();
 
     // A part payment leaves the process waiting; the one that pays the rest (and 500
     // over) closes it in its own entry.
@@ -804,4 +803,7 @@ async fn paid_in_full_closes_the_case(db: &DatabaseConnection) {
         assert_eq!(replayed.instance, live.instance);
     }
 }
-on_both!(ledger_paid_in_full_closes_the_case, paid_in_full_closes_the_case);
+on_both!(
+    ledger_paid_in_full_closes_the_case,
+    paid_in_full_closes_the_case
+);

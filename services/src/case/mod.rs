@@ -20,8 +20,8 @@ use collections::promise::Promise;
 pub use events::CaseEvent;
 pub use facts::{CaseFact, DocumentFact, LedgerFact};
 pub use ledger_facts::{
-    LedgerTimer, PAID_IN_FULL, PAYMENT_RECEIVED, PLAN_ACCEPTED, PLAN_ACTIVE, PLAN_BROKEN, PLAN_COMPLETED,
-    PLAN_DECLINED, PROMISE_BROKEN, PROMISE_KEPT,
+    LedgerTimer, PAID_IN_FULL, PAYMENT_RECEIVED, PLAN_ACCEPTED, PLAN_ACTIVE, PLAN_BROKEN,
+    PLAN_COMPLETED, PLAN_DECLINED, PROMISE_BROKEN, PROMISE_KEPT,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
