@@ -1,6 +1,7 @@
 //! `recobro`: the one binary of Recobro.
 
 mod bench;
+mod demo;
 mod documents_cmd;
 mod load;
 mod process_cmd;
@@ -34,7 +35,8 @@ enum Command {
     /// Work with BPMN process models.
     #[command(subcommand)]
     Process(ProcessCommand),
-    /// Run the bundled collections process on a virtual clock and print its trace.
+    /// Run one case of the bundled collections strategy through the case runtime and its
+    /// ledger, on a virtual clock and a throw-away database, and print its trace.
     Demo,
     /// Run the HTTP server (migrates the database first).
     Serve(serve::ServeArgs),
@@ -98,7 +100,7 @@ fn main() -> ExitCode {
             vars,
             outputs,
         }) => process_cmd::trace(&files, &vars, &outputs),
-        Command::Demo => process_cmd::demo(),
+        Command::Demo => demo::run(),
         Command::Serve(args) => serve::run(args),
         Command::Verify(args) => verify_cmd::run(args),
         Command::Replay(args) => replay_cmd::run(args),

@@ -1,4 +1,4 @@
-//! `recobro process check|trace` and `recobro demo`.
+//! `recobro process check|trace`; the model `recobro demo` runs.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -8,7 +8,7 @@ use bpmn::compile::{Source, SourceError, deploy};
 use bpmn::simulate::{self, End, Outputs};
 use chrono::{DateTime, TimeZone, Utc};
 
-/// The collections model bundled with the binary (also the benchmark model).
+/// The collections model bundled with the binary (`recobro demo`; also the benchmark model).
 pub const DEMO_MODEL: &str = include_str!("../docs/examples/collections.bpmn");
 
 /// Virtual clock start of every trace, so traces are reproducible.
@@ -219,26 +219,4 @@ fn run_trace(sources: &[Source<'_>], vars: bpmn::expr::Vars, outputs: &Outputs) 
         End::Incident { .. } => ExitCode::from(1),
         End::Stuck { .. } | End::Runaway { .. } => ExitCode::from(2),
     }
-}
-
-pub fn demo() -> ExitCode {
-    let source = Source {
-        name: "collections.bpmn",
-        xml: DEMO_MODEL.as_bytes(),
-        version: 1,
-    };
-    let vars = serde_json::json!({
-        "caseId": "C-1001", "debtorName": "Ana Pérez", "balance": 1840.5, "dpd": 1,
-        "parties": ["debtor", "guarantor"], "jurisdiction": "CO"
-    });
-    let outputs = serde_json::json!({
-        "CallDebtor": [{"promiseToPay": false}, {"promiseToPay": false}],
-        "AgencyWork": {"recovered": false},
-        "*": {}
-    });
-    let vars = vars.as_object().cloned().unwrap_or_default();
-    let outputs = outputs.as_object().cloned().unwrap_or_default();
-    println!("# Recobro demo: the bundled collections process (docs/examples/collections.bpmn)");
-    println!("# on a virtual clock; one JSON line per completed flow node, then the end state.");
-    run_trace(&[source], vars, &outputs)
 }

@@ -246,11 +246,11 @@ fn check_refuses_doctype_and_entities() {
 
 #[test]
 fn trace_runs_collections_example_to_the_end() {
-    let vars = r#"{"caseId": "C-7", "balance": 250, "dpd": 3, "paid": false,
-        "planAgreed": false, "parties": ["debtor"]}"#;
-    // The payment message reaches the catch event because --outputs names it.
+    let vars = r#"{"externalRef": "L-7", "balance": 250, "dpd": 3, "parties": ["debtor"]}"#;
+    // paid-in-full reaches the event sub-process because --outputs names its start; it
+    // arrives the first time nothing else can move: after the call's promise.
     let outputs = r#"{"CallDebtor": {"promiseToPay": true},
-        "PaymentReceived": {"paid": true}, "*": {}}"#;
+        "PaidInFullReceived": {"paidInFull": true, "amountPaid": "250.00"}, "*": {}}"#;
     let o = recobro(&[
         "process",
         "trace",
@@ -270,21 +270,20 @@ fn trace_runs_collections_example_to_the_end() {
     let path = [
         "CaseOpened",
         "EarlyStart",
+        "RemindAgain",
         "SendReminder",
         "CallDebtor",
         "PromiseMade",
-        "AwaitPayment",
-        "PaymentReceived",
-        "EarlyEnd",
-        "Early",
-        "CuredEarly",
-        "ClosedPaid",
+        "PaidInFullReceived",
+        "CloseCase",
+        "PaidInFullEnd",
+        "PaidInFull",
     ];
     assert_eq!(elements, path);
     let end = lines.last().expect("end line");
     assert_eq!(end["state"], "completed", "{end}");
-    assert_eq!(end["variables"]["paid"], true);
-    assert_eq!(end["variables"]["caseId"], "C-7");
+    assert_eq!(end["variables"]["paidInFull"], true);
+    assert_eq!(end["variables"]["externalRef"], "L-7");
 }
 
 #[test]
@@ -367,10 +366,69 @@ fn demo_runs_the_bundled_process() {
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}")))
         .collect();
     assert_eq!(trace[0]["element"], "CaseOpened");
+    // The ledger drives the strategy: a promise kept by a payment, one broken by the
+    // clock, a plan accepted and broken by the clock, then paid in full at the agency.
+    let elements: Vec<&str> = trace.iter().filter_map(|l| l["element"].as_str()).collect();
+    let milestones = [
+        "PromiseKept",
+        "PromiseBroken",
+        "Early",
+        "PlanAccepted",
+        "PlanBroken",
+        "Late",
+        "PlaceWithAgency",
+        "PaidInFullReceived",
+        "CloseCase",
+        "PaidInFull",
+    ];
+    let mut rest = elements.iter();
+    for m in milestones {
+        assert!(
+            rest.any(|e| *e == m),
+            "{m} missing or out of order in {elements:?}"
+        );
+    }
+    assert!(!elements.contains(&"AgencyWork"), "{elements:?}");
+    // When it happened: the broken promise on the day after its grace, the broken plan
+    // on the day after its second instalment's grace.
+    let time_of = |element: &str| {
+        trace
+            .iter()
+            .find(|l| l["element"] == element)
+            .map(|l| l["time"].clone())
+    };
     assert_eq!(
-        trace.last().map(|e| e["state"].clone()),
-        Some("completed".into())
+        time_of("PromiseBroken"),
+        Some("2026-01-20T00:00:00Z".into())
     );
+    assert_eq!(time_of("PlanBroken"), Some("2026-03-04T00:00:00Z".into()));
+    let end = trace.last().expect("end line");
+    assert_eq!(end["state"], "completed", "{end}");
+    assert_eq!(end["stage"], "closed", "{end}");
+    assert_eq!(
+        (&end["balance"], &end["currency"]),
+        (&"0.00".into(), &"COP".into())
+    );
+    let journal: Vec<&str> = end["journal"]
+        .as_array()
+        .expect("journal")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    for fact in [
+        "AccountOpened",
+        "PromiseMade",
+        "PaymentRecorded",
+        "PromiseDeadlinePassed",
+        "PlanOffered",
+        "PlanAccepted",
+        "PlanDeadlinePassed",
+    ] {
+        assert!(journal.contains(&fact), "{fact} not in {journal:?}");
+    }
+    // No message was correlated by hand: the ledger's facts delivered them all.
+    assert!(!journal.contains(&"MessageCorrelated"), "{journal:?}");
+    assert_eq!(journal.last(), Some(&"JobCompleted"));
 }
 
 #[test]

@@ -32,44 +32,42 @@ const MINIMAL: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
   </bpmn:process>
 </bpmn:definitions>"#;
 
-/// How one case goes through the collections process.
+/// How one case goes through the collections process. The ledger's messages arrive as
+/// the runtime sends them: by name, without a correlation key.
 #[derive(Clone, Copy)]
 struct Scenario {
     name: &'static str,
-    /// The debtor promises to pay on the first call.
+    /// The debtor promises to pay on the first call (and breaks the promise, unless the
+    /// case is paid off while the process waits for the verdict).
     promise: bool,
-    /// The promised payment arrives as a `payment-received` message.
-    pays: bool,
-    /// The agency recovers the debt; `false` = nobody completes the agency task and the
-    /// 60-day recall timer sends the case to legal.
-    agency_recovers: bool,
-    /// The end event the case must reach, and its number of transitions.
+    /// Where `paid-in-full` arrives: while the process waits for the promise's verdict
+    /// (`AwaitVerdict`), while the agency works the case (`AgencyWork`), or never (`""`,
+    /// the 60-day recall timer sends the case to legal).
+    paid_at: &'static str,
+    /// The element completed last, and the number of transitions.
     end: &'static str,
     transitions: usize,
 }
 
 const SCENARIOS: [Scenario; 3] = [
     Scenario {
-        name: "promise_kept",
+        name: "paid_early",
         promise: true,
-        pays: true,
-        agency_recovers: false,
-        end: "ClosedPaid",
-        transitions: 11,
+        paid_at: "AwaitVerdict",
+        end: "PaidInFull",
+        transitions: 10,
     },
     Scenario {
-        name: "agency_recovers",
-        promise: false,
-        pays: false,
-        agency_recovers: true,
-        end: "ClosedPaid",
-        transitions: 21,
+        name: "paid_at_agency",
+        promise: true,
+        paid_at: "AgencyWork",
+        end: "PaidInFull",
+        transitions: 23,
     },
     Scenario {
         name: "legal",
         promise: false,
-        pays: false,
-        agency_recovers: false,
+        paid_at: "",
         end: "ClosedLegal",
         transitions: 22,
     },
@@ -125,8 +123,7 @@ fn absorb(fx: Vec<Effect>, work: &mut Work, out: &mut Outcome) {
 /// Runs one case of the collections process to its end.
 fn run_case(dep: &Deployment, s: Scenario) -> Outcome {
     let vars = obj(json!({
-        "caseId": "C-1", "balance": 1840.5, "dpd": 1, "paid": false, "planAgreed": false,
-        "parties": ["debtor", "guarantor"],
+        "externalRef": "L-1", "balance": 1840.5, "dpd": 1, "parties": ["debtor", "guarantor"],
     }));
     let mut now = epoch();
     let mut out = Outcome {
@@ -146,14 +143,12 @@ fn run_case(dep: &Deployment, s: Scenario) -> Outcome {
 }
 
 fn next_event(st: &Instance, work: &mut Work, s: Scenario, now: &mut DateTime<Utc>) -> Event {
-    let ready = work
-        .iter()
-        .position(|(_, el, _)| s.agency_recovers || &**el != "AgencyWork");
+    // The agency never completes its task: it is paid off there, or recalled.
+    let ready = work.iter().position(|(_, el, _)| &**el != "AgencyWork");
     if let Some(i) = ready {
         let (id, element, is_task) = work.remove(i);
         let variables = obj(match &*element {
             "CallDebtor" => json!({"promiseToPay": s.promise}),
-            "AgencyWork" => json!({"recovered": true}),
             "NotifyParties" => json!({"recipient": "sent"}),
             _ => json!({}),
         });
@@ -166,15 +161,32 @@ fn next_event(st: &Instance, work: &mut Work, s: Scenario, now: &mut DateTime<Ut
             Event::CompleteJob { job: id, variables }
         };
     }
-    let payment_awaited = st.subscriptions.values().any(|sub| {
-        matches!(&sub.kind, SubscriptionKind::Message { name, .. } if name == "payment-received")
-    });
-    if s.pays && payment_awaited {
-        return Event::Message {
-            name: "payment-received".into(),
-            correlation_key: Some("C-1".into()),
-            variables: obj(json!({"paid": true})),
-        };
+    let awaits = |message: &str| {
+        st.subscriptions.values().any(
+            |sub| matches!(&sub.kind, SubscriptionKind::Message { name, .. } if name == message),
+        )
+    };
+    let message = |name: &str, variables: Value| Event::Message {
+        name: name.into(),
+        correlation_key: None,
+        variables: obj(variables),
+    };
+    let paid_off = match s.paid_at {
+        "AwaitVerdict" => awaits("promise-kept"),
+        "AgencyWork" => work.iter().any(|(_, el, _)| &**el == "AgencyWork"),
+        _ => false,
+    };
+    if paid_off {
+        return message(
+            "paid-in-full",
+            json!({"paymentReference": "P-1", "amountPaid": "1840.50", "paidInFull": true}),
+        );
+    }
+    if awaits("promise-broken") {
+        return message(
+            "promise-broken",
+            json!({"promiseId": 1, "promiseKept": false}),
+        );
     }
     let (timer, due) = st.next_timer().expect("the case waits for nothing");
     *now = due.max(*now);

@@ -181,12 +181,34 @@ fn empty() -> Value {
     json!({})
 }
 
-/// The decision variables start explicitly `false`: a gateway condition on a missing
-/// variable (`= paid = true`) currently raises an incident instead of being false (see
-/// `bug_feel_comparison_with_missing_variable`).
+/// What a case of the collections model starts with: `externalRef` is its messages'
+/// correlation key (evaluated when the process subscribes), `balance` and `dpd` rank its
+/// tasks, `parties` get the demand letters.
 fn collections_vars() -> Value {
-    json!({"caseId": "C-1", "balance": 1840.5, "dpd": 35, "parties": ["debtor", "guarantor"],
-           "paid": false, "planAgreed": false, "recovered": false})
+    json!({"externalRef": "L-1001", "balance": 1840.5, "dpd": 35,
+           "parties": ["debtor", "guarantor"]})
+}
+
+/// The variables of the ledger's messages, as the runtime sends them (amounts in COP).
+fn promise_verdict(kept: bool) -> Value {
+    json!({"promiseId": 1, "promisedAmount": "300000.00", "promisedAmountMinor": 30_000_000,
+           "currency": "COP", "promiseKept": kept})
+}
+
+fn plan_message(status: &str) -> Value {
+    json!({"planId": 1, "planTotal": "900000.00", "planTotalMinor": 90_000_000,
+           "currency": "COP", "planStatus": status, "settlement": false})
+}
+
+/// A settlement: 1,500,000.00 for the 1,840,500.00 owed.
+fn settlement_message(status: &str) -> Value {
+    json!({"planId": 1, "planTotal": "1500000.00", "planTotalMinor": 150_000_000,
+           "currency": "COP", "planStatus": status, "settlement": true})
+}
+
+fn paid_in_full(reference: &str, paid: &str, written_off: &str) -> Value {
+    json!({"paymentReference": reference, "currency": "COP", "amountPaid": paid,
+           "writtenOff": written_off, "credit": "0.00", "paidInFull": true})
 }
 
 fn c92_vars() -> Value {
@@ -378,51 +400,26 @@ fn sim_cases() -> Vec<SimCase> {
             outputs: || json!({"UserTask_DecideOnApplication": {"approved": true}}),
             stages: &[],
         },
-        // Collections: promise to pay, the payment message arrives -> closed paid.
-        SimCase {
-            name: "collections-promise-kept",
-            files: COLLECTIONS,
-            process: "consumer-collections",
-            vars: collections_vars,
-            outputs: || {
-                json!({"CallDebtor": {"promiseToPay": true},
-                       "PaymentReceived": {"paid": true}})
-            },
-            stages: &["early", "closed"],
-        },
-        // No promise: P14D grace period -> late stage (letters to both parties) -> plan.
-        SimCase {
-            name: "collections-grace-late-plan",
-            files: COLLECTIONS,
-            process: "consumer-collections",
-            vars: collections_vars,
-            outputs: || {
-                json!({"CallDebtor": {"promiseToPay": false},
-                       "Negotiate": {"planAgreed": true}})
-            },
-            stages: &["early", "late", "closed"],
-        },
-        SimCase {
-            name: "collections-agency-recovers",
-            files: COLLECTIONS,
-            process: "consumer-collections",
-            vars: collections_vars,
-            outputs: || {
-                json!({"CallDebtor": {"promiseToPay": false},
-                       "Negotiate": {"planAgreed": false},
-                       "AgencyWork": {"recovered": true}})
-            },
-            stages: &["early", "late", "agency", "closed"],
-        },
+        // Collections: no promise on the call; after the P14D grace period the late stage
+        // (letters to both parties), no plan, the agency returns the case, legal.
         SimCase {
             name: "collections-legal",
             files: COLLECTIONS,
             process: "consumer-collections",
             vars: collections_vars,
+            outputs: || json!({"CallDebtor": {"promiseToPay": false}}),
+            stages: &["early", "late", "agency", "legal", "closed"],
+        },
+        // A promise on the call, broken (the ledger's verdict, not a timer): late stage at
+        // once, then as above.
+        SimCase {
+            name: "collections-promise-broken-legal",
+            files: COLLECTIONS,
+            process: "consumer-collections",
+            vars: collections_vars,
             outputs: || {
-                json!({"CallDebtor": {"promiseToPay": false},
-                       "Negotiate": {"planAgreed": false},
-                       "AgencyWork": {"recovered": false}})
+                json!({"CallDebtor": {"promiseToPay": true},
+                       "PromiseBroken": promise_verdict(false)})
             },
             stages: &["early", "late", "agency", "legal", "closed"],
         },
@@ -687,10 +684,77 @@ fn script_cases() -> Vec<ScriptCase> {
             vars: || json!({"orderId": "O-1"}),
             script: || vec![Act::Throw("validate-order", "OUT_OF_STOCK")],
         },
-        // Collections: paid in full while the agency works the case (interrupting message
-        // event sub-process): the agency task and its P60D recall timer are withdrawn.
+        // Collections: a promise kept (the ledger's promise-kept, no key) with money still
+        // owed: remind and call again; a second promise, and the payment that keeps it pays
+        // everything: paid-in-full closes the case from the early stage.
+        ScriptCase {
+            name: "collections-promise-kept",
+            files: COLLECTIONS,
+            process: "consumer-collections",
+            vars: collections_vars,
+            script: || {
+                vec![
+                    Act::Complete("SendReminder", json!({})),
+                    Act::Complete("CallDebtor", json!({"promiseToPay": true})),
+                    Act::Message("promise-kept", None, promise_verdict(true)),
+                    Act::Complete("SendReminder", json!({})),
+                    Act::Complete("CallDebtor", json!({"promiseToPay": true})),
+                    Act::Message(
+                        "paid-in-full",
+                        None,
+                        paid_in_full("BANK-2", "1840500.00", "0.00"),
+                    ),
+                    Act::Complete("CloseCase", json!({})),
+                ]
+            },
+        },
+        // The debtor pays what was promised while the call is still open: the interrupting
+        // boundary ends the call (its task is withdrawn) and a new reminder goes out.
+        ScriptCase {
+            name: "collections-kept-during-call",
+            files: COLLECTIONS,
+            process: "consumer-collections",
+            vars: collections_vars,
+            script: || {
+                vec![
+                    Act::Complete("SendReminder", json!({})),
+                    Act::Message("promise-kept", None, promise_verdict(true)),
+                ]
+            },
+        },
+        // Promise broken -> late; the debtor accepts a plan during the negotiation (the
+        // task is withdrawn) and breaks it -> agency; paid in full while the agency works
+        // the case (interrupting message event sub-process): the agency task and its P60D
+        // recall timer are withdrawn.
         ScriptCase {
             name: "collections-paid-in-full-at-agency",
+            files: COLLECTIONS,
+            process: "consumer-collections",
+            vars: collections_vars,
+            script: || {
+                vec![
+                    Act::Complete("SendReminder", json!({})),
+                    Act::Complete("CallDebtor", json!({"promiseToPay": true})),
+                    Act::Message("promise-broken", None, promise_verdict(false)),
+                    Act::Complete("NotifyParties", json!({})),
+                    Act::Complete("NotifyParties", json!({})),
+                    Act::Message("plan-accepted", None, plan_message("accepted")),
+                    Act::Message("plan-broken", None, plan_message("broken")),
+                    Act::Complete("PlaceWithAgency", json!({})),
+                    Act::Message(
+                        "paid-in-full",
+                        Some("L-1001"),
+                        paid_in_full("AG-7", "1840500.00", "0.00"),
+                    ),
+                    Act::Complete("CloseCase", json!({})),
+                ]
+            },
+        },
+        // No promise; late: a plan for part of the balance is accepted and completed, so
+        // the agent negotiates again; the debtor declines the next plan -> agency, which
+        // returns the case -> legal.
+        ScriptCase {
+            name: "collections-plan-completed-then-declined",
             files: COLLECTIONS,
             process: "consumer-collections",
             vars: collections_vars,
@@ -701,14 +765,42 @@ fn script_cases() -> Vec<ScriptCase> {
                     Act::Timer,
                     Act::Complete("NotifyParties", json!({})),
                     Act::Complete("NotifyParties", json!({})),
-                    Act::Complete("Negotiate", json!({"planAgreed": false})),
+                    Act::Message("plan-accepted", None, plan_message("accepted")),
+                    Act::Message("plan-completed", None, plan_message("completed")),
+                    Act::Message("plan-declined", None, plan_message("declined")),
                     Act::Complete("PlaceWithAgency", json!({})),
-                    Act::Message("paid-in-full", Some("C-1"), json!({"paidAmount": 1840.5})),
+                    Act::Complete("AgencyWork", json!({})),
+                    Act::Complete("LegalReview", json!({})),
+                    Act::Complete("FileClaim", json!({})),
+                ]
+            },
+        },
+        // A settlement accepted in the late stage is paid: its write-off pays the case off
+        // (paid-in-full, `writtenOff`) while the process waits for the plan's end.
+        ScriptCase {
+            name: "collections-settled-in-late",
+            files: COLLECTIONS,
+            process: "consumer-collections",
+            vars: collections_vars,
+            script: || {
+                vec![
+                    Act::Complete("SendReminder", json!({})),
+                    Act::Complete("CallDebtor", json!({"promiseToPay": false})),
+                    Act::Timer,
+                    Act::Complete("NotifyParties", json!({})),
+                    Act::Complete("NotifyParties", json!({})),
+                    Act::Message("plan-accepted", None, settlement_message("accepted")),
+                    Act::Message(
+                        "paid-in-full",
+                        None,
+                        paid_in_full("S-2", "1500000.00", "340500.00"),
+                    ),
                     Act::Complete("CloseCase", json!({})),
                 ]
             },
         },
-        // Collections: the agency recovers nothing in 60 days (recall boundary) -> legal.
+        // Collections: no plan agreed in 30 days (negotiation timeout), the agency
+        // recovers nothing in 60 days (recall boundary) -> legal.
         ScriptCase {
             name: "collections-agency-recall",
             files: COLLECTIONS,
@@ -1061,16 +1153,15 @@ fn deploy_outcomes() {
 // ---------------------------------------------------------------------------------------
 
 /// FEEL (Camunda 8 / feel-scala, DMN FEEL): a missing variable is `null` and
-/// `null = true` is `false`, so `= paid = true` on a case without `paid` takes the
-/// default flow. The engine raises an incident at `CuredEarly` instead ("equal err 'null'
-/// =?= 'true'"), which also breaks `recobro demo` (the same inputs as here).
+/// `null = true` is `false`, so `= promiseToPay = true` after a call completed without
+/// `promiseToPay` takes the default flow (the grace period). The engine once raised an
+/// incident there instead ("equal err 'null' =?= 'true'").
 #[test]
 fn bug_feel_comparison_with_missing_variable() {
     let dep = deploy_files(COLLECTIONS);
-    let vars = json!({"caseId": "C-1001", "balance": 1840.5, "dpd": 1,
+    let vars = json!({"externalRef": "L-1001", "balance": 1840.5, "dpd": 1,
                       "parties": ["debtor", "guarantor"]});
-    let outputs = json!({"CallDebtor": {"promiseToPay": false},
-                         "AgencyWork": {"recovered": false}, "*": {}});
+    let outputs = json!({"*": {}});
     let trace = simulate::run(
         &dep,
         "consumer-collections",
@@ -1084,6 +1175,7 @@ fn bug_feel_comparison_with_missing_variable() {
         "expected completion, got {:?}",
         trace.end
     );
+    assert!(trace.steps.iter().any(|s| s.element == "GracePeriod"));
     assert_eq!(
         trace.steps.last().map(|s| s.element.as_str()),
         Some("ClosedLegal")

@@ -31,7 +31,7 @@ fn models() -> Vec<Model> {
         Model {
             files: COLLECTIONS,
             process: "consumer-collections",
-            vars: || json!({"caseId": "C-1", "balance": 1840.5, "dpd": 35, "parties": ["a", "b"]}),
+            vars: || json!({"externalRef": "L-1", "balance": 1840.5, "dpd": 35, "parties": ["a", "b"]}),
         },
         Model {
             files: ORDERING,

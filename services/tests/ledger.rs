@@ -620,3 +620,190 @@ async fn plans_run_their_course(db: &DatabaseConnection) {
     }
 }
 on_both!(ledger_plans_run_their_course, plans_run_their_course);
+
+/// Waits for a promise's verdict, and closes the case from anywhere when it is paid in
+/// full (an interrupting event sub-process, keyed as Camunda 8 wants; a ledger message
+/// needs no key).
+const PAID_OFF: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" id="d" targetNamespace="t">
+  <bpmn:message id="Kept" name="promise-kept">
+    <bpmn:extensionElements><zeebe:subscription correlationKey="= externalRef" /></bpmn:extensionElements>
+  </bpmn:message>
+  <bpmn:message id="Paid" name="paid-in-full">
+    <bpmn:extensionElements><zeebe:subscription correlationKey="= externalRef" /></bpmn:extensionElements>
+  </bpmn:message>
+  <bpmn:process id="paid-off" isExecutable="true">
+    <bpmn:startEvent id="start" />
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="kept" />
+    <bpmn:intermediateCatchEvent id="kept"><bpmn:messageEventDefinition messageRef="Kept" /></bpmn:intermediateCatchEvent>
+    <bpmn:sequenceFlow id="f2" sourceRef="kept" targetRef="endKept" />
+    <bpmn:endEvent id="endKept" />
+    <bpmn:subProcess id="closing" triggeredByEvent="true">
+      <bpmn:startEvent id="paid" isInterrupting="true"><bpmn:messageEventDefinition messageRef="Paid" /></bpmn:startEvent>
+      <bpmn:sequenceFlow id="p1" sourceRef="paid" targetRef="endPaid" />
+      <bpmn:endEvent id="endPaid" />
+    </bpmn:subProcess>
+  </bpmn:process>
+</bpmn:definitions>
+"#;
+
+fn completed(out: &services::runtime::Outcome) -> Vec<String> {
+    out.effects
+        .iter()
+        .filter_map(|e| match e {
+            bpmn::engine::Effect::ElementCompleted { element_id, .. } => {
+                Some(element_id.to_string())
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// `paid-in-full` reaches a waiting process in the entry that brings the balance to zero:
+/// a payment (not a part payment, nor a payment once it is paid), a payment that keeps a
+/// promise too (paid-in-full comes first, so the closed case hears no verdict), and a
+/// settlement's last instalment, whose write-off pays off the rest.
+async fn paid_in_full_closes_the_case(db: &DatabaseConnection) {
+    use collections::schedule::{Frequency, PlanTerms, schedule};
+    let clock = clock();
+    let desk = Desk::new(runtime(db, clock.clone()).await);
+    let sup = Principal::new("sam", "acme", Role::Supervisor, None, vec![]).unwrap();
+    let agent = Principal::new("alex", "acme", Role::Agent, None, vec![]).unwrap();
+    desk.deploy(&sup, "paid-off.bpmn", PAID_OFF).await.unwrap();
+    let mut cases = Vec::new();
+    for reference in ["L-1", "L-2", "L-3"] {
+        let case_id = desk
+            .open_case(
+                &sup,
+                NewCase {
+                    process_id: "paid-off".into(),
+                    external_ref: Some(reference.into()),
+                    ..NewCase::default()
+                },
+            )
+            .await
+            .unwrap()
+            .case_id;
+        desk.open_account(&sup, &case_id, loan("L1", "100000", "5000"), None)
+            .await
+            .unwrap();
+        cases.push(case_id);
+    }
+    let (paid, promised, settled) = (&cases[0], &cases[1], &cases[2]);
+    let variables =
+        |state: &services::case::CaseState| state.instance.variables().cloned().unwrap_or_default();
+
+    // A part payment leaves the process waiting; the one that pays the rest (and 500
+    // over) closes it in its own entry.
+    let out = desk
+        .record_payment(&agent, paid, pay("P1", "60000"), None)
+        .await
+        .unwrap();
+    assert_eq!((out.status.as_str(), completed(&out)), ("active", vec![]));
+    let out = desk
+        .record_payment(&agent, paid, pay("P2", "45500"), None)
+        .await
+        .unwrap();
+    assert_eq!(out.status, "completed");
+    assert_eq!(completed(&out), ["paid", "endPaid", "closing"]);
+    assert_eq!(
+        journal_types(db, paid).await.last().map(String::as_str),
+        Some("PaymentRecorded")
+    );
+    let vars = variables(&desk.runtime().case(paid).await.unwrap().unwrap());
+    for (name, value) in [
+        ("paymentReference", serde_json::json!("P2")),
+        ("currency", "COP".into()),
+        ("amountPaid", "105500.00".into()),
+        ("amountPaidMinor", 10_550_000.into()),
+        ("writtenOff", "0.00".into()),
+        ("writtenOffMinor", 0.into()),
+        ("credit", "500.00".into()),
+        ("creditMinor", 50_000.into()),
+        ("paidInFull", true.into()),
+    ] {
+        assert_eq!(vars.get(name), Some(&value), "{name}");
+    }
+
+    // The payment that keeps the promise pays everything: the case closes on
+    // paid-in-full, and promise-kept, heard by nobody, changes nothing.
+    let today = clock.now().date_naive();
+    let in_days = |n: u64| today.checked_add_days(chrono::Days::new(n)).unwrap();
+    desk.make_promise(&agent, promised, vec![(in_days(5), cop("105000"))], None)
+        .await
+        .unwrap();
+    let out = desk
+        .record_payment(&agent, promised, pay("P1", "105000"), None)
+        .await
+        .unwrap();
+    assert_eq!(out.status, "completed");
+    assert_eq!(completed(&out), ["paid", "endPaid", "closing"]);
+    let state = desk.runtime().case(promised).await.unwrap().unwrap();
+    let ledger = state.ledger.as_ref().unwrap();
+    assert!(matches!(
+        ledger.promises()[0].status,
+        collections::ledger::PromiseStatus::Kept { .. }
+    ));
+    assert_eq!(variables(&state).get("promiseKept"), None);
+
+    // A settlement of 80,000 in two weekly instalments: the second completes it and the
+    // write-off of the other 25,000 pays the case off.
+    let terms = PlanTerms {
+        total: cop("80000"),
+        down_payment: None,
+        instalments: 2,
+        frequency: Frequency::Weekly,
+        first_due: today,
+    };
+    desk.offer_plan(
+        &sup,
+        settled,
+        terms.total,
+        schedule(&terms).unwrap(),
+        true,
+        None,
+    )
+    .await
+    .unwrap();
+    desk.accept_plan(&agent, settled, 1, None).await.unwrap();
+    let out = desk
+        .record_payment(&agent, settled, pay("S1", "40000"), None)
+        .await
+        .unwrap();
+    assert_eq!(out.status, "active");
+    clock.advance(chrono::Duration::days(7));
+    let out = desk
+        .record_payment(&agent, settled, pay("S2", "40000"), None)
+        .await
+        .unwrap();
+    assert_eq!(out.status, "completed");
+    assert_eq!(completed(&out), ["paid", "endPaid", "closing"]);
+    let vars = variables(&desk.runtime().case(settled).await.unwrap().unwrap());
+    for (name, value) in [
+        ("paymentReference", serde_json::json!("S2")),
+        ("amountPaid", "80000.00".into()),
+        ("writtenOff", "25000.00".into()),
+        ("writtenOffMinor", 2_500_000.into()),
+        ("credit", "0.00".into()),
+    ] {
+        assert_eq!(vars.get(name), Some(&value), "{name}");
+    }
+
+    for case_id in &cases {
+        let check = desk.runtime().check_projection(case_id).await.unwrap();
+        assert!(
+            check.mismatches.is_empty(),
+            "{case_id}: {:?}",
+            check.mismatches
+        );
+        // The journal alone rebuilds the same case.
+        let replayed = desk.runtime().replay(case_id).await.unwrap().unwrap();
+        let live = desk.runtime().case(case_id).await.unwrap().unwrap();
+        assert_eq!(replayed.instance, live.instance);
+    }
+}
+on_both!(
+    ledger_paid_in_full_closes_the_case,
+    paid_in_full_closes_the_case
+);

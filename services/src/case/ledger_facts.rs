@@ -15,6 +15,9 @@ use crate::error_code::{ApiError, ErrorCode};
 
 /// The message a case's process receives when a payment is recorded, if it waits for it.
 pub const PAYMENT_RECEIVED: &str = "payment-received";
+/// The message a case's process receives when the case's balance falls to zero (a
+/// payment, or a settlement's write-off), if it waits for it.
+pub const PAID_IN_FULL: &str = "paid-in-full";
 /// The messages a case's process receives when a promise to pay is decided.
 pub const PROMISE_KEPT: &str = "promise-kept";
 pub const PROMISE_BROKEN: &str = "promise-broken";

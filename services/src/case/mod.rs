@@ -15,12 +15,13 @@ use bpmn::compile::Deployment;
 use bpmn::engine::{self, Effect, Event, Instance, StartAt, Status, Wait};
 use chrono::{DateTime, Utc};
 use collections::ledger::{Ledger, LedgerError, PlanStatus, PromiseStatus};
+use collections::money::Money;
 use collections::promise::Promise;
 pub use events::CaseEvent;
 pub use facts::{CaseFact, DocumentFact, LedgerFact};
 pub use ledger_facts::{
-    LedgerTimer, PAYMENT_RECEIVED, PLAN_ACCEPTED, PLAN_ACTIVE, PLAN_BROKEN, PLAN_COMPLETED,
-    PLAN_DECLINED, PROMISE_BROKEN, PROMISE_KEPT,
+    LedgerTimer, PAID_IN_FULL, PAYMENT_RECEIVED, PLAN_ACCEPTED, PLAN_ACTIVE, PLAN_BROKEN,
+    PLAN_COMPLETED, PLAN_DECLINED, PROMISE_BROKEN, PROMISE_KEPT,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -227,20 +228,36 @@ pub fn step(
     };
     next.seq = state.map_or(0, |s| s.seq) + 1;
     if let CaseEvent::Fact { fact } = event {
+        let owed_before = next.ledger.as_ref().map(Ledger::balance);
         let verdicts = apply_fact(&mut next, fact, at)?;
-        // The process learns of a payment, a decided promise and a plan's progress in
-        // the same entry, if it waits for them.
-        let mut messages = Vec::new();
-        if let CaseFact::Ledger(LedgerFact::PaymentRecorded { reference, .. }) = fact {
-            messages.extend(next.payment_message(reference));
+        // The process learns of a payment, of the debt paid off, of a decided promise and
+        // of a plan's progress in the same entry, if it waits for them — in that order,
+        // each offered to the process as the one before left it (a `paid-in-full` that
+        // closes the case leaves nobody waiting for the promise's verdict).
+        let reference = match fact {
+            CaseFact::Ledger(LedgerFact::PaymentRecorded { reference, .. }) => {
+                Some(reference.as_str())
+            }
+            _ => None,
+        };
+        let paid_off = owed_before.is_some_and(|owed| owed.minor() > 0)
+            && next.ledger.as_ref().is_some_and(|l| l.balance().is_zero());
+        let mut notices = Vec::new();
+        notices.extend(reference.map(Notice::Payment));
+        if paid_off {
+            notices.push(Notice::PaidInFull(reference));
         }
-        for verdict in verdicts {
-            messages.extend(match verdict {
-                Verdict::Promise(promise, status) => next.promise_message(promise, &status),
-                Verdict::Plan(plan, status) => next.plan_message(plan, &status),
-            });
-        }
-        for message in messages {
+        notices.extend(verdicts.into_iter().map(Notice::Verdict));
+        for notice in notices {
+            let message = match notice {
+                Notice::Payment(reference) => next.payment_message(reference),
+                Notice::PaidInFull(reference) => next.paid_in_full_message(reference),
+                Notice::Verdict(Verdict::Promise(promise, status)) => {
+                    next.promise_message(promise, &status)
+                }
+                Notice::Verdict(Verdict::Plan(plan, status)) => next.plan_message(plan, &status),
+            };
+            let Some(message) = message else { continue };
             let d = defs
                 .deployment(def)
                 .ok_or(ApplyError::UnknownDefinition(def))?;
@@ -306,6 +323,45 @@ impl CaseState {
         }
         Some(Event::Message {
             name: PAYMENT_RECEIVED.to_string(),
+            correlation_key: None,
+            variables,
+        })
+    }
+
+    /// `paid-in-full` when the case's balance has just fallen to zero, when the process has
+    /// a subscription for it: the payment that did it (`null` when a settlement's
+    /// write-off did, on accepting the plan), what the debtor paid on the case (payments
+    /// that stand, credit included), what was forgiven and the credit held.
+    fn paid_in_full_message(&self, reference: Option<&str>) -> Option<Event> {
+        let ledger = self.ledger.as_ref()?;
+        if !self.waits_for(PAID_IN_FULL) {
+            return None;
+        }
+        let currency = ledger.currency();
+        let paid = Money::from_minor(
+            ledger
+                .payments_made()
+                .iter()
+                .fold(0i64, |sum, (_, m)| sum.saturating_add(m.minor())),
+            currency,
+        );
+        let (written_off, credit) = (ledger.written_off(), ledger.credit());
+        let mut variables = bpmn::expr::Vars::new();
+        for (name, value) in [
+            ("paymentReference", json!(reference)),
+            ("currency", json!(currency.code())),
+            ("amountPaid", json!(paid.amount().to_string())),
+            ("amountPaidMinor", json!(paid.minor())),
+            ("writtenOff", json!(written_off.amount().to_string())),
+            ("writtenOffMinor", json!(written_off.minor())),
+            ("credit", json!(credit.amount().to_string())),
+            ("creditMinor", json!(credit.minor())),
+            ("paidInFull", json!(true)),
+        ] {
+            variables.insert(name.to_string(), value);
+        }
+        Some(Event::Message {
+            name: PAID_IN_FULL.to_string(),
             correlation_key: None,
             variables,
         })
@@ -387,10 +443,21 @@ impl CaseState {
     }
 
     fn waits_for(&self, message: &str) -> bool {
-        self.instance.subscriptions.values().any(|s| {
+        !self.is_closed()
+            && self.instance.subscriptions.values().any(|s| {
             matches!(&s.kind, engine::SubscriptionKind::Message { name, .. } if name == message)
         })
     }
+}
+
+/// What the process may hear of a ledger fact, in the order it hears it.
+#[derive(Debug, Clone, PartialEq)]
+enum Notice<'a> {
+    /// A payment recorded, by its reference.
+    Payment(&'a str),
+    /// The balance fell to zero (by this payment, if any).
+    PaidInFull(Option<&'a str>),
+    Verdict(Verdict),
 }
 
 /// What a ledger fact decided about a promise or a plan, for the process to hear.
