@@ -32,9 +32,10 @@ mod m20261123_000023_document_access;
 mod m20261123_000030_unclaimed_queue_index;
 mod m20261205_000031_drop_unused_task_indexes;
 mod m20261205_000032_open_task_indexes;
+mod m20261207_000050_creditor_settings;
 
 /// Names of the tables the migrations create, in creation order.
-pub const TABLES: [&str; 17] = [
+pub const TABLES: [&str; 18] = [
     "process_definitions",
     "case_journal",
     "cases",
@@ -52,6 +53,7 @@ pub const TABLES: [&str; 17] = [
     "documents",
     "document_uploads",
     "document_access",
+    "creditor_settings",
 ];
 
 /// All migrations of the Recobro schema.
@@ -82,6 +84,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000030_unclaimed_queue_index::Migration),
             Box::new(m20261205_000031_drop_unused_task_indexes::Migration),
             Box::new(m20261205_000032_open_task_indexes::Migration),
+            Box::new(m20261207_000050_creditor_settings::Migration),
         ]
     }
 }
