@@ -99,6 +99,16 @@ error_codes! {
     InvalidPromise = "INVALID_PROMISE", 400, final, "a promise to pay is empty, dated in the past, out of date order, or more than the case owes";
     InvalidPlan = "INVALID_PLAN", 400, final, "an installment plan does not add up, starts in the past, has too many or too small instalments, or is more than the case owes";
     PlanNotFound = "PLAN_NOT_FOUND", 404, final, "no installment plan with this id on the case";
+    CreditorMismatch = "CREDITOR_MISMATCH", 409, final, "the account is another creditor's than the case's: a case holds one creditor's debts";
+    PaymentMustBeReported = "PAYMENT_MUST_BE_REPORTED", 403, final, "the creditor does not let partners take payments: report it with reportPayment for the creditor to confirm";
+    PaymentReportNotFound = "PAYMENT_REPORT_NOT_FOUND", 404, final, "no reported payment with this reference on the case";
+    PaymentReportDecided = "PAYMENT_REPORT_DECIDED", 409, final, "the reported payment is already confirmed or rejected";
+    UnknownTimeZone = "UNKNOWN_TIME_ZONE", 400, final, "not an IANA time zone name";
+    InvalidGraceDays = "INVALID_GRACE_DAYS", 400, final, "grace days are a whole number from 0 to 365";
+    InvalidSettlementLimit = "INVALID_SETTLEMENT_LIMIT", 400, final, "a settlement limit is a percentage from 0 to 100";
+    InvalidAllocationOrder = "INVALID_ALLOCATION_ORDER", 400, final, "an allocation order names each of costs, fees, interest and principal exactly once";
+    UnknownCountry = "UNKNOWN_COUNTRY", 400, final, "not an ISO 3166-1 alpha-2 country code";
+    PartnerPaymentsForbidden = "PARTNER_PAYMENTS_FORBIDDEN", 400, final, "the creditor's jurisdiction does not let partners take payments (Mexico: CONDUSEF)";
     DocumentNotFound = "DOCUMENT_NOT_FOUND", 404, final, "no such document (or not visible to the caller)";
     UploadNotFound = "UPLOAD_NOT_FOUND", 404, final, "no such pending upload (or already confirmed)";
     UploadExpired = "UPLOAD_EXPIRED", 410, final, "the upload link expired before the upload was confirmed";

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod creditors;
 mod ledger;
 mod residency;
 mod runtime;

@@ -5,6 +5,7 @@
 
 use chrono::NaiveDate;
 use collections::allocation::{AllocationError, AllocationOrder, Component};
+use collections::creditor::{SettingsError, Tz};
 use collections::ledger::{LedgerError, NewAccount};
 use collections::money::{Money, MoneyError};
 use collections::promise::PromiseError;
@@ -112,6 +113,10 @@ pub enum LedgerFact {
         /// `desk` (an internal agent) or `partner`.
         channel: String,
         grace_days: u32,
+        /// The creditor's zone when it was made: its deadlines end at local midnight
+        /// there. UTC for promises made before creditors had settings.
+        #[serde(default = "utc")]
+        zone: Tz,
     },
     /// A part's deadline (due date plus grace) has passed: its timer fired on `on`.
     PromiseDeadlinePassed {
@@ -132,6 +137,9 @@ pub enum LedgerFact {
         /// A settlement above the offering role's discount limit: a supervisor approves.
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         needs_approval: bool,
+        /// The creditor's zone when it was offered (see `PromiseMade`).
+        #[serde(default = "utc")]
+        zone: Tz,
     },
     /// A supervisor approves a settlement offered above the offering role's limit.
     PlanApproved {
@@ -152,6 +160,34 @@ pub enum LedgerFact {
         instalment: u32,
         on: NaiveDate,
     },
+    /// A partner reports a payment it may not take: on record, owed unchanged.
+    PaymentReported {
+        reference: String,
+        amount: Money,
+        received_on: NaiveDate,
+        reported_on: NaiveDate,
+        partner: String,
+        reported_by: String,
+    },
+    /// The creditor confirms a reported payment: recorded and allocated now, in the
+    /// order in force now (copied here, as in `PaymentRecorded`).
+    ReportedPaymentConfirmed {
+        reference: String,
+        order: AllocationOrder,
+        by: String,
+        on: NaiveDate,
+    },
+    /// The creditor rejects a reported payment; it stays on record.
+    ReportedPaymentRejected {
+        reference: String,
+        by: String,
+        on: NaiveDate,
+        reason: String,
+    },
+}
+
+fn utc() -> Tz {
+    Tz::UTC
 }
 
 impl LedgerFact {
@@ -168,6 +204,9 @@ impl LedgerFact {
             LedgerFact::PlanAccepted { .. } => "PlanAccepted",
             LedgerFact::PlanDeclined { .. } => "PlanDeclined",
             LedgerFact::PlanDeadlinePassed { .. } => "PlanDeadlinePassed",
+            LedgerFact::PaymentReported { .. } => "PaymentReported",
+            LedgerFact::ReportedPaymentConfirmed { .. } => "ReportedPaymentConfirmed",
+            LedgerFact::ReportedPaymentRejected { .. } => "ReportedPaymentRejected",
         }
     }
 }
@@ -216,6 +255,26 @@ impl ApiError for LedgerError {
             | LedgerError::NoDiscount => ErrorCode::InvalidPlan,
             LedgerError::PlanRunning(_) | LedgerError::PlanState { .. } => ErrorCode::Conflict,
             LedgerError::UnknownPlan(_) => ErrorCode::PlanNotFound,
+            LedgerError::CreditorNotOfCase { .. } => ErrorCode::CreditorMismatch,
+            LedgerError::ReportPending(_) | LedgerError::AlreadyReported(_) => {
+                ErrorCode::PaymentReferenceReused
+            }
+            LedgerError::UnknownReport(_) => ErrorCode::PaymentReportNotFound,
+            LedgerError::ReportDecided { .. } => ErrorCode::PaymentReportDecided,
+        }
+    }
+}
+
+impl ApiError for SettingsError {
+    fn code(&self) -> ErrorCode {
+        match self {
+            SettingsError::UnknownTimeZone(_) => ErrorCode::UnknownTimeZone,
+            SettingsError::GraceDays(_) => ErrorCode::InvalidGraceDays,
+            SettingsError::SettlementLimit(_) => ErrorCode::InvalidSettlementLimit,
+            SettingsError::AllocationOrder => ErrorCode::InvalidAllocationOrder,
+            SettingsError::UnknownCountry(_) => ErrorCode::UnknownCountry,
+            SettingsError::PartnerPaymentsForbidden(_) => ErrorCode::PartnerPaymentsForbidden,
+            SettingsError::BadCreditorId => ErrorCode::BadInput,
         }
     }
 }

@@ -14,7 +14,9 @@ use std::sync::Arc;
 use bpmn::compile::Deployment;
 use bpmn::engine::{self, Effect, Event, Instance, StartAt, Status, Wait};
 use chrono::{DateTime, Utc};
-use collections::ledger::{Ledger, LedgerError, PlanStatus, PromiseStatus};
+use collections::ledger::{
+    Ledger, LedgerError, PaymentReport, PlanStatus, PromiseStatus, ReportStatus,
+};
 use collections::promise::Promise;
 pub use events::CaseEvent;
 pub use facts::{CaseFact, DocumentFact, LedgerFact};
@@ -231,7 +233,11 @@ pub fn step(
         // The process learns of a payment, a decided promise and a plan's progress in
         // the same entry, if it waits for them.
         let mut messages = Vec::new();
-        if let CaseFact::Ledger(LedgerFact::PaymentRecorded { reference, .. }) = fact {
+        if let CaseFact::Ledger(
+            LedgerFact::PaymentRecorded { reference, .. }
+            | LedgerFact::ReportedPaymentConfirmed { reference, .. },
+        ) = fact
+        {
             messages.extend(next.payment_message(reference));
         }
         for verdict in verdicts {
@@ -481,7 +487,8 @@ fn apply_fact(
 }
 
 /// Applies a ledger fact; returns what it decided. `at` is the entry's time: a payment
-/// decides the open promise and moves the running plan as of that day.
+/// decides the open promise and moves the running plan as of the day it is then in the
+/// promise's and the plan's zone.
 fn apply_ledger(
     state: &mut CaseState,
     fact: &LedgerFact,
@@ -493,8 +500,16 @@ fn apply_ledger(
             | LedgerFact::PromiseDeadlinePassed { .. }
             | LedgerFact::PlanDeadlinePassed { .. }
             | LedgerFact::PlanDeclined { .. }
+            | LedgerFact::ReportedPaymentRejected { .. }
     );
-    if changes_the_debt && state.is_closed() {
+    // Confirming a report twice says so, even once the first confirmation closed the case.
+    let decided_report = matches!(
+        fact,
+        LedgerFact::ReportedPaymentConfirmed { reference, .. }
+            if state.ledger.as_ref().and_then(|l| l.report(reference))
+                .is_some_and(|r| r.status != ReportStatus::Pending)
+    );
+    if changes_the_debt && !decided_report && state.is_closed() {
         return Err(ApplyError::Closed);
     }
     // `state` is the step's copy of the case: a refused fact discards it whole, so the
@@ -507,7 +522,6 @@ fn apply_ledger(
     let Some(ledger) = state.ledger.as_mut() else {
         return Err(LedgerError::NoAccounts.into());
     };
-    let today = at.date_naive();
     let promise = |d: Option<(u32, PromiseStatus)>| d.map(|(id, s)| Verdict::Promise(id, s));
     let plan = |d: Option<(u32, PlanStatus)>| d.map(|(id, s)| Verdict::Plan(id, s));
     let mut verdicts = Vec::new();
@@ -533,9 +547,41 @@ fn apply_ledger(
                 return Err(ApplyError::PaymentRepeated(reference.clone()));
             }
             ledger.record_payment(reference, *amount, *received_on, order)?;
-            verdicts.extend(promise(ledger.decide_promise(today)));
-            verdicts.extend(plan(ledger.decide_plan(today)));
+            verdicts.extend(promise(ledger.decide_promise_at(at)));
+            verdicts.extend(plan(ledger.decide_plan_at(at)));
         }
+        LedgerFact::PaymentReported {
+            reference,
+            amount,
+            received_on,
+            reported_on,
+            partner,
+            reported_by,
+        } => ledger.report_payment(PaymentReport {
+            reference: reference.clone(),
+            amount: *amount,
+            received_on: *received_on,
+            reported_on: *reported_on,
+            partner: partner.clone(),
+            reported_by: reported_by.clone(),
+            status: ReportStatus::Pending,
+        })?,
+        LedgerFact::ReportedPaymentConfirmed {
+            reference,
+            order,
+            by,
+            on,
+        } => {
+            ledger.confirm_report(reference, by, *on, order)?;
+            verdicts.extend(promise(ledger.decide_promise_at(at)));
+            verdicts.extend(plan(ledger.decide_plan_at(at)));
+        }
+        LedgerFact::ReportedPaymentRejected {
+            reference,
+            by,
+            on,
+            reason,
+        } => ledger.reject_report(reference, by, *on, reason)?,
         LedgerFact::PaymentReversed {
             reference,
             on,
@@ -548,9 +594,10 @@ fn apply_ledger(
             parts,
             channel,
             grace_days,
+            zone,
         } => {
             let promise = Promise::new(*made_on, parts.clone()).map_err(LedgerError::from)?;
-            ledger.make_promise(promise, channel, *grace_days)?;
+            ledger.make_promise(promise, channel, *grace_days, *zone)?;
         }
         LedgerFact::PromiseDeadlinePassed {
             promise: id,
@@ -565,6 +612,7 @@ fn apply_ledger(
             channel,
             settlement,
             needs_approval,
+            zone,
         } => {
             ledger.offer_plan(
                 *total,
@@ -574,6 +622,7 @@ fn apply_ledger(
                 *offered_on,
                 *settlement,
                 *needs_approval,
+                *zone,
             )?;
         }
         LedgerFact::PlanApproved { plan: id } => ledger.approve_plan(*id)?,
@@ -581,7 +630,7 @@ fn apply_ledger(
             ledger.accept_plan(*id, *on)?;
             verdicts.push(Verdict::Plan(*id, PlanStatus::Accepted { on: *on }));
             // Payments made that day may already start it.
-            verdicts.extend(plan(ledger.decide_plan(today)));
+            verdicts.extend(plan(ledger.decide_plan_at(at)));
         }
         LedgerFact::PlanDeclined { plan: id, on, .. } => {
             ledger.decline_plan(*id, *on)?;

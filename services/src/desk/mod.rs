@@ -7,6 +7,7 @@
 //! for a case that does not exist, so ids cannot be probed.
 
 mod cases;
+mod creditors;
 mod definitions;
 mod ledger;
 mod tasks;
@@ -16,6 +17,7 @@ use std::sync::Arc;
 use sea_orm::DatabaseConnection;
 
 pub use self::cases::{CaseFilter, CaseHistory, CasePage, HistoryCheck, NewCase};
+pub use self::creditors::Creditor;
 pub use self::definitions::{DeployProblem, DeployReport};
 pub use self::ledger::{NewCharge, NewPayment};
 pub use self::tasks::{AgendaItem, TaskKey, TaskPage};
@@ -47,6 +49,12 @@ pub enum DeskError {
     Conflict(String),
     #[error("the process model is invalid")]
     InvalidModel(Vec<DeployProblem>),
+    #[error(
+        "creditor {0} does not let partners take payments: report it (reportPayment) for the creditor to confirm"
+    )]
+    PaymentMustBeReported(String),
+    #[error(transparent)]
+    Settings(#[from] collections::creditor::SettingsError),
     #[error(transparent)]
     Runtime(#[from] RuntimeError),
 }
@@ -68,6 +76,8 @@ impl ApiError for DeskError {
             DeskError::Invalid(_) => ErrorCode::BadInput,
             DeskError::Conflict(_) => ErrorCode::Conflict,
             DeskError::InvalidModel(_) => ErrorCode::InvalidModel,
+            DeskError::PaymentMustBeReported(_) => ErrorCode::PaymentMustBeReported,
+            DeskError::Settings(e) => e.code(),
             DeskError::Runtime(e) => e.code(),
         }
     }
