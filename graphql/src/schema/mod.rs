@@ -4,11 +4,13 @@
 //! enforced by [`services::desk::Desk`].
 
 mod clients;
+mod creditors;
 pub mod documents;
 mod ledger;
 mod loaders;
 mod mutation;
 mod query;
+mod reports;
 mod subscription;
 pub mod types;
 
@@ -17,19 +19,28 @@ use partners::Partners;
 use services::access::Principal;
 use services::desk::Desk;
 
+use self::creditors::CreditorMutation;
 use self::documents::DocumentMutation;
 use self::ledger::LedgerMutation;
 pub use self::loaders::Loaders;
 use self::mutation::CaseMutation;
 pub use self::query::Query;
+use self::reports::ReportMutation;
 pub use self::subscription::Subscription;
 use crate::errors::{ErrorCode, coded};
 
 pub type RecobroSchema = Schema<Query, Mutation, Subscription>;
 
-/// Every mutation: the desk's, the ledger's and the documents'.
+/// Every mutation: the desk's, the ledger's, reported payments', creditors' and the
+/// documents'.
 #[derive(MergedObject, Default)]
-pub struct Mutation(CaseMutation, LedgerMutation, DocumentMutation);
+pub struct Mutation(
+    CaseMutation,
+    LedgerMutation,
+    ReportMutation,
+    CreditorMutation,
+    DocumentMutation,
+);
 
 /// Limits on what one request may ask.
 #[derive(Debug, Clone, Copy)]

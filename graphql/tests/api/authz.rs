@@ -23,6 +23,8 @@ enum Setup {
     Account,
     /// An account is open and payment `P-setup` recorded on it.
     Paid,
+    /// An account is open, the case placed with the agency, which reported `R-setup`.
+    Reported,
 }
 
 struct Op {
@@ -238,6 +240,50 @@ fn ops() -> Vec<Op> {
                 &[A, S],
             )
         },
+        // Creditors' settings: least privilege, partners never read them.
+        op("creditors", "{ creditors { id } }", &[A, S, G, U]),
+        op(
+            "creditor",
+            "{ creditor(id: \"bank\") { id timeZone allocationOrder } }",
+            &[A, S, G, U],
+        ),
+        op(
+            "setCreditorSettings",
+            "mutation { setCreditorSettings(creditorId: \"bank\", input: {promiseGraceDays: 4}) { id } }",
+            &[A, S],
+        ),
+        Op {
+            setup: Setup::Account,
+            ..op(
+                "reportPayment",
+                "mutation($c: ID!) { reportPayment(caseId: $c, input: {reference: \"R-1\", amount: \"100\", currency: \"COP\"}) { seq } }",
+                &[P],
+            )
+        },
+        Op {
+            setup: Setup::Reported,
+            ..op(
+                "reportedPayments",
+                "query($c: ID!) { case(id: $c) { reportedPayments { reference status } } }",
+                ALL,
+            )
+        },
+        Op {
+            setup: Setup::Reported,
+            ..op(
+                "confirmReportedPayment",
+                "mutation($c: ID!) { confirmReportedPayment(caseId: $c, reference: \"R-setup\") { seq } }",
+                &[A, S, G],
+            )
+        },
+        Op {
+            setup: Setup::Reported,
+            ..op(
+                "rejectReportedPayment",
+                "mutation($c: ID!) { rejectReportedPayment(caseId: $c, reference: \"R-setup\", reason: \"not received\") { seq } }",
+                &[A, S, G],
+            )
+        },
     ]
 }
 
@@ -285,7 +331,7 @@ async fn matrix(db: &DatabaseConnection) {
                 let first = open_task(&h.ok(&w.admin, read, json!({"c": case_id})).await["case"]);
                 complete(&w, &first).await;
             }
-            if *role == P || op.setup == Setup::Placed {
+            if *role == P || matches!(op.setup, Setup::Placed | Setup::Reported) {
                 w.place(&case_id, &w.agency).await;
             }
             let mut task = open_task(&h.ok(&w.admin, read, json!({"c": case_id})).await["case"]);
@@ -293,7 +339,7 @@ async fn matrix(db: &DatabaseConnection) {
                 complete(&w, &task).await;
                 task = "none".into();
             }
-            if matches!(op.setup, Setup::Account | Setup::Paid) {
+            if matches!(op.setup, Setup::Account | Setup::Paid | Setup::Reported) {
                 h.ok(
                     &w.admin,
                     "mutation($c: ID!) { openAccount(caseId: $c, input: {id: \"L-1\", product: \"loan\", currency: \"COP\", principal: \"1000\", delinquentSince: \"2026-01-01\"}) { seq } }",
@@ -305,6 +351,14 @@ async fn matrix(db: &DatabaseConnection) {
                 h.ok(
                     &w.admin,
                     "mutation($c: ID!) { recordPayment(caseId: $c, input: {reference: \"P-setup\", amount: \"10\", currency: \"COP\"}) { seq } }",
+                    json!({"c": case_id}),
+                )
+                .await;
+            }
+            if op.setup == Setup::Reported {
+                h.ok(
+                    &w.agency_token,
+                    "mutation($c: ID!) { reportPayment(caseId: $c, input: {reference: \"R-setup\", amount: \"10\", currency: \"COP\"}) { seq } }",
                     json!({"c": case_id}),
                 )
                 .await;
