@@ -1324,6 +1324,45 @@ mod tests {
         assert!(l.pass_plan_deadline(id, 1, day(30)).is_err());
     }
 
+    #[test]
+    fn accounts_journalled_before_creditors_belong_to_the_default_creditor() {
+        let old = r#"{"id":"L-1","product":"loan","principal":"10.00 COP","interest":"0.00 COP",
+            "fees":"0.00 COP","costs":"0.00 COP","delinquent_since":"2026-05-01"}"#;
+        let opened: NewAccount = serde_json::from_str(old).unwrap();
+        assert_eq!(
+            (opened.creditor.as_str(), opened.portfolio.as_str()),
+            (DEFAULT_CREDITOR, DEFAULT_PORTFOLIO)
+        );
+        let mut l = Ledger::new(Currency::from_code("COP").unwrap());
+        l.add_account(opened).unwrap();
+        assert_eq!(l.creditor(), Some(DEFAULT_CREDITOR));
+        // Another creditor's account is refused; the ledger is unchanged.
+        let before = l.clone();
+        assert_eq!(
+            l.add_account(account("L-2", 1, 0, 0, 1)),
+            Err(LedgerError::CreditorNotOfCase {
+                case: DEFAULT_CREDITOR.into(),
+                account: "bank".into()
+            })
+        );
+        assert_eq!(l, before);
+    }
+
+    #[test]
+    fn east_of_utc_a_deadline_timer_decides_as_of_the_day_after() {
+        // Tokyo: the deadline (25 May) ends at 15:00 UTC on 25 May, so the runtime names
+        // the timer's day 25 May; the promise is still broken, not left open.
+        let mut l = ledger();
+        let p = Promise::new(day(20), vec![(day(22), cop(1_000))]).unwrap();
+        let id = l
+            .make_promise(p, "agent", 3, chrono_tz::Asia::Tokyo)
+            .unwrap();
+        assert_eq!(
+            l.pass_deadline(id, 0, day(25)).unwrap(),
+            Some((id, PromiseStatus::Broken { deadline: day(25) }))
+        );
+    }
+
     #[derive(Debug, Clone)]
     enum Op {
         Pay(i64),

@@ -284,6 +284,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn facts_journalled_before_creditor_settings_read_as_they_were() {
+        let old = r#"{"ledger_event":"promise_made","made_on":"2026-05-01",
+            "parts":[["2026-05-05","10.00 COP"]],"channel":"desk","grace_days":3}"#;
+        let fact: LedgerFact = serde_json::from_str(old).unwrap();
+        assert!(matches!(fact, LedgerFact::PromiseMade { zone, .. } if zone == Tz::UTC));
+        let old = r#"{"ledger_event":"account_opened","account":{"id":"L-1","product":"loan",
+            "principal":"10.00 COP","interest":"0.00 COP","fees":"0.00 COP",
+            "costs":"0.00 COP","delinquent_since":"2026-05-01"}}"#;
+        let fact: LedgerFact = serde_json::from_str(old).unwrap();
+        assert!(
+            matches!(fact, LedgerFact::AccountOpened { account } if account.creditor == "default")
+        );
+    }
+
+    #[test]
     fn ledger_timers_never_meet_engine_timers() {
         let cases = [
             LedgerTimer::Promise {
