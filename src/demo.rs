@@ -270,6 +270,8 @@ async fn demo(db: &DatabaseConnection) -> anyhow::Result<()> {
         fees: zero,
         costs: zero,
         delinquent_since: day(2025, 12, 4)?,
+        creditor: "banco-andino".into(),
+        portfolio: "consumer-2025".into(),
     };
     d.absorb(opened);
     let out = d.desk.open_account(&sup, &d.case_id, account, None).await?;

@@ -11,12 +11,16 @@
 
 use std::collections::BTreeMap;
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
 
 mod log;
+mod reports;
 
 use self::log::PaymentLog;
+pub use self::reports::{PaymentReport, ReportStatus};
 use crate::allocation::{self, Allocation, AllocationError, AllocationOrder, Component, Owed};
+use crate::creditor::{DEFAULT_CREDITOR, DEFAULT_PORTFOLIO, local_day};
 use crate::money::{Currency, Money, MoneyError};
 use crate::promise::{Promise, PromiseError, PromiseState};
 use crate::schedule::{Instalment, PlanError, check_schedule};
@@ -77,6 +81,23 @@ pub enum LedgerError {
     UnknownPlan(u32),
     #[error("a settlement is for less than the case owes; this one forgives nothing")]
     NoDiscount,
+    #[error(
+        "this case's accounts are owed to creditor {case}; an account of {account} needs a case of its own"
+    )]
+    CreditorNotOfCase { case: String, account: String },
+    #[error(
+        "payment {0} was reported by a partner and waits for the creditor: confirm or reject it"
+    )]
+    ReportPending(String),
+    #[error("payment {0} is already reported on this case")]
+    AlreadyReported(String),
+    #[error("no payment {0} is reported on this case")]
+    UnknownReport(String),
+    #[error("reported payment {reference} is already {status}")]
+    ReportDecided {
+        reference: String,
+        status: &'static str,
+    },
 }
 
 /// An installment plan on the case and where it stands.
@@ -97,6 +118,26 @@ pub struct PlanRecord {
     /// A settlement: paying it in full settles the whole debt, what remains is forgiven.
     #[serde(default)]
     pub settlement: bool,
+    /// Deadlines end at the end of their day in this zone (the creditor's when the plan
+    /// was offered; UTC for plans offered before creditors had zones).
+    #[serde(default = "utc", skip_serializing_if = "is_utc")]
+    pub zone: Tz,
+}
+
+fn utc() -> Tz {
+    Tz::UTC
+}
+
+fn is_utc(zone: &Tz) -> bool {
+    *zone == Tz::UTC
+}
+
+fn default_creditor() -> String {
+    DEFAULT_CREDITOR.to_string()
+}
+
+fn default_portfolio() -> String {
+    DEFAULT_PORTFOLIO.to_string()
 }
 
 /// (awaiting approval →) offered → accepted → active (its first payment made) →
@@ -196,6 +237,9 @@ pub struct PromiseRecord {
     /// How many of its parts' deadlines have been checked (by their timers).
     #[serde(default)]
     pub deadlines_passed: u32,
+    /// Deadlines end at the end of their day in this zone (see [`PlanRecord::zone`]).
+    #[serde(default = "utc", skip_serializing_if = "is_utc")]
+    pub zone: Tz,
 }
 
 impl PromiseRecord {
@@ -225,6 +269,16 @@ fn deadlines(dues: impl Iterator<Item = NaiveDate>, grace_days: u32) -> Vec<(u32
             (u32::try_from(i).unwrap_or(u32::MAX), deadline)
         })
         .collect()
+}
+
+/// The day a deadline's timer decides as of: the timer's day, and at least the day after
+/// the deadline. East of UTC a deadline ends (local midnight) on the deadline's UTC day,
+/// and the runtime names the timer's day in UTC.
+fn after_deadline(all: &[(u32, NaiveDate)], part: u32, on: NaiveDate) -> NaiveDate {
+    all.iter()
+        .find(|(i, _)| *i == part)
+        .and_then(|(_, deadline)| deadline.succ_opt())
+        .map_or(on, |after| on.max(after))
 }
 
 /// The deadlines not checked yet, while the promise or plan is still undecided.
@@ -262,6 +316,13 @@ pub struct NewAccount {
     pub costs: Money,
     /// The oldest unpaid due date: days past due count from here.
     pub delinquent_since: NaiveDate,
+    /// Whose debt it is. Accounts journalled before accounts named their creditor were
+    /// the deployment's single creditor's: [`DEFAULT_CREDITOR`].
+    #[serde(default = "default_creditor")]
+    pub creditor: String,
+    /// The creditor's portfolio (a purchase, a product line) it belongs to.
+    #[serde(default = "default_portfolio")]
+    pub portfolio: String,
 }
 
 /// An account on the ledger.
@@ -270,6 +331,10 @@ pub struct Account {
     pub id: String,
     pub product: String,
     pub delinquent_since: NaiveDate,
+    #[serde(default = "default_creditor")]
+    pub creditor: String,
+    #[serde(default = "default_portfolio")]
+    pub portfolio: String,
     charged: Owed<String>,
     owed: Owed<String>,
     /// Forgiven by a settlement, in minor units.
@@ -329,6 +394,9 @@ pub struct Ledger {
     promises: Vec<PromiseRecord>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     plans: Vec<PlanRecord>,
+    /// Payments partners reported, waiting for (or decided by) the creditor.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    reports: Vec<PaymentReport>,
 }
 
 impl Ledger {
@@ -341,7 +409,14 @@ impl Ledger {
             credit: 0,
             promises: Vec::new(),
             plans: Vec::new(),
+            reports: Vec::new(),
         }
+    }
+
+    /// The creditor the case's debts are owed to (its first account's); `None` before
+    /// an account is opened.
+    pub fn creditor(&self) -> Option<&str> {
+        self.accounts.first().map(|a| a.creditor.as_str())
     }
 
     pub fn currency(&self) -> Currency {
@@ -367,6 +442,16 @@ impl Ledger {
         if self.accounts.iter().any(|a| a.id == new.id) {
             return Err(LedgerError::DuplicateAccount(new.id));
         }
+        // A case is one debtor's debts with one creditor: its settings (allocation order,
+        // grace, who may take payments) must be one creditor's.
+        if let Some(creditor) = self.creditor()
+            && creditor != new.creditor
+        {
+            return Err(LedgerError::CreditorNotOfCase {
+                case: creditor.to_string(),
+                account: new.creditor,
+            });
+        }
         let currency = new.principal.currency();
         if currency != self.currency {
             return Err(LedgerError::CurrencyNotOfCase {
@@ -390,6 +475,8 @@ impl Ledger {
             id: new.id,
             product: new.product,
             delinquent_since: new.delinquent_since,
+            creditor: new.creditor,
+            portfolio: new.portfolio,
             owed: charged.clone(),
             charged,
             written_off_minor: 0,
@@ -446,6 +533,23 @@ impl Ledger {
     /// first). Idempotent by reference: the same reference and amount again change
     /// nothing; the same reference with another amount is refused.
     pub fn record_payment(
+        &mut self,
+        reference: &str,
+        amount: Money,
+        received_on: NaiveDate,
+        order: &AllocationOrder,
+    ) -> Result<PaymentOutcome, LedgerError> {
+        if self
+            .report(reference)
+            .is_some_and(|r| r.status == ReportStatus::Pending)
+        {
+            return Err(LedgerError::ReportPending(reference.to_string()));
+        }
+        self.record(reference, amount, received_on, order)
+    }
+
+    /// Records a payment without looking at reports: a confirmed report records itself.
+    fn record(
         &mut self,
         reference: &str,
         amount: Money,
@@ -539,6 +643,7 @@ impl Ledger {
         promise: Promise,
         channel: &str,
         grace_days: u32,
+        zone: Tz,
     ) -> Result<u32, LedgerError> {
         let owed = self.balance();
         if owed.minor() <= 0 {
@@ -570,6 +675,7 @@ impl Ledger {
             grace_days,
             status: PromiseStatus::Open,
             deadlines_passed: 0,
+            zone,
         });
         Ok(id)
     }
@@ -588,6 +694,7 @@ impl Ledger {
             .find(|p| p.id == promise && p.status == PromiseStatus::Open)
             .ok_or(LedgerError::PromiseNotOpen(promise))?;
         open.deadlines_passed = open.deadlines_passed.max(part.saturating_add(1));
+        let on = after_deadline(&open.all_deadlines(), part, on);
         Ok(self.decide_promise(on))
     }
 
@@ -608,6 +715,21 @@ impl Ledger {
         };
         open.status = status.clone();
         Some((open.id, status))
+    }
+
+    /// Decides the open promise as of the instant `at`: the day it is then in the
+    /// promise's zone.
+    pub fn decide_promise_at(&mut self, at: DateTime<Utc>) -> Option<(u32, PromiseStatus)> {
+        let today = local_day(at, self.open_promise()?.zone);
+        self.decide_promise(today)
+    }
+
+    /// Moves the running plan on as of the instant `at`: the day it is then in the
+    /// plan's zone.
+    pub fn decide_plan_at(&mut self, at: DateTime<Utc>) -> Option<(u32, PlanStatus)> {
+        let running = self.plans.iter().find(|p| p.status.is_running())?;
+        let today = local_day(at, running.zone);
+        self.decide_plan(today)
     }
 
     /// The last day of the open promise's current grace period: it is decided on the
@@ -642,6 +764,7 @@ impl Ledger {
         today: NaiveDate,
         settlement: bool,
         needs_approval: bool,
+        zone: Tz,
     ) -> Result<u32, LedgerError> {
         check_schedule(total, &schedule)?;
         if let Some(running) = self.plans.iter().find(|p| p.status.is_running()) {
@@ -682,6 +805,7 @@ impl Ledger {
             },
             deadlines_passed: 0,
             settlement,
+            zone,
         });
         Ok(id)
     }
@@ -820,6 +944,7 @@ impl Ledger {
                 expected: "accepted or active",
             })?;
         p.deadlines_passed = p.deadlines_passed.max(part.saturating_add(1));
+        let on = after_deadline(&p.all_deadlines(), part, on);
         Ok(self.decide_plan(on))
     }
 
@@ -865,6 +990,8 @@ mod tests {
             fees: cop(fees),
             costs: cop(0),
             delinquent_since: day(since),
+            creditor: "bank".into(),
+            portfolio: "2026-Q1".into(),
         }
     }
 
@@ -981,14 +1108,16 @@ mod tests {
         let promise =
             |made, due, minor| Promise::new(day(made), vec![(day(due), cop(minor))]).unwrap();
         assert!(matches!(
-            l.make_promise(promise(20, 25, 999_999), "agent", 3),
+            l.make_promise(promise(20, 25, 999_999), "agent", 3, Tz::UTC),
             Err(LedgerError::PromiseExceedsBalance { .. })
         ));
-        let first = l.make_promise(promise(20, 25, 50_000), "agent", 3).unwrap();
+        let first = l
+            .make_promise(promise(20, 25, 50_000), "agent", 3, Tz::UTC)
+            .unwrap();
         assert_eq!(l.promise_deadline(day(20)), Some(day(28)));
         // A newer promise replaces it, on record.
         let second = l
-            .make_promise(promise(21, 26, 40_000), "partner", 3)
+            .make_promise(promise(21, 26, 40_000), "partner", 3, Tz::UTC)
             .unwrap();
         assert_eq!(
             l.promises()[0].status,
@@ -1006,7 +1135,9 @@ mod tests {
         assert_eq!(l.decide_promise(day(30)), None);
         assert!(l.open_promise().is_none());
         // A shortfall after the grace period breaks the next one.
-        let third = l.make_promise(promise(28, 29, 10_000), "agent", 1).unwrap();
+        let third = l
+            .make_promise(promise(28, 29, 10_000), "agent", 1, Tz::UTC)
+            .unwrap();
         assert_eq!(l.decide_promise(day(30)), None);
         assert_eq!(
             l.decide_promise(day(31)),
@@ -1016,7 +1147,7 @@ mod tests {
         paid.record_payment("P", cop(158_000), day(20), &order)
             .unwrap();
         assert!(matches!(
-            paid.make_promise(promise(21, 25, 1), "agent", 3),
+            paid.make_promise(promise(21, 25, 1), "agent", 3, Tz::UTC),
             Err(LedgerError::NothingOwed)
         ));
     }
@@ -1026,7 +1157,7 @@ mod tests {
         let mut l = ledger();
         let order = AllocationOrder::default();
         let p = Promise::new(day(1), vec![(day(5), cop(1_000)), (day(15), cop(1_000))]).unwrap();
-        let id = l.make_promise(p, "agent", 2).unwrap();
+        let id = l.make_promise(p, "agent", 2, Tz::UTC).unwrap();
         let open = l.open_promise().unwrap().clone();
         assert_eq!(open.pending_deadlines(), vec![(0, day(7)), (1, day(17))]);
         l.record_payment("P1", cop(1_000), day(6), &order).unwrap();
@@ -1072,19 +1203,38 @@ mod tests {
                 "desk",
                 day(20),
                 false,
-                false
+                false,
+                Tz::UTC
             ),
             Err(LedgerError::Plan(PlanError::DoesNotAddUp { .. }))
         ));
         assert!(matches!(
-            l.offer_plan(total, schedule.clone(), 3, "desk", day(23), false, false),
+            l.offer_plan(
+                total,
+                schedule.clone(),
+                3,
+                "desk",
+                day(23),
+                false,
+                false,
+                Tz::UTC
+            ),
             Err(LedgerError::PlanStartsInThePast(_))
         ));
         let first = l
-            .offer_plan(total, schedule.clone(), 3, "desk", day(20), false, false)
+            .offer_plan(
+                total,
+                schedule.clone(),
+                3,
+                "desk",
+                day(20),
+                false,
+                false,
+                Tz::UTC,
+            )
             .unwrap();
         let id = l
-            .offer_plan(total, schedule, 3, "desk", day(20), false, false)
+            .offer_plan(total, schedule, 3, "desk", day(20), false, false, Tz::UTC)
             .unwrap();
         assert_eq!(l.plans()[0].status, PlanStatus::Withdrawn { by: id });
         assert!(matches!(
@@ -1095,7 +1245,7 @@ mod tests {
         assert_eq!(l.plans()[1].pending_deadlines().len(), 3);
         let (t2, s2) = plan_of(1_000, &[(25, 1_000)]);
         assert!(matches!(
-            l.offer_plan(t2, s2, 3, "desk", day(20), false, false),
+            l.offer_plan(t2, s2, 3, "desk", day(20), false, false, Tz::UTC),
             Err(LedgerError::PlanRunning(_))
         ));
         l.record_payment("P1", cop(10_000), day(21), &order)
@@ -1125,7 +1275,16 @@ mod tests {
         let order = AllocationOrder::default();
         let (total, schedule) = plan_of(120_000, &[(22, 60_000), (29, 60_000)]);
         let id = l
-            .offer_plan(total, schedule.clone(), 3, "desk", day(20), true, true)
+            .offer_plan(
+                total,
+                schedule.clone(),
+                3,
+                "desk",
+                day(20),
+                true,
+                true,
+                Tz::UTC,
+            )
             .unwrap();
         assert_eq!(l.plans()[0].status, PlanStatus::AwaitingApproval);
         assert!(matches!(
@@ -1144,7 +1303,7 @@ mod tests {
         assert_eq!(l.written_off(), cop(38_000));
         let (t, s) = plan_of(158_000, &[(22, 158_000)]);
         assert!(matches!(
-            ledger().offer_plan(t, s, 3, "desk", day(20), true, false),
+            ledger().offer_plan(t, s, 3, "desk", day(20), true, false, Tz::UTC),
             Err(LedgerError::NoDiscount)
         ));
     }
@@ -1154,7 +1313,7 @@ mod tests {
         let mut l = ledger();
         let (total, schedule) = plan_of(20_000, &[(22, 10_000), (29, 10_000)]);
         let id = l
-            .offer_plan(total, schedule, 2, "desk", day(20), false, false)
+            .offer_plan(total, schedule, 2, "desk", day(20), false, false, Tz::UTC)
             .unwrap();
         l.accept_plan(id, day(20)).unwrap();
         assert_eq!(
@@ -1163,6 +1322,45 @@ mod tests {
         );
         assert!(l.plans()[0].pending_deadlines().is_empty());
         assert!(l.pass_plan_deadline(id, 1, day(30)).is_err());
+    }
+
+    #[test]
+    fn accounts_journalled_before_creditors_belong_to_the_default_creditor() {
+        let old = r#"{"id":"L-1","product":"loan","principal":"10.00 COP","interest":"0.00 COP",
+            "fees":"0.00 COP","costs":"0.00 COP","delinquent_since":"2026-05-01"}"#;
+        let opened: NewAccount = serde_json::from_str(old).unwrap();
+        assert_eq!(
+            (opened.creditor.as_str(), opened.portfolio.as_str()),
+            (DEFAULT_CREDITOR, DEFAULT_PORTFOLIO)
+        );
+        let mut l = Ledger::new(Currency::from_code("COP").unwrap());
+        l.add_account(opened).unwrap();
+        assert_eq!(l.creditor(), Some(DEFAULT_CREDITOR));
+        // Another creditor's account is refused; the ledger is unchanged.
+        let before = l.clone();
+        assert_eq!(
+            l.add_account(account("L-2", 1, 0, 0, 1)),
+            Err(LedgerError::CreditorNotOfCase {
+                case: DEFAULT_CREDITOR.into(),
+                account: "bank".into()
+            })
+        );
+        assert_eq!(l, before);
+    }
+
+    #[test]
+    fn east_of_utc_a_deadline_timer_decides_as_of_the_day_after() {
+        // Tokyo: the deadline (25 May) ends at 15:00 UTC on 25 May, so the runtime names
+        // the timer's day 25 May; the promise is still broken, not left open.
+        let mut l = ledger();
+        let p = Promise::new(day(20), vec![(day(22), cop(1_000))]).unwrap();
+        let id = l
+            .make_promise(p, "agent", 3, chrono_tz::Asia::Tokyo)
+            .unwrap();
+        assert_eq!(
+            l.pass_deadline(id, 0, day(25)).unwrap(),
+            Some((id, PromiseStatus::Broken { deadline: day(25) }))
+        );
     }
 
     #[derive(Debug, Clone)]

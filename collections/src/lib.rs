@@ -12,7 +12,10 @@
 //! It owns today:
 //! - [`money`]: exact amounts in whole minor units of an ISO 4217 currency;
 //! - [`allocation`]: which parts of which debts a payment pays, and its reversal;
-//! - [`ledger`]: a case's accounts, payments and credit, with days past due;
+//! - [`ledger`]: a case's accounts, payments and credit, with days past due, and
+//!   payments partners reported for the creditor to confirm;
+//! - [`creditor`]: a creditor's settings (allocation order, grace, settlement limit,
+//!   the zone its deadlines end in, whether partners take payments) and deadline days;
 //! - [`schedule`]: the exact schedule of an installment plan;
 //! - [`promise`]: whether a promise to pay is open, kept or broken;
 //! - [`agenda`]: how urgent a collector's task is (the rank the agenda sorts by) and why;
@@ -24,6 +27,7 @@
 
 pub mod agenda;
 pub mod allocation;
+pub mod creditor;
 pub mod debtor;
 pub mod ledger;
 pub mod money;

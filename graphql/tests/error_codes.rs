@@ -8,6 +8,8 @@ use std::mem::discriminant;
 
 use bpmn::engine::{EngineError, MigrationError};
 use collections::allocation::AllocationError;
+use collections::creditor::SettingsError;
+use collections::debtor::Country;
 use collections::debtor::{Channel, ConsentId, ContactId, ContactKind, DebtorError, FlagKind};
 use collections::ledger::LedgerError;
 use collections::money::MoneyError;
@@ -141,12 +143,35 @@ fn ledger_errors() -> Vec<LedgerError> {
             promised: "2.00 USD".into(),
             owed: "1.00 USD".into(),
         },
+        LedgerError::CreditorNotOfCase {
+            case: "bank".into(),
+            account: "other".into(),
+        },
+        LedgerError::ReportPending("R-1".into()),
+        LedgerError::AlreadyReported("R-1".into()),
+        LedgerError::UnknownReport("R-9".into()),
+        LedgerError::ReportDecided {
+            reference: "R-1".into(),
+            status: "confirmed",
+        },
     ];
     all.extend(money_errors().into_iter().map(LedgerError::Money));
     all.extend(promise_errors().into_iter().map(LedgerError::Promise));
     all.extend(plan_errors().into_iter().map(LedgerError::Plan));
     all.extend(allocation_errors().into_iter().map(LedgerError::Allocation));
     all
+}
+
+fn settings_errors() -> Vec<SettingsError> {
+    vec![
+        SettingsError::UnknownTimeZone("Mars/Olympus".into()),
+        SettingsError::GraceDays(-1),
+        SettingsError::SettlementLimit(101),
+        SettingsError::AllocationOrder,
+        SettingsError::UnknownCountry("ZZ".into()),
+        SettingsError::PartnerPaymentsForbidden(Country::from_code("MX").unwrap()),
+        SettingsError::BadCreditorId,
+    ]
 }
 
 fn apply_errors() -> Vec<ApplyError> {
@@ -200,7 +225,9 @@ fn desk_errors() -> Vec<DeskError> {
         DeskError::DebtorExists("d".into()),
         DeskError::DebtorNotRegistered("d".into()),
         DeskError::DebtorChanged("d".into()),
+        DeskError::PaymentMustBeReported("banco-mx".into()),
     ];
+    all.extend(settings_errors().into_iter().map(DeskError::Settings));
     all.extend(runtime_errors().into_iter().map(DeskError::Runtime));
     all.extend(debtor_errors().into_iter().map(DeskError::Debtor));
     all
@@ -435,6 +462,7 @@ fn every_variant_of_every_api_error_is_documented() {
     covers_every_variant("PromiseError", &promise_errors(), PromiseError::COUNT);
     covers_every_variant("PlanError", &plan_errors(), PlanError::COUNT);
     covers_every_variant("LedgerError", &ledger_errors(), LedgerError::COUNT);
+    covers_every_variant("SettingsError", &settings_errors(), SettingsError::COUNT);
     covers_every_variant("StoreError", &store_errors(), StoreError::COUNT);
     covers_every_variant("ApplyError", &apply_errors(), ApplyError::COUNT);
     covers_every_variant("RuntimeError", &runtime_errors(), RuntimeError::COUNT);
@@ -455,6 +483,7 @@ fn every_variant_of_every_api_error_is_documented() {
     let docs = documented();
     check_codes("MoneyError", &money_errors(), &docs);
     check_codes("LedgerError", &ledger_errors(), &docs);
+    check_codes("SettingsError", &settings_errors(), &docs);
     check_codes("RuntimeError", &runtime_errors(), &docs);
     check_codes("DeskError", &desk_errors(), &docs);
     check_codes("DocumentError", &document_errors(), &docs);

@@ -165,10 +165,19 @@ pub enum Operation {
     /// Record what working a case teaches: a contact point, a consent given or
     /// revoked, a flag raised (a dispute, a cease request).
     RecordDebtorContact,
+    /// Read a creditor's settings (allocation order, grace, limits, zone).
+    ReadCreditorSettings,
+    /// Change a creditor's settings.
+    ManageCreditorSettings,
+    /// Report a payment the debtor made to the creditor, for the creditor to confirm:
+    /// a partner's, where it may not take payments itself.
+    ReportPayment,
+    /// Confirm or reject a partner's reported payment, for the creditor.
+    DecideReportedPayment,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 35] = [
+    pub const ALL: [Operation; 39] = [
         Operation::DeployProcess,
         Operation::ReadProcess,
         Operation::OpenCase,
@@ -204,6 +213,10 @@ impl Operation {
         Operation::ReadDebtor,
         Operation::RegisterDebtor,
         Operation::RecordDebtorContact,
+        Operation::ReadCreditorSettings,
+        Operation::ManageCreditorSettings,
+        Operation::ReportPayment,
+        Operation::DecideReportedPayment,
     ];
 }
 
@@ -213,10 +226,15 @@ pub fn permits(role: Role, op: Operation) -> bool {
     use Operation as O;
     use Role as R;
     match role {
-        R::Admin => op != O::RespondToPlacement,
+        // Answering a placement and reporting a payment are a partner's own acts.
+        R::Admin => !matches!(op, O::RespondToPlacement | O::ReportPayment),
         R::Supervisor => !matches!(
             op,
-            O::RespondToPlacement | O::ManageApiClients | O::ReadAccessLog | O::DeleteDocument
+            O::RespondToPlacement
+                | O::ReportPayment
+                | O::ManageApiClients
+                | O::ReadAccessLog
+                | O::DeleteDocument
         ),
         R::Agent => matches!(
             op,
@@ -238,7 +256,11 @@ pub fn permits(role: Role, op: Operation) -> bool {
                 | O::ReadDebtor
                 | O::RegisterDebtor
                 | O::RecordDebtorContact
+                | O::ReadCreditorSettings
+                | O::DecideReportedPayment
         ),
+        // Partners never read a creditor's settings (its limits are its negotiating
+        // position); whether they may take a payment is enforced, not shown.
         R::Partner => matches!(
             op,
             O::ReadCase
@@ -255,6 +277,7 @@ pub fn permits(role: Role, op: Operation) -> bool {
                 | O::ManagePlans
                 | O::ReadDebtor
                 | O::RecordDebtorContact
+                | O::ReportPayment
         ),
         R::Auditor => matches!(
             op,
@@ -268,6 +291,7 @@ pub fn permits(role: Role, op: Operation) -> bool {
                 | O::ReadAccessLog
                 | O::ReadDocument
                 | O::VerifyDocuments
+                | O::ReadCreditorSettings
         ),
     }
 }
@@ -298,6 +322,9 @@ mod tests {
             Operation::ApproveSettlement,
             Operation::RegisterDebtor,
             Operation::RecordDebtorContact,
+            Operation::ManageCreditorSettings,
+            Operation::ReportPayment,
+            Operation::DecideReportedPayment,
         ];
         for op in writes {
             assert!(!permits(Role::Auditor, op), "{op:?}");
@@ -311,6 +338,24 @@ mod tests {
             assert_eq!(
                 permits(role, Operation::RespondToPlacement),
                 role == Role::Partner
+            );
+        }
+    }
+
+    #[test]
+    fn reported_payments_are_reported_by_partners_and_decided_by_the_creditor() {
+        for role in Role::ALL {
+            assert_eq!(
+                permits(role, Operation::ReportPayment),
+                role == Role::Partner
+            );
+            assert_eq!(
+                permits(role, Operation::DecideReportedPayment),
+                matches!(role, Role::Admin | Role::Supervisor | Role::Agent)
+            );
+            assert_eq!(
+                permits(role, Operation::ReadCreditorSettings),
+                role != Role::Partner
             );
         }
     }

@@ -51,6 +51,8 @@ fn loan(id: &str, principal: &str, interest: &str) -> NewAccount {
         fees: cop("0"),
         costs: cop("0"),
         delinquent_since: NaiveDate::from_ymd_opt(2025, 12, 1).unwrap(),
+        creditor: "bank".into(),
+        portfolio: "2025-Q4".into(),
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod creditors;
 mod debtors;
 mod ledger;
 mod residency;

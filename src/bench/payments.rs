@@ -63,6 +63,8 @@ fn account(id: &str, principal: Money, since: NaiveDate) -> NewAccount {
         fees: zero,
         costs: zero,
         delinquent_since: since,
+        creditor: collections::creditor::DEFAULT_CREDITOR.into(),
+        portfolio: collections::creditor::DEFAULT_PORTFOLIO.into(),
     }
 }
 

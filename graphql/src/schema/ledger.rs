@@ -6,6 +6,7 @@ use std::sync::Arc;
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
 use chrono::NaiveDate;
 use collections::allocation::Component;
+use collections::creditor::{DEFAULT_CREDITOR, DEFAULT_PORTFOLIO};
 use collections::ledger::{
     Account as LedgerAccount, Ledger, NewAccount, Payment as LedgerPayment, PlanRecord, PlanStatus,
     PromiseRecord, PromiseStatus,
@@ -60,6 +61,14 @@ impl Account {
     /// The oldest unpaid due date.
     async fn delinquent_since(&self) -> NaiveDate {
         self.0.delinquent_since
+    }
+    /// Whose debt it is: every account of a case is one creditor's.
+    async fn creditor_id(&self) -> ID {
+        ID(self.0.creditor.clone())
+    }
+    /// The creditor's portfolio it belongs to.
+    async fn portfolio(&self) -> &str {
+        &self.0.portfolio
     }
     /// What the account still owes.
     async fn balance(&self) -> Money {
@@ -291,7 +300,8 @@ pub struct PlanInput {
     /// Before `firstDue`.
     pub down_payment_due: Option<NaiveDate>,
     /// A settlement for less than the balance: paid in full, it forgives the rest. Above
-    /// a 10 % discount an agent's or partner's offer waits for a supervisor's approval.
+    /// the creditor's settlement limit (default 10 %) an agent's or partner's offer waits
+    /// for a supervisor's approval.
     pub settlement: Option<bool>,
 }
 
@@ -309,6 +319,14 @@ pub async fn of_case(ctx: &Context<'_>, case_id: &str) -> Result<Option<Arc<Ledg
         .load_one(case_id.to_string())
         .await
         .map_err(|e| (*e).clone())
+}
+
+pub(super) fn parse_payment(input: PaymentInput) -> Result<NewPayment> {
+    Ok(NewPayment {
+        reference: input.reference,
+        amount: parse_money(&input.amount, parse_currency(&input.currency)?)?,
+        received_on: input.received_on,
+    })
 }
 
 fn parse_money(amount: &str, currency: Currency) -> Result<Amount> {
@@ -333,6 +351,11 @@ pub struct AccountInput {
     pub fees: Option<String>,
     pub costs: Option<String>,
     pub delinquent_since: NaiveDate,
+    /// Whose debt it is; "default" (the deployment's single creditor) when not given.
+    /// Every account of a case must be one creditor's (`CREDITOR_MISMATCH`).
+    pub creditor_id: Option<ID>,
+    /// The creditor's portfolio; "default" when not given.
+    pub portfolio: Option<String>,
 }
 
 #[derive(InputObject)]
@@ -370,6 +393,12 @@ impl LedgerMutation {
             fees: part(input.fees.as_deref())?,
             costs: part(input.costs.as_deref())?,
             delinquent_since: input.delinquent_since,
+            creditor: input
+                .creditor_id
+                .map_or_else(|| DEFAULT_CREDITOR.to_string(), |c| c.0),
+            portfolio: input
+                .portfolio
+                .unwrap_or_else(|| DEFAULT_PORTFOLIO.to_string()),
         };
         outcome(
             desk(ctx)?
@@ -404,9 +433,11 @@ impl LedgerMutation {
         )
     }
 
-    /// Records a payment: allocated costs → fees → interest → principal across the
-    /// case's accounts (oldest delinquency first); the process receives
-    /// `payment-received` with `amount`, `remaining` and `paidInFull` if it waits for it.
+    /// Records a payment: allocated in the creditor's order (by default costs → fees →
+    /// interest → principal) across the case's accounts (oldest delinquency first); the
+    /// process receives `payment-received` with `amount`, `remaining` and `paidInFull` if
+    /// it waits for it. A partner of a creditor that does not let partners take payments
+    /// is refused with `PAYMENT_MUST_BE_REPORTED`: it uses `reportPayment`.
     async fn record_payment(
         &self,
         ctx: &Context<'_>,
@@ -414,11 +445,7 @@ impl LedgerMutation {
         input: PaymentInput,
         idempotency_key: Option<String>,
     ) -> Result<CommandResult> {
-        let payment = NewPayment {
-            reference: input.reference,
-            amount: parse_money(&input.amount, parse_currency(&input.currency)?)?,
-            received_on: input.received_on,
-        };
+        let payment = parse_payment(input)?;
         outcome(
             desk(ctx)?
                 .record_payment(principal(ctx)?, &case_id, payment, idempotency_key)
@@ -427,9 +454,10 @@ impl LedgerMutation {
     }
 
     /// Records the debtor's promise to pay: one or several dated amounts, kept when the
-    /// payments reach each by its date plus 3 days' grace, broken otherwise; the process
+    /// payments reach each by its date plus the creditor's grace, broken otherwise; the process
     /// receives `promise-kept` or `promise-broken` if it waits for them. A new promise
-    /// replaces the open one.
+    /// replaces the open one. The grace (default 3 days) and the zone whose midnight
+    /// ends a deadline are the creditor's settings when the promise is made.
     async fn make_promise(
         &self,
         ctx: &Context<'_>,

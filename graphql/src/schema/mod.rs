@@ -4,6 +4,7 @@
 //! enforced by [`services::desk::Desk`].
 
 mod clients;
+mod creditors;
 mod debtor_mutation;
 mod debtors;
 pub mod documents;
@@ -11,6 +12,7 @@ mod ledger;
 mod loaders;
 mod mutation;
 mod query;
+mod reports;
 mod subscription;
 pub mod types;
 
@@ -19,10 +21,12 @@ use partners::Partners;
 use services::access::Principal;
 use services::desk::Desk;
 
+use self::creditors::CreditorMutation;
 use self::documents::DocumentMutation;
 use self::ledger::LedgerMutation;
 pub use self::loaders::Loaders;
 use self::mutation::CaseMutation;
+use self::reports::ReportMutation;
 pub use self::subscription::Subscription;
 use crate::errors::{ErrorCode, coded};
 
@@ -32,12 +36,15 @@ pub type RecobroSchema = Schema<Query, Mutation, Subscription>;
 #[derive(MergedObject, Default)]
 pub struct Query(query::CaseQuery, debtors::DebtorQuery);
 
-/// Every mutation: the desk's, the ledger's, the debtors' and the documents'.
+/// Every mutation: the desk's, the ledger's, reported payments', debtors', creditors'
+/// and the documents'.
 #[derive(MergedObject, Default)]
 pub struct Mutation(
     CaseMutation,
     LedgerMutation,
+    ReportMutation,
     debtor_mutation::DebtorMutation,
+    CreditorMutation,
     DocumentMutation,
 );
 

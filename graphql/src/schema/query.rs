@@ -269,6 +269,17 @@ impl CaseQuery {
         super::clients::list(ctx).await
     }
 
+    /// A creditor's settings in force (the defaults if nobody has set them); agents,
+    /// supervisors, admins and auditors.
+    async fn creditor(&self, ctx: &Context<'_>, id: ID) -> Result<super::creditors::Creditor> {
+        super::creditors::CreditorQuery::creditor(ctx, id).await
+    }
+
+    /// The creditors whose settings were set, by id.
+    async fn creditors(&self, ctx: &Context<'_>) -> Result<Vec<super::creditors::Creditor>> {
+        super::creditors::CreditorQuery::creditors(ctx).await
+    }
+
     /// Partner organisations (a partner sees its own).
     async fn partners(&self, ctx: &Context<'_>) -> Result<Vec<Partner>> {
         let rows = super::partners(ctx)?

@@ -193,6 +193,14 @@ impl Case {
             })
             .unwrap_or_default())
     }
+    /// Payments partners reported for the creditor to confirm, oldest first (a partner
+    /// sees its own). Confirmed ones are also in `payments`.
+    async fn reported_payments(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Vec<super::reports::ReportedPayment>> {
+        super::reports::of_case_visible(ctx, &self.0.case_id).await
+    }
     /// The case's documents, every version.
     async fn documents(&self, ctx: &Context<'_>) -> Result<Vec<super::documents::Document>> {
         super::documents::of_case(ctx, &self.0.case_id).await

@@ -26,6 +26,8 @@ enum Setup {
     /// The case's debtor `$d` is registered with a phone (contact 0) whose SMS consent
     /// is consent 0, and a dispute flag.
     Debtor,
+    /// An account is open, the case placed with the agency, which reported `R-setup`.
+    Reported,
 }
 
 struct Op {
@@ -256,6 +258,50 @@ fn ops() -> Vec<Op> {
         debtor_op("setDebtorFlag", "mutation($d: ID!) { setDebtorFlag(debtorId: $d, flag: CEASE_COMMUNICATION, reason: \"letter\") { debtor { id } } }", &[A, S, G, P]),
         debtor_op("clearDebtorFlag", "mutation($d: ID!) { clearDebtorFlag(debtorId: $d, flag: DISPUTE, reason: \"verified\") { debtor { id } } }", &[A, S, G]),
         debtor_op("addRelatedParty", "mutation($d: ID!) { addRelatedParty(debtorId: $d, party: {relationship: GUARANTOR, kind: PERSON, name: \"Leo\"}) { partyIndex } }", &[A, S, G]),
+        // Creditors' settings: least privilege, partners never read them.
+        op("creditors", "{ creditors { id } }", &[A, S, G, U]),
+        op(
+            "creditor",
+            "{ creditor(id: \"bank\") { id timeZone allocationOrder } }",
+            &[A, S, G, U],
+        ),
+        op(
+            "setCreditorSettings",
+            "mutation { setCreditorSettings(creditorId: \"bank\", input: {promiseGraceDays: 4}) { id } }",
+            &[A, S],
+        ),
+        Op {
+            setup: Setup::Account,
+            ..op(
+                "reportPayment",
+                "mutation($c: ID!) { reportPayment(caseId: $c, input: {reference: \"R-1\", amount: \"100\", currency: \"COP\"}) { seq } }",
+                &[P],
+            )
+        },
+        Op {
+            setup: Setup::Reported,
+            ..op(
+                "reportedPayments",
+                "query($c: ID!) { case(id: $c) { reportedPayments { reference status } } }",
+                ALL,
+            )
+        },
+        Op {
+            setup: Setup::Reported,
+            ..op(
+                "confirmReportedPayment",
+                "mutation($c: ID!) { confirmReportedPayment(caseId: $c, reference: \"R-setup\") { seq } }",
+                &[A, S, G],
+            )
+        },
+        Op {
+            setup: Setup::Reported,
+            ..op(
+                "rejectReportedPayment",
+                "mutation($c: ID!) { rejectReportedPayment(caseId: $c, reference: \"R-setup\", reason: \"not received\") { seq } }",
+                &[A, S, G],
+            )
+        },
     ]
 }
 
@@ -310,7 +356,7 @@ async fn matrix(db: &DatabaseConnection) {
                 let first = open_task(&h.ok(&w.admin, read, json!({"c": case_id})).await["case"]);
                 complete(&w, &first).await;
             }
-            if *role == P || op.setup == Setup::Placed {
+            if *role == P || matches!(op.setup, Setup::Placed | Setup::Reported) {
                 w.place(&case_id, &w.agency).await;
             }
             let mut task = open_task(&h.ok(&w.admin, read, json!({"c": case_id})).await["case"]);
@@ -318,7 +364,7 @@ async fn matrix(db: &DatabaseConnection) {
                 complete(&w, &task).await;
                 task = "none".into();
             }
-            if matches!(op.setup, Setup::Account | Setup::Paid) {
+            if matches!(op.setup, Setup::Account | Setup::Paid | Setup::Reported) {
                 h.ok(
                     &w.admin,
                     "mutation($c: ID!) { openAccount(caseId: $c, input: {id: \"L-1\", product: \"loan\", currency: \"COP\", principal: \"1000\", delinquentSince: \"2026-01-01\"}) { seq } }",
@@ -346,6 +392,14 @@ async fn matrix(db: &DatabaseConnection) {
                     &w.admin,
                     "mutation($d: ID!) { setDebtorFlag(debtorId: $d, flag: DISPUTE, reason: \"says paid\") { debtor { id } } }",
                     json!({"d": debtor}),
+                )
+                .await;
+            }
+            if op.setup == Setup::Reported {
+                h.ok(
+                    &w.agency_token,
+                    "mutation($c: ID!) { reportPayment(caseId: $c, input: {reference: \"R-setup\", amount: \"10\", currency: \"COP\"}) { seq } }",
+                    json!({"c": case_id}),
                 )
                 .await;
             }

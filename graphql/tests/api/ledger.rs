@@ -284,3 +284,228 @@ on_both!(
     a_payment_closes_the_case_through_its_process,
     a_payment_closes_the_case
 );
+
+const SETTINGS: &str = "mutation($id: ID!, $i: CreditorSettingsInput!) { setCreditorSettings(creditorId: $id, input: $i) {
+    id allocationOrder promiseGraceDays planGraceDays settlementLimitPercent timeZone jurisdiction
+    partnersTakePayments updatedBy } }";
+const REPORT: &str =
+    "mutation($c: ID!, $i: PaymentInput!) { reportPayment(caseId: $c, input: $i) { status } }";
+const REPORTS: &str = "query($c: ID!) { case(id: $c) { balance { amount }
+    reportedPayments { reference status amount { amount } partnerId reportedBy decidedBy rejectionReason }
+    payments { reference allocation { component } } } }";
+
+/// A Mexican creditor: its settings (checked, read by internal users only) govern the
+/// case; its agency may not take payments, so it reports them, and the creditor confirms
+/// one (the process hears the payment and closes the case) and rejects another.
+async fn a_creditor_governs_its_cases(db: &DatabaseConnection) {
+    let w = World::new(db).await;
+    for (input, code) in [
+        (json!({"timeZone": "Nowhere/City"}), "UNKNOWN_TIME_ZONE"),
+        (json!({"promiseGraceDays": -2}), "INVALID_GRACE_DAYS"),
+        (
+            json!({"settlementLimitPercent": 150}),
+            "INVALID_SETTLEMENT_LIMIT",
+        ),
+        (
+            json!({"allocationOrder": ["FEES"]}),
+            "INVALID_ALLOCATION_ORDER",
+        ),
+        (json!({"jurisdiction": "XX"}), "UNKNOWN_COUNTRY"),
+        (
+            json!({"jurisdiction": "MX", "partnersTakePayments": true}),
+            "PARTNER_PAYMENTS_FORBIDDEN",
+        ),
+    ] {
+        let vars = json!({"id": "banco-mx", "i": input});
+        assert_eq!(refused(&w, &w.supervisor, SETTINGS, vars).await, code);
+    }
+    let vars = json!({"id": "banco-mx", "i": {"jurisdiction": "MX", "timeZone": "America/Mexico_City",
+        "allocationOrder": ["PRINCIPAL", "INTEREST", "FEES", "COSTS"], "promiseGraceDays": 5,
+        "settlementLimitPercent": 5}});
+    assert_eq!(
+        refused(&w, &w.agent, SETTINGS, vars.clone()).await,
+        "FORBIDDEN"
+    );
+    let set = w.h.ok(&w.supervisor, SETTINGS, vars).await;
+    assert_eq!(
+        set["setCreditorSettings"],
+        json!({"id": "banco-mx", "allocationOrder": ["PRINCIPAL", "INTEREST", "FEES", "COSTS"],
+               "promiseGraceDays": 5, "planGraceDays": 3, "settlementLimitPercent": 5,
+               "timeZone": "America/Mexico_City", "jurisdiction": "MX",
+               "partnersTakePayments": false, "updatedBy": "supervisor:sam"})
+    );
+    let read = "{ creditors { id partnersTakePayments } default: creditor(id: \"default\") { timeZone updatedAt } }";
+    assert_eq!(
+        w.h.ok(&w.auditor, read, json!({})).await,
+        json!({"creditors": [{"id": "banco-mx", "partnersTakePayments": false}],
+               "default": {"timeZone": "UTC", "updatedAt": null}})
+    );
+    assert_eq!(
+        refused(&w, &w.agency_token, read, json!({})).await,
+        "FORBIDDEN"
+    );
+
+    // The case holds banco-mx's debt, and only banco-mx's.
+    let case = w.open_case("MX-1", 500.0).await;
+    let c = |v: Value| {
+        let mut v = v;
+        v["c"] = json!(case);
+        v
+    };
+    let mut debt = account("L-1", "COP", "100000");
+    debt["creditorId"] = json!("banco-mx");
+    debt["portfolio"] = json!("2026-Q1");
+    w.h.ok(&w.supervisor, OPEN, c(json!({"i": debt}))).await;
+    let mut other = account("L-2", "COP", "1");
+    other["creditorId"] = json!("otro-banco");
+    assert_eq!(
+        refused(&w, &w.supervisor, OPEN, c(json!({"i": other}))).await,
+        "CREDITOR_MISMATCH"
+    );
+
+    // Its settings: 5 days' grace on a promise, a settlement 8 % off needs approval.
+    w.h.ok(
+        &w.agent,
+        "mutation($c: ID!) { makePromise(caseId: $c, currency: \"COP\", parts: [{due: \"2026-03-20\", amount: \"1000\"}]) { seq } }",
+        c(json!({})),
+    )
+    .await;
+    w.h.ok(
+        &w.agent,
+        "mutation($c: ID!) { offerPlan(caseId: $c, input: {currency: \"COP\", total: \"96600\", instalments: 1, frequency: MONTHLY, firstDue: \"2026-03-31\", settlement: true}) { seq } }",
+        c(json!({})),
+    )
+    .await;
+    let terms = w
+        .h
+        .ok(&w.agent, "query($c: ID!) { case(id: $c) { accounts { creditorId portfolio } promises { graceDays } plans { status } } }", c(json!({})))
+        .await;
+    assert_eq!(
+        terms["case"],
+        json!({"accounts": [{"creditorId": "banco-mx", "portfolio": "2026-Q1"}],
+               "promises": [{"graceDays": 5}], "plans": [{"status": "AWAITING_APPROVAL"}]})
+    );
+
+    // The agent's call, then the agency's work: the process waits for the payment.
+    let task = |v: &Value| {
+        v["case"]["openTasks"][0]["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let tasks = "query($c: ID!) { case(id: $c) { openTasks { id } } }";
+    let first = task(&w.h.ok(&w.admin, tasks, c(json!({}))).await);
+    w.h.ok(
+        &w.admin,
+        "mutation($t: ID!) { completeTask(taskId: $t) { seq } }",
+        json!({"t": first}),
+    )
+    .await;
+    w.place(&case, &w.agency).await;
+    let second = task(&w.h.ok(&w.agency_token, tasks, c(json!({}))).await);
+    for m in [
+        "mutation($t: ID!) { claimTask(taskId: $t) { seq } }",
+        "mutation($t: ID!) { completeTask(taskId: $t) { seq } }",
+    ] {
+        w.h.ok(&w.agency_token, m, json!({"t": second})).await;
+    }
+
+    // The agency may not take the payment: it reports it, and the balance stays.
+    assert_eq!(
+        refused(
+            &w,
+            &w.agency_token,
+            PAY,
+            c(json!({"i": payment("R-1", "105000")}))
+        )
+        .await,
+        "PAYMENT_MUST_BE_REPORTED"
+    );
+    let out =
+        w.h.ok(
+            &w.agency_token,
+            REPORT,
+            c(json!({"i": payment("R-1", "105000")})),
+        )
+        .await;
+    assert_eq!(out["reportPayment"]["status"], "active");
+    w.h.ok(
+        &w.agency_token,
+        REPORT,
+        c(json!({"i": payment("R-2", "500")})),
+    )
+    .await;
+    assert_eq!(
+        refused(
+            &w,
+            &w.agency_token,
+            REPORT,
+            c(json!({"i": payment("R-1", "105000")}))
+        )
+        .await,
+        "PAYMENT_REFERENCE_REUSED"
+    );
+    let seen = w.h.ok(&w.agency_token, REPORTS, c(json!({}))).await;
+    assert_eq!(seen["case"]["balance"]["amount"], "105000.00");
+    assert_eq!(
+        seen["case"]["reportedPayments"][0],
+        json!({"reference": "R-1", "status": "PENDING", "amount": {"amount": "105000.00"},
+               "partnerId": w.agency, "reportedBy": format!("partner:pat@{}", w.agency),
+               "decidedBy": null, "rejectionReason": null})
+    );
+
+    // The creditor rejects R-2 and confirms R-1: allocated principal first, the process
+    // hears `payment-received` and closes the case in that entry.
+    let reject = "mutation($c: ID!, $r: String!) { rejectReportedPayment(caseId: $c, reference: $r, reason: \"not in the bank\") { seq } }";
+    let confirm = "mutation($c: ID!, $r: String!) { confirmReportedPayment(caseId: $c, reference: $r) { status } }";
+    assert_eq!(
+        refused(&w, &w.agency_token, confirm, c(json!({"r": "R-1"}))).await,
+        "FORBIDDEN"
+    );
+    w.h.ok(&w.supervisor, reject, c(json!({"r": "R-2"}))).await;
+    assert_eq!(
+        refused(&w, &w.agent, confirm, c(json!({"r": "R-2"}))).await,
+        "PAYMENT_REPORT_DECIDED"
+    );
+    assert_eq!(
+        refused(&w, &w.agent, confirm, c(json!({"r": "R-9"}))).await,
+        "PAYMENT_REPORT_NOT_FOUND"
+    );
+    let out = w.h.ok(&w.agent, confirm, c(json!({"r": "R-1"}))).await;
+    assert_eq!(out["confirmReportedPayment"]["status"], "completed");
+    assert_eq!(
+        refused(&w, &w.agent, confirm, c(json!({"r": "R-1"}))).await,
+        "PAYMENT_REPORT_DECIDED"
+    );
+    let after = w.h.ok(&w.auditor, REPORTS, c(json!({}))).await;
+    let case_view = &after["case"];
+    assert_eq!(case_view["balance"]["amount"], "0.00");
+    assert_eq!(
+        case_view["payments"],
+        json!([{"reference": "R-1", "allocation": [{"component": "PRINCIPAL"}, {"component": "INTEREST"}]}])
+    );
+    let statuses: Vec<(&str, &str, &str)> = case_view["reportedPayments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["status"].as_str().unwrap(),
+                r["decidedBy"].as_str().unwrap(),
+                r["rejectionReason"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        statuses,
+        vec![
+            ("CONFIRMED", "agent:alex", ""),
+            ("REJECTED", "supervisor:sam", "not in the bank")
+        ]
+    );
+    w.h.stop().await;
+}
+on_both!(
+    a_creditor_governs_its_cases_and_confirms_reports,
+    a_creditor_governs_its_cases
+);

@@ -33,9 +33,10 @@ mod m20261123_000030_unclaimed_queue_index;
 mod m20261205_000031_drop_unused_task_indexes;
 mod m20261205_000032_open_task_indexes;
 mod m20261207_000040_debtor_files;
+mod m20261207_000050_creditor_settings;
 
 /// Names of the tables the migrations create, in creation order.
-pub const TABLES: [&str; 18] = [
+pub const TABLES: [&str; 19] = [
     "process_definitions",
     "case_journal",
     "cases",
@@ -54,6 +55,7 @@ pub const TABLES: [&str; 18] = [
     "document_uploads",
     "document_access",
     "debtor_changes",
+    "creditor_settings",
 ];
 
 /// All migrations of the Recobro schema.
@@ -85,6 +87,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000031_drop_unused_task_indexes::Migration),
             Box::new(m20261205_000032_open_task_indexes::Migration),
             Box::new(m20261207_000040_debtor_files::Migration),
+            Box::new(m20261207_000050_creditor_settings::Migration),
         ]
     }
 }

@@ -5,6 +5,7 @@
 
 use chrono::NaiveDate;
 use collections::allocation::{AllocationError, AllocationOrder, Component};
+use collections::creditor::{SettingsError, Tz};
 use collections::ledger::{LedgerError, NewAccount};
 use collections::money::{Money, MoneyError};
 use collections::promise::PromiseError;
@@ -115,6 +116,10 @@ pub enum LedgerFact {
         /// `desk` (an internal agent) or `partner`.
         channel: String,
         grace_days: u32,
+        /// The creditor's zone when it was made: its deadlines end at local midnight
+        /// there. UTC for promises made before creditors had settings.
+        #[serde(default = "utc")]
+        zone: Tz,
     },
     /// A part's deadline (due date plus grace) has passed: its timer fired on `on`.
     PromiseDeadlinePassed {
@@ -135,6 +140,9 @@ pub enum LedgerFact {
         /// A settlement above the offering role's discount limit: a supervisor approves.
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         needs_approval: bool,
+        /// The creditor's zone when it was offered (see `PromiseMade`).
+        #[serde(default = "utc")]
+        zone: Tz,
     },
     /// A supervisor approves a settlement offered above the offering role's limit.
     PlanApproved {
@@ -155,6 +163,34 @@ pub enum LedgerFact {
         instalment: u32,
         on: NaiveDate,
     },
+    /// A partner reports a payment it may not take: on record, owed unchanged.
+    PaymentReported {
+        reference: String,
+        amount: Money,
+        received_on: NaiveDate,
+        reported_on: NaiveDate,
+        partner: String,
+        reported_by: String,
+    },
+    /// The creditor confirms a reported payment: recorded and allocated now, in the
+    /// order in force now (copied here, as in `PaymentRecorded`).
+    ReportedPaymentConfirmed {
+        reference: String,
+        order: AllocationOrder,
+        by: String,
+        on: NaiveDate,
+    },
+    /// The creditor rejects a reported payment; it stays on record.
+    ReportedPaymentRejected {
+        reference: String,
+        by: String,
+        on: NaiveDate,
+        reason: String,
+    },
+}
+
+fn utc() -> Tz {
+    Tz::UTC
 }
 
 impl LedgerFact {
@@ -171,6 +207,9 @@ impl LedgerFact {
             LedgerFact::PlanAccepted { .. } => "PlanAccepted",
             LedgerFact::PlanDeclined { .. } => "PlanDeclined",
             LedgerFact::PlanDeadlinePassed { .. } => "PlanDeadlinePassed",
+            LedgerFact::PaymentReported { .. } => "PaymentReported",
+            LedgerFact::ReportedPaymentConfirmed { .. } => "ReportedPaymentConfirmed",
+            LedgerFact::ReportedPaymentRejected { .. } => "ReportedPaymentRejected",
         }
     }
 }
@@ -219,6 +258,26 @@ impl ApiError for LedgerError {
             | LedgerError::NoDiscount => ErrorCode::InvalidPlan,
             LedgerError::PlanRunning(_) | LedgerError::PlanState { .. } => ErrorCode::Conflict,
             LedgerError::UnknownPlan(_) => ErrorCode::PlanNotFound,
+            LedgerError::CreditorNotOfCase { .. } => ErrorCode::CreditorMismatch,
+            LedgerError::ReportPending(_) | LedgerError::AlreadyReported(_) => {
+                ErrorCode::PaymentReferenceReused
+            }
+            LedgerError::UnknownReport(_) => ErrorCode::PaymentReportNotFound,
+            LedgerError::ReportDecided { .. } => ErrorCode::PaymentReportDecided,
+        }
+    }
+}
+
+impl ApiError for SettingsError {
+    fn code(&self) -> ErrorCode {
+        match self {
+            SettingsError::UnknownTimeZone(_) => ErrorCode::UnknownTimeZone,
+            SettingsError::GraceDays(_) => ErrorCode::InvalidGraceDays,
+            SettingsError::SettlementLimit(_) => ErrorCode::InvalidSettlementLimit,
+            SettingsError::AllocationOrder => ErrorCode::InvalidAllocationOrder,
+            SettingsError::UnknownCountry(_) => ErrorCode::UnknownCountry,
+            SettingsError::PartnerPaymentsForbidden(_) => ErrorCode::PartnerPaymentsForbidden,
+            SettingsError::BadCreditorId => ErrorCode::BadInput,
         }
     }
 }
@@ -226,6 +285,21 @@ impl ApiError for LedgerError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn facts_journalled_before_creditor_settings_read_as_they_were() {
+        let old = r#"{"ledger_event":"promise_made","made_on":"2026-05-01",
+            "parts":[["2026-05-05","10.00 COP"]],"channel":"desk","grace_days":3}"#;
+        let fact: LedgerFact = serde_json::from_str(old).unwrap();
+        assert!(matches!(fact, LedgerFact::PromiseMade { zone, .. } if zone == Tz::UTC));
+        let old = r#"{"ledger_event":"account_opened","account":{"id":"L-1","product":"loan",
+            "principal":"10.00 COP","interest":"0.00 COP","fees":"0.00 COP",
+            "costs":"0.00 COP","delinquent_since":"2026-05-01"}}"#;
+        let fact: LedgerFact = serde_json::from_str(old).unwrap();
+        assert!(
+            matches!(fact, LedgerFact::AccountOpened { account } if account.creditor == "default")
+        );
+    }
 
     #[test]
     fn ledger_timers_never_meet_engine_timers() {

@@ -14,7 +14,9 @@ use std::sync::Arc;
 use bpmn::compile::Deployment;
 use bpmn::engine::{self, Effect, Event, Instance, StartAt, Status, Wait};
 use chrono::{DateTime, Utc};
-use collections::ledger::{Ledger, LedgerError, PlanStatus, PromiseStatus};
+use collections::ledger::{
+    Ledger, LedgerError, PaymentReport, PlanStatus, PromiseStatus, ReportStatus,
+};
 use collections::money::Money;
 use collections::promise::Promise;
 pub use events::CaseEvent;
@@ -235,9 +237,10 @@ pub fn step(
         // each offered to the process as the one before left it (a `paid-in-full` that
         // closes the case leaves nobody waiting for the promise's verdict).
         let reference = match fact {
-            CaseFact::Ledger(LedgerFact::PaymentRecorded { reference, .. }) => {
-                Some(reference.as_str())
-            }
+            CaseFact::Ledger(
+                LedgerFact::PaymentRecorded { reference, .. }
+                | LedgerFact::ReportedPaymentConfirmed { reference, .. },
+            ) => Some(reference.as_str()),
             _ => None,
         };
         let paid_off = owed_before.is_some_and(|owed| owed.minor() > 0)
@@ -548,7 +551,8 @@ fn apply_fact(
 }
 
 /// Applies a ledger fact; returns what it decided. `at` is the entry's time: a payment
-/// decides the open promise and moves the running plan as of that day.
+/// decides the open promise and moves the running plan as of the day it is then in the
+/// promise's and the plan's zone.
 fn apply_ledger(
     state: &mut CaseState,
     fact: &LedgerFact,
@@ -560,8 +564,16 @@ fn apply_ledger(
             | LedgerFact::PromiseDeadlinePassed { .. }
             | LedgerFact::PlanDeadlinePassed { .. }
             | LedgerFact::PlanDeclined { .. }
+            | LedgerFact::ReportedPaymentRejected { .. }
     );
-    if changes_the_debt && state.is_closed() {
+    // Confirming a report twice says so, even once the first confirmation closed the case.
+    let decided_report = matches!(
+        fact,
+        LedgerFact::ReportedPaymentConfirmed { reference, .. }
+            if state.ledger.as_ref().and_then(|l| l.report(reference))
+                .is_some_and(|r| r.status != ReportStatus::Pending)
+    );
+    if changes_the_debt && !decided_report && state.is_closed() {
         return Err(ApplyError::Closed);
     }
     // `state` is the step's copy of the case: a refused fact discards it whole, so the
@@ -574,7 +586,6 @@ fn apply_ledger(
     let Some(ledger) = state.ledger.as_mut() else {
         return Err(LedgerError::NoAccounts.into());
     };
-    let today = at.date_naive();
     let promise = |d: Option<(u32, PromiseStatus)>| d.map(|(id, s)| Verdict::Promise(id, s));
     let plan = |d: Option<(u32, PlanStatus)>| d.map(|(id, s)| Verdict::Plan(id, s));
     let mut verdicts = Vec::new();
@@ -600,9 +611,41 @@ fn apply_ledger(
                 return Err(ApplyError::PaymentRepeated(reference.clone()));
             }
             ledger.record_payment(reference, *amount, *received_on, order)?;
-            verdicts.extend(promise(ledger.decide_promise(today)));
-            verdicts.extend(plan(ledger.decide_plan(today)));
+            verdicts.extend(promise(ledger.decide_promise_at(at)));
+            verdicts.extend(plan(ledger.decide_plan_at(at)));
         }
+        LedgerFact::PaymentReported {
+            reference,
+            amount,
+            received_on,
+            reported_on,
+            partner,
+            reported_by,
+        } => ledger.report_payment(PaymentReport {
+            reference: reference.clone(),
+            amount: *amount,
+            received_on: *received_on,
+            reported_on: *reported_on,
+            partner: partner.clone(),
+            reported_by: reported_by.clone(),
+            status: ReportStatus::Pending,
+        })?,
+        LedgerFact::ReportedPaymentConfirmed {
+            reference,
+            order,
+            by,
+            on,
+        } => {
+            ledger.confirm_report(reference, by, *on, order)?;
+            verdicts.extend(promise(ledger.decide_promise_at(at)));
+            verdicts.extend(plan(ledger.decide_plan_at(at)));
+        }
+        LedgerFact::ReportedPaymentRejected {
+            reference,
+            by,
+            on,
+            reason,
+        } => ledger.reject_report(reference, by, *on, reason)?,
         LedgerFact::PaymentReversed {
             reference,
             on,
@@ -615,9 +658,10 @@ fn apply_ledger(
             parts,
             channel,
             grace_days,
+            zone,
         } => {
             let promise = Promise::new(*made_on, parts.clone()).map_err(LedgerError::from)?;
-            ledger.make_promise(promise, channel, *grace_days)?;
+            ledger.make_promise(promise, channel, *grace_days, *zone)?;
         }
         LedgerFact::PromiseDeadlinePassed {
             promise: id,
@@ -632,6 +676,7 @@ fn apply_ledger(
             channel,
             settlement,
             needs_approval,
+            zone,
         } => {
             ledger.offer_plan(
                 *total,
@@ -641,6 +686,7 @@ fn apply_ledger(
                 *offered_on,
                 *settlement,
                 *needs_approval,
+                *zone,
             )?;
         }
         LedgerFact::PlanApproved { plan: id } => ledger.approve_plan(*id)?,
@@ -648,7 +694,7 @@ fn apply_ledger(
             ledger.accept_plan(*id, *on)?;
             verdicts.push(Verdict::Plan(*id, PlanStatus::Accepted { on: *on }));
             // Payments made that day may already start it.
-            verdicts.extend(plan(ledger.decide_plan(today)));
+            verdicts.extend(plan(ledger.decide_plan_at(at)));
         }
         LedgerFact::PlanDeclined { plan: id, on, .. } => {
             ledger.decline_plan(*id, *on)?;

@@ -303,20 +303,16 @@ pub fn changes(
     c
 }
 
-/// The timer rows of ledger deadlines, due at the start (UTC) of the day after each:
+/// The timer rows of ledger deadlines, due when each deadline's day ends in the zone of
+/// its promise or plan (the creditor's when it was made; UTC for older ones):
 /// every part of a new promise and every instalment of an accepted plan gets one; a
 /// promise kept, broken or replaced, and a plan that ends, lose those left.
 fn ledger_timers(c: &mut Changes, fact: &LedgerFact, state: &CaseState) {
     let Some(ledger) = &state.ledger else {
         return;
     };
-    let row = |c: &mut Changes, timer: LedgerTimer, label: String, deadline: NaiveDate| {
-        let due = deadline
-            .succ_opt()
-            .unwrap_or(deadline)
-            .and_hms_opt(0, 0, 0)
-            .map(|d| d.and_utc())
-            .unwrap_or(DateTime::<Utc>::MAX_UTC);
+    let row = |c: &mut Changes, timer: LedgerTimer, label: String, deadline: NaiveDate, zone| {
+        let due = collections::creditor::end_of_day(deadline, zone);
         c.timers_added.push((timer.timer_id(), label, due));
     };
     match fact {
@@ -342,6 +338,7 @@ fn ledger_timers(c: &mut Changes, fact: &LedgerFact, state: &CaseState) {
         fact,
         LedgerFact::PromiseMade { .. }
             | LedgerFact::PaymentRecorded { .. }
+            | LedgerFact::ReportedPaymentConfirmed { .. }
             | LedgerFact::PromiseDeadlinePassed { .. }
             | LedgerFact::PlanAccepted { .. }
             | LedgerFact::PlanDeadlinePassed { .. }
@@ -365,7 +362,13 @@ fn ledger_timers(c: &mut Changes, fact: &LedgerFact, state: &CaseState) {
                     promise: p.id,
                     part,
                 };
-                row(c, timer, format!("promise:{}:{part}", p.id), deadline);
+                row(
+                    c,
+                    timer,
+                    format!("promise:{}:{part}", p.id),
+                    deadline,
+                    p.zone,
+                );
             }
         }
     }
@@ -377,7 +380,8 @@ fn ledger_timers(c: &mut Changes, fact: &LedgerFact, state: &CaseState) {
                         plan: p.id,
                         instalment,
                     };
-                    row(c, timer, format!("plan:{}:{instalment}", p.id), deadline);
+                    let label = format!("plan:{}:{instalment}", p.id);
+                    row(c, timer, label, deadline, p.zone);
                 }
             }
         } else if !matches!(p.status, PlanStatus::Offered) {

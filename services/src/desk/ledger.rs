@@ -3,8 +3,9 @@
 //! against the ledger as it stands (see `collections::ledger`).
 
 use chrono::NaiveDate;
-use collections::allocation::{AllocationOrder, Component};
-use collections::ledger::{Ledger, NewAccount};
+use collections::allocation::Component;
+use collections::creditor::{CreditorSettings, above_limit, creditor_id, local_day};
+use collections::ledger::{Ledger, NewAccount, PaymentReport};
 use collections::money::Money;
 use collections::schedule::Instalment;
 
@@ -13,23 +14,13 @@ use crate::access::{Operation, Principal, Role, permits};
 use crate::case::{CaseFact, LedgerFact};
 use crate::runtime::Outcome;
 
-/// The largest discount, in percent of the balance, an agent or partner may offer as a
-/// settlement without a supervisor's approval (per-creditor settings come later).
-pub const SETTLEMENT_LIMIT_PERCENT: i64 = 10;
-
-/// Whether settling `balance` for `total` forgives more than the limit.
-fn above_limit(balance: Money, total: Money) -> bool {
-    let discount = i128::from(balance.minor()) - i128::from(total.minor());
-    discount * 100 > i128::from(balance.minor()) * i128::from(SETTLEMENT_LIMIT_PERCENT)
-}
-
 /// A payment as a caller reports it.
 #[derive(Debug, Clone)]
 pub struct NewPayment {
     /// The payer's or bank's reference: a payment is recorded once per reference.
     pub reference: String,
     pub amount: Money,
-    /// The day the money arrived; today (UTC) when not given.
+    /// The day the money arrived; today in the creditor's zone when not given.
     pub received_on: Option<NaiveDate>,
 }
 
@@ -65,6 +56,33 @@ impl Desk {
         require(p, op, what)
     }
 
+    /// Today in the creditor's zone: the day payments are received, promises made.
+    fn today(&self, settings: &CreditorSettings) -> NaiveDate {
+        local_day(self.clock().now(), settings.time_zone)
+    }
+
+    /// The day a payment was received: as given, not in the future; today if not given.
+    fn received_on(
+        &self,
+        payment: &NewPayment,
+        settings: &CreditorSettings,
+    ) -> Result<(String, NaiveDate), DeskError> {
+        let reference = payment.reference.trim();
+        if reference.is_empty() || reference.len() > 100 {
+            return Err(DeskError::Invalid(
+                "a payment reference is 1 to 100 characters".into(),
+            ));
+        }
+        let today = self.today(settings);
+        let received_on = payment.received_on.unwrap_or(today);
+        if received_on > today {
+            return Err(DeskError::Invalid(format!(
+                "a payment cannot be received in the future ({received_on}; today is {today})"
+            )));
+        }
+        Ok((reference.to_string(), received_on))
+    }
+
     async fn record_ledger(
         &self,
         p: &Principal,
@@ -95,6 +113,8 @@ impl Desk {
         let fact = LedgerFact::AccountOpened {
             account: NewAccount {
                 id: id.to_string(),
+                creditor: creditor_id(&account.creditor)?,
+                portfolio: account.portfolio.trim().to_string(),
                 ..account
             },
         };
@@ -120,9 +140,11 @@ impl Desk {
         self.record_ledger(p, case_id, fact, idempotency_key).await
     }
 
-    /// Records a payment, allocated in the default order (costs → fees → interest →
-    /// principal) across the case's accounts, oldest delinquency first. The process gets
-    /// `payment-received` in the same journal entry if it waits for one.
+    /// Records a payment, allocated in the creditor's order (by default costs → fees →
+    /// interest → principal) across the case's accounts, oldest delinquency first. The
+    /// process gets `payment-received` in the same journal entry if it waits for one. A
+    /// partner of a creditor that does not let partners take payments must report it
+    /// instead ([`Desk::report_payment`]).
     pub async fn record_payment(
         &self,
         p: &Principal,
@@ -132,25 +154,18 @@ impl Desk {
     ) -> Result<Outcome, DeskError> {
         self.may(p, case_id, Operation::RecordPayment, "record payments")
             .await?;
-        let reference = payment.reference.trim();
-        if reference.is_empty() || reference.len() > 100 {
-            return Err(DeskError::Invalid(
-                "a payment reference is 1 to 100 characters".into(),
-            ));
+        let (creditor, settings) = self.case_creditor(p, case_id).await?;
+        if p.role == Role::Partner && !settings.partners_take_payments {
+            return Err(DeskError::PaymentMustBeReported(creditor));
         }
-        let today = self.clock().now().date_naive();
-        let received_on = payment.received_on.unwrap_or(today);
-        if received_on > today {
-            return Err(DeskError::Invalid(format!(
-                "a payment cannot be received in the future ({received_on}; today is {today})"
-            )));
-        }
+        let (reference, received_on) = self.received_on(&payment, &settings)?;
         let fact = LedgerFact::PaymentRecorded {
-            reference: reference.to_string(),
+            reference,
             amount: payment.amount,
             received_on,
             channel: channel(p),
-            order: AllocationOrder::default(),
+            // Copied into the fact: replay allocates as it was allocated today.
+            order: settings.allocation_order,
         };
         self.record_ledger(p, case_id, fact, idempotency_key).await
     }
@@ -169,18 +184,19 @@ impl Desk {
         if reason.trim().is_empty() {
             return Err(DeskError::Invalid("say why the payment is reversed".into()));
         }
+        let (_, settings) = self.case_creditor(p, case_id).await?;
         let fact = LedgerFact::PaymentReversed {
             reference: reference.to_string(),
-            on: self.clock().now().date_naive(),
+            on: self.today(&settings),
             reason: reason.trim().to_string(),
         };
         self.record_ledger(p, case_id, fact, idempotency_key).await
     }
 
     /// Records a promise to pay: one or several dated amounts, decided kept or broken
-    /// from the payments, with the default grace of
-    /// [`collections::promise::DEFAULT_GRACE_DAYS`] days after each due date. It
-    /// replaces the open promise, which stays on record.
+    /// from the payments, with the creditor's promise grace after each due date; its
+    /// deadlines end at midnight in the creditor's zone. It replaces the open promise,
+    /// which stays on record.
     pub async fn make_promise(
         &self,
         p: &Principal,
@@ -195,11 +211,13 @@ impl Desk {
             "record promises to pay",
         )
         .await?;
+        let (_, settings) = self.case_creditor(p, case_id).await?;
         let fact = LedgerFact::PromiseMade {
-            made_on: self.clock().now().date_naive(),
+            made_on: self.today(&settings),
             parts,
             channel: channel(p),
-            grace_days: collections::promise::DEFAULT_GRACE_DAYS,
+            grace_days: settings.promise_grace_days,
+            zone: settings.time_zone,
         };
         self.record_ledger(p, case_id, fact, idempotency_key).await
     }
@@ -207,8 +225,9 @@ impl Desk {
     /// Offers an installment plan; the schedule is checked to add up to `total`, to start
     /// today or later and to be no more than the case owes. It withdraws a pending offer.
     /// A settlement (`settlement`: paying it settles the whole debt) forgives the rest;
-    /// above [`SETTLEMENT_LIMIT_PERCENT`] of the balance an agent's or partner's offer
-    /// waits for a supervisor's approval.
+    /// above the creditor's settlement limit (percent of the balance) an agent's or
+    /// partner's offer waits for a supervisor's approval. Instalments get the creditor's
+    /// plan grace.
     pub async fn offer_plan(
         &self,
         p: &Principal,
@@ -225,6 +244,7 @@ impl Desk {
             "offer installment plans",
         )
         .await?;
+        let (_, settings) = self.case_creditor(p, case_id).await?;
         let needs_approval = settlement
             && !permits(p.role, Operation::ApproveSettlement)
             && self
@@ -232,15 +252,18 @@ impl Desk {
                 .case(case_id)
                 .await?
                 .and_then(|state| state.ledger)
-                .is_some_and(|l| above_limit(l.balance(), total));
+                .is_some_and(|l| {
+                    above_limit(l.balance(), total, settings.settlement_limit_percent)
+                });
         let fact = LedgerFact::PlanOffered {
             total,
             schedule,
-            offered_on: self.clock().now().date_naive(),
-            grace_days: collections::promise::DEFAULT_GRACE_DAYS,
+            offered_on: self.today(&settings),
+            grace_days: settings.plan_grace_days,
             channel: channel(p),
             settlement,
             needs_approval,
+            zone: settings.time_zone,
         };
         self.record_ledger(p, case_id, fact, idempotency_key).await
     }
@@ -280,9 +303,10 @@ impl Desk {
             "record plan acceptances",
         )
         .await?;
+        let (_, settings) = self.case_creditor(p, case_id).await?;
         let fact = LedgerFact::PlanAccepted {
             plan,
-            on: self.clock().now().date_naive(),
+            on: self.today(&settings),
         };
         self.record_ledger(p, case_id, fact, idempotency_key).await
     }
@@ -298,12 +322,109 @@ impl Desk {
     ) -> Result<Outcome, DeskError> {
         self.may(p, case_id, Operation::ManagePlans, "record plan refusals")
             .await?;
+        let (_, settings) = self.case_creditor(p, case_id).await?;
         let fact = LedgerFact::PlanDeclined {
             plan,
-            on: self.clock().now().date_naive(),
+            on: self.today(&settings),
             reason: reason.trim().to_string(),
         };
         self.record_ledger(p, case_id, fact, idempotency_key).await
+    }
+
+    /// A partner reports a payment the debtor says they made to the creditor: on record
+    /// on the case, owed unchanged until the creditor confirms it. Refused under a
+    /// reference already recorded or reported on the case.
+    pub async fn report_payment(
+        &self,
+        p: &Principal,
+        case_id: &str,
+        payment: NewPayment,
+        idempotency_key: Option<String>,
+    ) -> Result<Outcome, DeskError> {
+        self.may(p, case_id, Operation::ReportPayment, "report payments")
+            .await?;
+        let (_, settings) = self.case_creditor(p, case_id).await?;
+        let (reference, received_on) = self.received_on(&payment, &settings)?;
+        let fact = LedgerFact::PaymentReported {
+            reference,
+            amount: payment.amount,
+            received_on,
+            reported_on: self.today(&settings),
+            partner: p.partner.clone().unwrap_or_default(),
+            reported_by: p.acting_identity(),
+        };
+        self.record_ledger(p, case_id, fact, idempotency_key).await
+    }
+
+    /// The creditor confirms a reported payment: recorded now, allocated in the
+    /// creditor's order in force now, with the confirmer on the report; the process gets
+    /// `payment-received` in the same entry.
+    pub async fn confirm_reported_payment(
+        &self,
+        p: &Principal,
+        case_id: &str,
+        reference: &str,
+        idempotency_key: Option<String>,
+    ) -> Result<Outcome, DeskError> {
+        self.may(
+            p,
+            case_id,
+            Operation::DecideReportedPayment,
+            "confirm reported payments",
+        )
+        .await?;
+        let (_, settings) = self.case_creditor(p, case_id).await?;
+        let fact = LedgerFact::ReportedPaymentConfirmed {
+            reference: reference.trim().to_string(),
+            order: settings.allocation_order,
+            by: p.acting_identity(),
+            on: self.today(&settings),
+        };
+        self.record_ledger(p, case_id, fact, idempotency_key).await
+    }
+
+    /// The creditor rejects a reported payment (the money did not arrive); it stays on
+    /// record with the reason.
+    pub async fn reject_reported_payment(
+        &self,
+        p: &Principal,
+        case_id: &str,
+        reference: &str,
+        reason: &str,
+        idempotency_key: Option<String>,
+    ) -> Result<Outcome, DeskError> {
+        self.may(
+            p,
+            case_id,
+            Operation::DecideReportedPayment,
+            "reject reported payments",
+        )
+        .await?;
+        if reason.trim().is_empty() {
+            return Err(DeskError::Invalid(
+                "say why the reported payment is rejected".into(),
+            ));
+        }
+        let (_, settings) = self.case_creditor(p, case_id).await?;
+        let fact = LedgerFact::ReportedPaymentRejected {
+            reference: reference.trim().to_string(),
+            by: p.acting_identity(),
+            on: self.today(&settings),
+            reason: reason.trim().to_string(),
+        };
+        self.record_ledger(p, case_id, fact, idempotency_key).await
+    }
+
+    /// The reported payments of a ledger the caller may see: a partner sees only its
+    /// own organisation's reports (another partner's dealings with the debtor are not
+    /// its business), everyone else all of them.
+    pub fn visible_reports(p: &Principal, ledger: &Ledger) -> Vec<PaymentReport> {
+        ledger
+            .reports()
+            .iter()
+            .filter(|r| p.role != Role::Partner || p.partner.as_deref() == Some(&r.partner))
+            .cloned()
+            .collect()
     }
 
     /// The case's ledger as it stands (`None` before an account is opened).

@@ -7,6 +7,7 @@
 //! for a case that does not exist, so ids cannot be probed.
 
 mod cases;
+mod creditors;
 mod debtors;
 mod definitions;
 mod ledger;
@@ -17,6 +18,7 @@ use std::sync::Arc;
 use sea_orm::DatabaseConnection;
 
 pub use self::cases::{CaseFilter, CaseHistory, CasePage, HistoryCheck, NewCase};
+pub use self::creditors::Creditor;
 pub use self::debtors::{DebtorFile, DebtorOutcome, DebtorPage, DebtorRecord};
 pub use self::definitions::{DeployProblem, DeployReport};
 pub use self::ledger::{NewCharge, NewPayment};
@@ -61,6 +63,12 @@ pub enum DeskError {
     Conflict(String),
     #[error("the process model is invalid")]
     InvalidModel(Vec<DeployProblem>),
+    #[error(
+        "creditor {0} does not let partners take payments: report it (reportPayment) for the creditor to confirm"
+    )]
+    PaymentMustBeReported(String),
+    #[error(transparent)]
+    Settings(#[from] collections::creditor::SettingsError),
     #[error(transparent)]
     Runtime(#[from] RuntimeError),
 }
@@ -87,6 +95,8 @@ impl ApiError for DeskError {
             DeskError::Invalid(_) => ErrorCode::BadInput,
             DeskError::Conflict(_) => ErrorCode::Conflict,
             DeskError::InvalidModel(_) => ErrorCode::InvalidModel,
+            DeskError::PaymentMustBeReported(_) => ErrorCode::PaymentMustBeReported,
+            DeskError::Settings(e) => e.code(),
             DeskError::Runtime(e) => e.code(),
         }
     }
