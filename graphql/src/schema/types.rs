@@ -99,13 +99,13 @@ impl Case {
             return Ok(None);
         };
         let loaders = ctx.data::<Loaders>()?;
-        Ok(loaders
+        loaders
             .debtors
             .load_one(id.clone())
             .await
             .map_err(|e| (*e).clone())?
             .map(|record| Debtor::new(ctx, record))
-            .transpose()?)
+            .transpose()
     }
     async fn partner(&self, ctx: &Context<'_>) -> Result<Option<Partner>> {
         let Some(id) = &self.0.partner else {
