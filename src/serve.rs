@@ -124,6 +124,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         Default::default(),
     );
     tracing::info!("case runtime started");
+    // Cases opened before the ledger get their `amountDue` as an account, journalled.
+    let adopted = services::desk::Desk::new(runtime.clone())
+        .adopt_legacy_debts()
+        .await
+        .context("cannot carry legacy amountDue into accounts")?;
+    if adopted > 0 {
+        tracing::info!(cases = adopted, "legacy amountDue carried into accounts");
+    }
     let auth = graphql::auth::Auth::new(db.clone(), clock.clone(), auth_config)
         .await
         .context("cannot start authentication")?;

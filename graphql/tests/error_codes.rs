@@ -230,6 +230,7 @@ fn desk_errors() -> Vec<DeskError> {
     all.extend(settings_errors().into_iter().map(DeskError::Settings));
     all.extend(runtime_errors().into_iter().map(DeskError::Runtime));
     all.extend(debtor_errors().into_iter().map(DeskError::Debtor));
+    all.extend(money_errors().into_iter().map(DeskError::Money));
     all
 }
 

@@ -256,7 +256,7 @@ async fn amounts_follow_their_currency(db: &DatabaseConnection) {
     let desk = Desk::new(runtime(db, clock()).await);
     let sup = Principal::new("sam", "acme", Role::Supervisor, None, vec![]).unwrap();
     desk.deploy(&sup, "pay.bpmn", PAY_UNTIL_PAID).await.unwrap();
-    // `legacy`: the deprecated float input, still accepted for cases without accounts.
+    // `legacy`: the deprecated float input, still accepted: it opens the first account.
     let open = |legacy: Option<f64>, currency: &str| NewCase {
         process_id: "pay".into(),
         amount_due: legacy,
@@ -268,11 +268,21 @@ async fn amounts_follow_their_currency(db: &DatabaseConnection) {
         .await
         .unwrap()
         .case_id;
-    let kwd = desk
-        .open_case(&sup, open(Some(1.2345), "KWD"))
-        .await
-        .unwrap()
-        .case_id;
+    // A float is read exactly as written: 1.2345 KWD has a digit too many (KWD has three
+    // places) and is refused; only a plain process variable is shown rounded.
+    assert_eq!(
+        code(
+            desk.open_case(&sup, open(Some(1.2345), "KWD"))
+                .await
+                .unwrap_err()
+        ),
+        "INVALID_AMOUNT"
+    );
+    let mut variable = open(None, "KWD");
+    variable
+        .variables
+        .insert("amountDue".into(), serde_json::json!(1.2345));
+    let kwd = desk.open_case(&sup, variable).await.unwrap().case_id;
     let ledger = desk
         .open_case(&sup, open(None, "CLP"))
         .await

@@ -6,6 +6,7 @@ mod support;
 mod creditors;
 mod debtors;
 mod ledger;
+mod legacy;
 mod residency;
 mod runtime;
 mod store;

@@ -62,7 +62,9 @@ pub struct OpenCaseInput {
     pub version: Option<i32>,
     pub external_ref: Option<String>,
     pub debtor: Option<DebtorInput>,
-    /// Major units, e.g. 1250.50.
+    /// Major units, e.g. 1250.50, with `currency`: read exactly as written (a float the
+    /// currency cannot hold, such as 10.123 COP, is refused) and opened as the case's
+    /// first account, named by `externalRef`.
     #[graphql(
         deprecation = "a float cannot hold money exactly: open the debt with openAccount (exact decimal strings) instead"
     )]

@@ -3,6 +3,7 @@
 use async_graphql::connection::{Connection, Edge, OpaqueCursor};
 use async_graphql::{Context, ID, InputObject, Object, Result};
 use chrono::{DateTime, Utc};
+use collections::money::{Currency, Money};
 use services::desk::{CaseFilter, TaskKey};
 
 use super::types::{Agenda, Case, Me, Partner, ProcessDefinition, Task};
@@ -24,7 +25,7 @@ pub(super) fn decode<T: serde::de::DeserializeOwned + serde::Serialize>(
         .transpose()
 }
 
-/// Case list filters, combined with AND. Amounts in major units (e.g. 1250.50).
+/// Case list filters, combined with AND.
 #[derive(InputObject, Default)]
 pub struct CaseFilterInput {
     pub stage: Option<String>,
@@ -34,8 +35,21 @@ pub struct CaseFilterInput {
     pub process_id: Option<String>,
     pub debtor_id: Option<String>,
     pub external_ref: Option<String>,
+    /// Major units read with two decimal places whatever the currency.
+    #[graphql(
+        deprecation = "a float cannot hold money exactly and ignores the currency: use minBalance/maxBalance with balanceCurrency"
+    )]
     pub min_amount: Option<f64>,
+    #[graphql(
+        deprecation = "a float cannot hold money exactly and ignores the currency: use minBalance/maxBalance with balanceCurrency"
+    )]
     pub max_amount: Option<f64>,
+    /// Cases owing at least this much: a decimal string in `balanceCurrency`.
+    pub min_balance: Option<String>,
+    /// Cases owing at most this much: a decimal string in `balanceCurrency`.
+    pub max_balance: Option<String>,
+    /// ISO 4217; required with a balance bound, and only cases in it match.
+    pub balance_currency: Option<String>,
     pub min_days_past_due: Option<i64>,
     pub max_days_past_due: Option<i64>,
 }
@@ -54,9 +68,36 @@ fn minor(v: Option<f64>) -> Result<Option<i64>> {
     .transpose()
 }
 
+/// A balance bound in its currency's minor units.
+fn bound(amount: Option<&str>, currency: Option<Currency>) -> Result<Option<i64>> {
+    let Some(amount) = amount else {
+        return Ok(None);
+    };
+    let currency = currency.ok_or_else(|| {
+        coded(
+            ErrorCode::BadInput,
+            "a balance bound needs balanceCurrency: amounts in different currencies do not compare",
+        )
+    })?;
+    Money::parse(amount, currency)
+        .map(|m| Some(m.minor()))
+        .map_err(errors::api)
+}
+
 impl CaseFilterInput {
     fn into_filter(self) -> Result<CaseFilter> {
+        let currency = self
+            .balance_currency
+            .as_deref()
+            .map(Currency::from_code)
+            .transpose()
+            .map_err(errors::api)?;
+        let min_balance = bound(self.min_balance.as_deref(), currency)?;
+        let max_balance = bound(self.max_balance.as_deref(), currency)?;
         Ok(CaseFilter {
+            currency: currency.map(|c| c.code().to_string()),
+            min_balance_minor: min_balance,
+            max_balance_minor: max_balance,
             stage: self.stage,
             status: self.status,
             owner: self.owner,

@@ -42,7 +42,49 @@ async fn refused(w: &World, token: &str, query: &str, vars: Value) -> String {
 
 async fn a_payment_closes_the_case(db: &DatabaseConnection) {
     let w = World::new(db).await;
-    let case = w.open_case("LEDGER-1", 500.0).await;
+    // The deprecated float is read exactly as written, so a float the currency cannot
+    // hold is refused, not rounded; one it can hold is the case's first account.
+    let open = "mutation($i: OpenCaseInput!) { openCase(input: $i) { caseId case { balance { amount currency } accounts { id } } } }";
+    let legacy = |amount: f64| {
+        json!({"i": {"processId": "collections-lite", "externalRef": "FLOAT-1",
+                     "amountDue": amount, "currency": "COP"}})
+    };
+    assert_eq!(
+        w.h.err(&w.agent, open, legacy(10.123)).await,
+        "INVALID_AMOUNT"
+    );
+    let opened = w.h.ok(&w.agent, open, legacy(1250.5)).await;
+    assert_eq!(
+        opened["openCase"]["case"],
+        json!({"balance": {"amount": "1250.50", "currency": "COP"}, "accounts": [{"id": "FLOAT-1"}]})
+    );
+
+    // Filtering by balance: exact bounds in one currency, never across currencies.
+    let by_balance =
+        "query($f: CaseFilterInput) { cases(filter: $f) { edges { node { externalRef } } } }";
+    let found = |min: &str, max: &str, currency: &str| json!({"f": {"minBalance": min, "maxBalance": max, "balanceCurrency": currency}});
+    let hits =
+        w.h.ok(&w.agent, by_balance, found("1250.50", "1250.50", "COP"))
+            .await;
+    assert_eq!(
+        hits["cases"]["edges"],
+        json!([{"node": {"externalRef": "FLOAT-1"}}])
+    );
+    for (min, currency) in [("1250.51", "COP"), ("1000", "USD")] {
+        let none =
+            w.h.ok(&w.agent, by_balance, found(min, "9999", currency))
+                .await;
+        assert_eq!(none["cases"]["edges"], json!([]), "{min} {currency}");
+    }
+    for (vars, want) in [
+        (json!({"f": {"minBalance": "1000"}}), "BAD_INPUT"),
+        (found("10.123", "20", "COP"), "INVALID_AMOUNT"),
+        (found("10", "20", "XYZ"), "UNKNOWN_CURRENCY"),
+    ] {
+        assert_eq!(w.h.err(&w.agent, by_balance, vars).await, want);
+    }
+
+    let case = w.open_bare_case("LEDGER-1").await;
     let c = |v: Value| {
         let mut v = v;
         v["c"] = json!(case);
@@ -346,7 +388,7 @@ async fn a_creditor_governs_its_cases(db: &DatabaseConnection) {
     );
 
     // The case holds banco-mx's debt, and only banco-mx's.
-    let case = w.open_case("MX-1", 500.0).await;
+    let case = w.open_bare_case("MX-1").await;
     let c = |v: Value| {
         let mut v = v;
         v["c"] = json!(case);

@@ -250,8 +250,18 @@ impl World {
         }
     }
 
-    /// Opens a case for debtor `debtor`; answers its id.
+    /// Opens a case for debtor `D-<external_ref>` with `amount` due in COP through the
+    /// deprecated float (it becomes the case's first account); answers its id.
     pub async fn open_case(&self, external_ref: &str, amount: f64) -> String {
+        self.open(external_ref, Some(amount)).await
+    }
+
+    /// Opens a case with no debt yet, for tests that open its accounts themselves.
+    pub async fn open_bare_case(&self, external_ref: &str) -> String {
+        self.open(external_ref, None).await
+    }
+
+    async fn open(&self, external_ref: &str, amount: Option<f64>) -> String {
         let data = self
             .h
             .ok(
@@ -262,7 +272,7 @@ impl World {
                     "externalRef": external_ref,
                     "debtor": {"id": format!("D-{external_ref}"), "name": format!("Debtor {external_ref}")},
                     "amountDue": amount,
-                    "currency": "EUR",
+                    "currency": "COP",
                     "delinquentSince": "2026-01-15",
                 }}),
             )

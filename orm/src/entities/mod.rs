@@ -18,6 +18,7 @@ pub mod document_access;
 pub mod document_uploads;
 pub mod documents;
 pub mod idempotency_keys;
+pub mod maintenance_runs;
 pub mod message_subscriptions;
 pub mod outbox;
 pub mod partners;

@@ -34,9 +34,10 @@ mod m20261205_000031_drop_unused_task_indexes;
 mod m20261205_000032_open_task_indexes;
 mod m20261207_000040_debtor_files;
 mod m20261207_000050_creditor_settings;
+mod m20261207_000060_maintenance_runs;
 
 /// Names of the tables the migrations create, in creation order.
-pub const TABLES: [&str; 19] = [
+pub const TABLES: [&str; 20] = [
     "process_definitions",
     "case_journal",
     "cases",
@@ -56,6 +57,7 @@ pub const TABLES: [&str; 19] = [
     "document_access",
     "debtor_changes",
     "creditor_settings",
+    "maintenance_runs",
 ];
 
 /// All migrations of the Recobro schema.
@@ -88,6 +90,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000032_open_task_indexes::Migration),
             Box::new(m20261207_000040_debtor_files::Migration),
             Box::new(m20261207_000050_creditor_settings::Migration),
+            Box::new(m20261207_000060_maintenance_runs::Migration),
         ]
     }
 }

@@ -38,8 +38,14 @@ pub struct CaseFilter {
     pub process_id: Option<String>,
     pub debtor_id: Option<String>,
     pub external_ref: Option<String>,
+    /// Deprecated bounds in hundredths, whatever the currency.
     pub min_amount_minor: Option<i64>,
     pub max_amount_minor: Option<i64>,
+    /// Only cases in this currency (ISO 4217).
+    pub currency: Option<String>,
+    /// Bounds in minor units of `currency`.
+    pub min_balance_minor: Option<i64>,
+    pub max_balance_minor: Option<i64>,
     pub min_days_past_due: Option<i64>,
     pub max_days_past_due: Option<i64>,
 }
@@ -103,12 +109,17 @@ impl Desk {
         if let Some(n) = new.debtor_name {
             set("debtorName", n.into());
         }
-        if let Some(a) = new.amount_due {
-            if !a.is_finite() || a < 0.0 {
-                return Err(DeskError::Invalid(format!(
-                    "the amount due must be a non-negative number, not {a}"
-                )));
+        // The deprecated float becomes the case's first account, checked before anything
+        // is written; models that read `amountDue` still find it.
+        let legacy_debt = match (new.amount_due, new.currency.as_deref()) {
+            (Some(a), Some(currency)) => Some(super::legacy::money_of_float(a, currency)?),
+            (Some(a), None) => {
+                super::legacy::money_of_float(a, "USD")?;
+                None
             }
+            (None, _) => None,
+        };
+        if let Some(a) = new.amount_due {
             set("amountDue", serde_json::json!(a));
         }
         if let Some(c) = new.currency {
@@ -121,18 +132,35 @@ impl Desk {
         if let Some(r) = &new.external_ref {
             set("externalRef", r.clone().into());
         }
-        Ok(self
+        let account_key = new.idempotency_key.as_ref().map(|k| format!("{k}/account"));
+        let opened = self
             .runtime
             .open_case(
                 &p.tenant,
                 &new.process_id,
                 new.version,
-                new.external_ref,
+                new.external_ref.clone(),
                 vars,
                 &p.acting_identity(),
                 new.idempotency_key,
             )
-            .await?)
+            .await?;
+        let Some(principal) = legacy_debt else {
+            return Ok(opened);
+        };
+        let since = new
+            .delinquent_since
+            .unwrap_or_else(|| self.clock.now().date_naive());
+        let account = super::legacy::legacy_account(new.external_ref.as_deref(), principal, since);
+        let fact = CaseFact::Ledger(crate::case::LedgerFact::AccountOpened { account });
+        match self.record(p, &opened.case_id, fact, account_key).await {
+            Ok(out) => Ok(out),
+            // A process that ended at once has no debt to open: the case as opened.
+            Err(DeskError::Runtime(crate::runtime::RuntimeError::Rejected(
+                crate::case::ApplyError::Closed,
+            ))) => Ok(opened),
+            Err(e) => Err(e),
+        }
     }
 
     pub async fn list_cases(
@@ -175,6 +203,15 @@ impl Desk {
             q = q.filter(cases::Column::AmountDueMinor.gte(v));
         }
         if let Some(v) = f.max_amount_minor {
+            q = q.filter(cases::Column::AmountDueMinor.lte(v));
+        }
+        if let Some(v) = &f.currency {
+            q = q.filter(cases::Column::Currency.eq(v.as_str()));
+        }
+        if let Some(v) = f.min_balance_minor {
+            q = q.filter(cases::Column::AmountDueMinor.gte(v));
+        }
+        if let Some(v) = f.max_balance_minor {
             q = q.filter(cases::Column::AmountDueMinor.lte(v));
         }
         // Days past due grow daily: filter on the stored delinquency date instead.

@@ -11,6 +11,7 @@ mod creditors;
 mod debtors;
 mod definitions;
 mod ledger;
+mod legacy;
 mod tasks;
 
 use std::sync::Arc;
@@ -57,6 +58,8 @@ pub enum DeskError {
     DebtorChanged(String),
     #[error(transparent)]
     Debtor(#[from] collections::debtor::DebtorError),
+    #[error(transparent)]
+    Money(#[from] collections::money::MoneyError),
     #[error("{0}")]
     Invalid(String),
     #[error("{0}")]
@@ -92,6 +95,7 @@ impl ApiError for DeskError {
             DeskError::DebtorNotRegistered(_) => ErrorCode::DebtorNotRegistered,
             DeskError::DebtorChanged(_) => ErrorCode::DebtorChanged,
             DeskError::Debtor(e) => e.code(),
+            DeskError::Money(e) => e.code(),
             DeskError::Invalid(_) => ErrorCode::BadInput,
             DeskError::Conflict(_) => ErrorCode::Conflict,
             DeskError::InvalidModel(_) => ErrorCode::InvalidModel,
