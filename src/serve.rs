@@ -32,6 +32,10 @@ pub struct ServeArgs {
     /// start with --database-url (a killed node's claims then lapse after a minute).
     #[arg(long, value_name = "ID", env = "RECOBRO_NODE_ID")]
     pub node_id: Option<String>,
+    /// JSON file listing the payment providers whose signed callbacks are accepted at
+    /// `POST /callbacks/payments/{name}`: `[{"name", "tenant", "secret": "whsec_…"}]`.
+    #[arg(long, value_name = "FILE", env = "RECOBRO_PAYMENT_PROVIDERS")]
+    pub payment_providers: Option<PathBuf>,
 }
 
 impl ServeArgs {
@@ -157,12 +161,25 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             .saturating_add(1024 * 1024),
         ..Default::default()
     };
+    let providers = match &args.payment_providers {
+        None => graphql::payment_callbacks::PaymentProviders::default(),
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            let list = serde_json::from_str(&text).with_context(|| {
+                format!("{} is not a list of payment providers", path.display())
+            })?;
+            graphql::payment_callbacks::PaymentProviders::new(list)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+        }
+    };
     let app = graphql::app::HttpApp::new(
         services::desk::Desk::new(runtime.clone()),
         auth,
         documents,
         limits,
-    );
+    )
+    .with_payment_providers(providers);
     let mut server = HttpServer::new(move || App::new().configure(|cfg| app.configure(cfg)));
     for listener in listeners {
         server = server

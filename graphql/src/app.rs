@@ -4,6 +4,7 @@
 //! - `POST /graphql`, `GET /graphql` (GraphiQL, graphql-ws): [`crate::server`];
 //! - the own issuer and token endpoints: [`crate::auth::configure`];
 //! - signed local document links: [`crate::documents_http`];
+//! - signed payment providers' callbacks: [`crate::payment_callbacks`];
 //! - `GET /healthz` (the process answers) and `GET /readyz` (the database answers).
 
 use std::time::Duration;
@@ -15,6 +16,7 @@ use serde_json::json;
 use services::desk::Desk;
 
 use crate::auth::Auth;
+use crate::payment_callbacks::PaymentProviders;
 use crate::schema::Limits;
 use crate::server::Api;
 
@@ -28,12 +30,16 @@ pub struct HttpApp {
     auth: web::Data<Auth>,
     documents: web::Data<DocumentService>,
     db: web::Data<DatabaseConnection>,
+    desk: web::Data<Desk>,
+    payment_providers: web::Data<PaymentProviders>,
 }
 
 impl HttpApp {
     pub fn new(desk: Desk, auth: Auth, documents: DocumentService, limits: Limits) -> Self {
         let db = web::Data::new(desk.db().clone());
         HttpApp {
+            desk: web::Data::new(desk.clone()),
+            payment_providers: web::Data::new(PaymentProviders::default()),
             api: web::Data::new(Api::new(desk, auth.clone(), documents.clone(), limits)),
             auth: web::Data::new(auth),
             documents: web::Data::new(documents),
@@ -41,12 +47,21 @@ impl HttpApp {
         }
     }
 
+    /// Accepts signed payment callbacks from these providers (none by default).
+    pub fn with_payment_providers(mut self, providers: PaymentProviders) -> Self {
+        self.payment_providers = web::Data::new(providers);
+        self
+    }
+
     /// Mounts every route: `App::new().configure(|cfg| app.configure(cfg))`.
     pub fn configure(&self, cfg: &mut web::ServiceConfig) {
         cfg.app_data(self.db.clone())
             .app_data(self.auth.clone())
             .app_data(self.documents.clone())
+            .app_data(self.desk.clone())
+            .app_data(self.payment_providers.clone())
             .configure(crate::documents_http::configure)
+            .configure(crate::payment_callbacks::configure)
             .service(healthz)
             .service(readyz)
             .configure(crate::auth::configure);

@@ -12,5 +12,6 @@ pub mod documents_http;
 pub mod errors;
 pub mod graphiql;
 pub mod introspection;
+pub mod payment_callbacks;
 pub mod schema;
 pub mod server;

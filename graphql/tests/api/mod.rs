@@ -2,6 +2,7 @@
 //! database (SQLite, and PostgreSQL when `RECOBRO_TEST_DATABASE_URL` is set).
 
 mod authz;
+mod callbacks;
 mod debtors;
 mod documents;
 mod flows;
@@ -29,6 +30,8 @@ use services::desk::Desk;
 use services::runtime::{Runtime, RuntimeConfig};
 
 pub const TENANT: &str = "acme";
+/// The test payment provider `pagos`'s Standard Webhooks secret.
+pub const PAYMENT_PROVIDER_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
 static DOCS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
 
@@ -80,7 +83,16 @@ impl Harness {
             },
         )
         .expect("document store");
-        let app = HttpApp::new(desk.clone(), auth.clone(), documents, limits);
+        let providers = graphql::payment_callbacks::PaymentProviders::new(vec![
+            graphql::payment_callbacks::PaymentProvider {
+                name: "pagos".into(),
+                tenant: TENANT.into(),
+                secret: PAYMENT_PROVIDER_SECRET.into(),
+            },
+        ])
+        .expect("provider");
+        let app = HttpApp::new(desk.clone(), auth.clone(), documents, limits)
+            .with_payment_providers(providers);
         let server = HttpServer::new(move || App::new().configure(|cfg| app.configure(cfg)))
             .workers(1)
             .disable_signals()
