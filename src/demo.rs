@@ -261,6 +261,8 @@ async fn demo(db: &DatabaseConnection) -> anyhow::Result<()> {
         last: None,
     };
     d.say("case L-1001 opened for Ana Pérez");
+    register_debtor(&d.desk, &agent, d.clock.now()).await?;
+    d.say("debtor D-77 registered: +573101234567, SMS authorised by the loan contract; zone America/Bogota");
     let zero = cop("0")?;
     let account = NewAccount {
         id: "L-1001".into(),
@@ -408,4 +410,39 @@ fn pay(reference: &str, amount: &str) -> anyhow::Result<NewPayment> {
         amount: cop(amount)?,
         received_on: None,
     })
+}
+
+/// The debtor's file: who Ana is and how she may be reached (the compliance gate reads
+/// it before every contact).
+async fn register_debtor(
+    desk: &Desk,
+    agent: &Principal,
+    now: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<()> {
+    use collections::debtor::{
+        Channel, ConsentGrant, ConsentMethod, ContactOwner, ContactPoint, DebtorChange, DebtorKind,
+        Jurisdiction, Phone, parse_time_zone,
+    };
+    let changes = vec![
+        DebtorChange::Registered {
+            kind: DebtorKind::Person,
+            name: "Ana Pérez".into(),
+            jurisdiction: Jurisdiction::new("CO", None)?,
+        },
+        DebtorChange::TimeZoneSet {
+            time_zone: Some(parse_time_zone("America/Bogota")?),
+        },
+        DebtorChange::ContactAdded {
+            owner: ContactOwner::Debtor,
+            point: ContactPoint::Phone(Phone::parse("+57 310 123 4567", None)?),
+            consents: vec![ConsentGrant {
+                channel: Channel::Sms,
+                given_at: now - chrono::Duration::days(400),
+                how: ConsentMethod::ContractClause,
+                given_by: "Ana Pérez".into(),
+            }],
+        },
+    ];
+    desk.register_debtor(agent, "D-77", changes, None).await?;
+    Ok(())
 }

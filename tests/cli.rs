@@ -366,6 +366,10 @@ fn demo_runs_the_bundled_process() {
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}")))
         .collect();
     assert_eq!(trace[0]["element"], "CaseOpened");
+    assert!(
+        out.contains("  debtor D-77 registered: +573101234567"),
+        "the debtor's file is part of the demo: {out}"
+    );
     // The ledger drives the strategy: a promise kept by a payment, one broken by the
     // clock, a plan accepted and broken by the clock, then paid in full at the agency.
     let elements: Vec<&str> = trace.iter().filter_map(|l| l["element"].as_str()).collect();

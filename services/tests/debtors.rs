@@ -297,6 +297,47 @@ async fn debtors_are_files_of_changes(db: &DatabaseConnection) {
     );
     assert_eq!(history.entries[2].actor, "agent:alex");
 
+    // Another writer got in first (its change took the next seq after this request
+    // read the debtor): refused as DEBTOR_CHANGED, retryable, and this change is not
+    // half-applied.
+    let version = desk.debtor(&sup, "D-1").await.unwrap().row.version;
+    let intruder =
+        debtor_changes::Entity::find_by_id(("acme".to_string(), "D-1".to_string(), version))
+            .one(db)
+            .await
+            .unwrap()
+            .unwrap();
+    debtor_changes::Entity::insert(debtor_changes::ActiveModel {
+        seq: sea_orm::Set(version + 1),
+        request_key: sea_orm::Set(None),
+        ..sea_orm::IntoActiveModel::into_active_model(intruder)
+    })
+    .exec(db)
+    .await
+    .unwrap();
+    let err = desk
+        .change_debtor(
+            &sup,
+            "D-1",
+            vec![DebtorChange::Renamed {
+                name: "Ana María Pérez".into(),
+            }],
+            None,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(code(err), "DEBTOR_CHANGED");
+    assert!(services::error_code::ErrorCode::DebtorChanged.retryable());
+    let row = desk.debtor(&sup, "D-1").await.unwrap();
+    assert_eq!(
+        (row.row.name.as_str(), row.row.version),
+        ("Ana Pérez", version)
+    );
+    debtor_changes::Entity::delete_by_id(("acme".to_string(), "D-1".to_string(), version + 1))
+        .exec(db)
+        .await
+        .unwrap();
+
     // An edit made behind the desk's back shows in the chain.
     debtor_changes::Entity::update_many()
         .col_expr(
