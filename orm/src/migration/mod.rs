@@ -34,6 +34,7 @@ mod m20261205_000031_drop_unused_task_indexes;
 mod m20261205_000032_open_task_indexes;
 mod m20261207_000040_debtor_files;
 mod m20261207_000050_creditor_settings;
+mod m20261207_000060_drop_case_amount_index;
 
 /// Names of the tables the migrations create, in creation order.
 pub const TABLES: [&str; 19] = [
@@ -88,6 +89,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000032_open_task_indexes::Migration),
             Box::new(m20261207_000040_debtor_files::Migration),
             Box::new(m20261207_000050_creditor_settings::Migration),
+            Box::new(m20261207_000060_drop_case_amount_index::Migration),
         ]
     }
 }
