@@ -35,6 +35,7 @@ mod m20261205_000032_open_task_indexes;
 mod m20261207_000040_debtor_files;
 mod m20261207_000050_creditor_settings;
 mod m20261207_000060_maintenance_runs;
+mod m20261207_000070_drop_case_amount_index;
 
 /// Names of the tables the migrations create, in creation order.
 pub const TABLES: [&str; 20] = [
@@ -91,6 +92,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000040_debtor_files::Migration),
             Box::new(m20261207_000050_creditor_settings::Migration),
             Box::new(m20261207_000060_maintenance_runs::Migration),
+            Box::new(m20261207_000070_drop_case_amount_index::Migration),
         ]
     }
 }
