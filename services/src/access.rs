@@ -174,10 +174,14 @@ pub enum Operation {
     ReportPayment,
     /// Confirm or reject a partner's reported payment, for the creditor.
     DecideReportedPayment,
+    /// See what stopped a case (its incidents).
+    ReadIncidents,
+    /// Set a case's variables and resolve its incidents.
+    ManageIncidents,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 39] = [
+    pub const ALL: [Operation; 41] = [
         Operation::DeployProcess,
         Operation::ReadProcess,
         Operation::OpenCase,
@@ -217,6 +221,8 @@ impl Operation {
         Operation::ManageCreditorSettings,
         Operation::ReportPayment,
         Operation::DecideReportedPayment,
+        Operation::ReadIncidents,
+        Operation::ManageIncidents,
     ];
 }
 
@@ -282,6 +288,7 @@ pub fn permits(role: Role, op: Operation) -> bool {
         R::Auditor => matches!(
             op,
             O::ReadProcess
+                | O::ReadIncidents
                 | O::ReadDebtor
                 | O::ReadCase
                 | O::ReadHistory
@@ -322,6 +329,7 @@ mod tests {
             Operation::ApproveSettlement,
             Operation::RegisterDebtor,
             Operation::RecordDebtorContact,
+            Operation::ManageIncidents,
             Operation::ManageCreditorSettings,
             Operation::ReportPayment,
             Operation::DecideReportedPayment,

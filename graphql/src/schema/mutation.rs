@@ -145,6 +145,43 @@ impl CaseMutation {
         outcome(desk(ctx)?.open_case(principal(ctx)?, new).await)
     }
 
+    /// Sets variables on a case's process, to fix the data behind an incident
+    /// (supervisors, admins); `reason` goes into the history.
+    async fn set_case_variables(
+        &self,
+        ctx: &Context<'_>,
+        case_id: ID,
+        variables: Variables,
+        reason: String,
+    ) -> Result<CommandResult> {
+        outcome(
+            desk(ctx)?
+                .set_case_variables(principal(ctx)?, &case_id, variables.0, &reason)
+                .await,
+        )
+    }
+
+    /// Resolves an incident: the step that failed runs again (supervisors, admins).
+    async fn resolve_incident(
+        &self,
+        ctx: &Context<'_>,
+        case_id: ID,
+        incident_id: i64,
+        reason: String,
+    ) -> Result<CommandResult> {
+        let incident = u64::try_from(incident_id).map_err(|_| {
+            errors::coded(
+                ErrorCode::BadInput,
+                format!("incident {incident_id} is negative"),
+            )
+        })?;
+        outcome(
+            desk(ctx)?
+                .resolve_incident(principal(ctx)?, &case_id, incident, &reason)
+                .await,
+        )
+    }
+
     async fn migrate_case(
         &self,
         ctx: &Context<'_>,

@@ -205,6 +205,22 @@ impl Case {
     async fn documents(&self, ctx: &Context<'_>) -> Result<Vec<super::documents::Document>> {
         super::documents::of_case(ctx, &self.0.case_id).await
     }
+    /// What stopped the case (status `incident`): supervisors, admins and auditors.
+    async fn incidents(&self, ctx: &Context<'_>) -> Result<Vec<Incident>> {
+        let open = desk(ctx)?
+            .incidents(principal(ctx)?, &self.0.case_id)
+            .await
+            .map_err(errors::api)?;
+        Ok(open
+            .into_iter()
+            .map(|i| Incident {
+                id: i.id as i64,
+                element_id: i.element_id,
+                message: i.message,
+                phase: i.phase.to_string(),
+            })
+            .collect())
+    }
     /// Every journal entry, hash-chained: what happened, when, by whom.
     async fn history(&self, ctx: &Context<'_>) -> Result<Vec<HistoryEntry>> {
         let h = desk(ctx)?
@@ -377,6 +393,18 @@ impl Agenda {
     async fn reasons(&self) -> &[String] {
         &self.0.reasons
     }
+}
+
+/// One open incident of a case.
+#[derive(SimpleObject)]
+pub struct Incident {
+    /// Give it to `resolveIncident`.
+    pub id: i64,
+    /// The BPMN element that stopped.
+    pub element_id: String,
+    pub message: String,
+    /// `activate`, `complete`, `job` or `unhandled_error`.
+    pub phase: String,
 }
 
 pub struct HistoryEntry(pub Entry);

@@ -6,6 +6,7 @@ mod callbacks;
 mod debtors;
 mod documents;
 mod flows;
+mod incidents;
 mod isolation;
 mod ledger;
 mod limits;
