@@ -75,7 +75,8 @@ pub enum ClientCommand {
 }
 
 fn parse_role(s: &str) -> Result<Role, String> {
-    Role::parse(s).ok_or_else(|| "expected admin, supervisor, agent, partner or auditor".into())
+    Role::parse(s)
+        .ok_or_else(|| "expected admin, supervisor, agent, partner, auditor or worker".into())
 }
 
 fn parse_ttl(s: &str) -> Result<chrono::Duration, String> {

@@ -225,6 +225,11 @@ fn desk_errors() -> Vec<DeskError> {
         DeskError::DebtorExists("d".into()),
         DeskError::DebtorNotRegistered("d".into()),
         DeskError::DebtorChanged("d".into()),
+        DeskError::JobNotFound(42),
+        DeskError::JobLockLost {
+            job: 42,
+            worker: "w1".into(),
+        },
         DeskError::PaymentMustBeReported("banco-mx".into()),
     ];
     all.extend(settings_errors().into_iter().map(DeskError::Settings));

@@ -17,15 +17,19 @@ pub enum Role {
     Partner,
     /// Reads everything, full history included; changes nothing.
     Auditor,
+    /// An external job worker (an API client): activates and answers jobs of the types
+    /// named in its groups, nothing else.
+    Worker,
 }
 
 impl Role {
-    pub const ALL: [Role; 5] = [
+    pub const ALL: [Role; 6] = [
         Role::Admin,
         Role::Supervisor,
         Role::Agent,
         Role::Partner,
         Role::Auditor,
+        Role::Worker,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -35,6 +39,7 @@ impl Role {
             Role::Agent => "agent",
             Role::Partner => "partner",
             Role::Auditor => "auditor",
+            Role::Worker => "worker",
         }
     }
 
@@ -178,10 +183,12 @@ pub enum Operation {
     ReadIncidents,
     /// Set a case's variables and resolve its incidents.
     ManageIncidents,
+    /// Activate and answer jobs as an external worker.
+    WorkJobs,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 41] = [
+    pub const ALL: [Operation; 42] = [
         Operation::DeployProcess,
         Operation::ReadProcess,
         Operation::OpenCase,
@@ -223,6 +230,7 @@ impl Operation {
         Operation::DecideReportedPayment,
         Operation::ReadIncidents,
         Operation::ManageIncidents,
+        Operation::WorkJobs,
     ];
 }
 
@@ -241,6 +249,7 @@ pub fn permits(role: Role, op: Operation) -> bool {
                 | O::ManageApiClients
                 | O::ReadAccessLog
                 | O::DeleteDocument
+                | O::WorkJobs
         ),
         R::Agent => matches!(
             op,
@@ -285,6 +294,7 @@ pub fn permits(role: Role, op: Operation) -> bool {
                 | O::RecordDebtorContact
                 | O::ReportPayment
         ),
+        R::Worker => op == O::WorkJobs,
         R::Auditor => matches!(
             op,
             O::ReadProcess
@@ -363,9 +373,25 @@ mod tests {
             );
             assert_eq!(
                 permits(role, Operation::ReadCreditorSettings),
-                role != Role::Partner
+                !matches!(role, Role::Partner | Role::Worker)
             );
         }
+    }
+
+    #[test]
+    fn workers_work_jobs_and_nothing_else() {
+        for op in Operation::ALL {
+            assert_eq!(
+                permits(Role::Worker, op),
+                op == Operation::WorkJobs,
+                "{op:?}"
+            );
+        }
+        let may: Vec<Role> = Role::ALL
+            .into_iter()
+            .filter(|r| permits(*r, Operation::WorkJobs))
+            .collect();
+        assert_eq!(may, [Role::Admin, Role::Worker]);
     }
 
     #[test]

@@ -121,6 +121,8 @@ error_codes! {
     InvalidSettlementLimit = "INVALID_SETTLEMENT_LIMIT", 400, final, "a settlement limit is a percentage from 0 to 100";
     InvalidAllocationOrder = "INVALID_ALLOCATION_ORDER", 400, final, "an allocation order names each of costs, fees, interest and principal exactly once";
     PartnerPaymentsForbidden = "PARTNER_PAYMENTS_FORBIDDEN", 400, final, "the creditor's jurisdiction does not let partners take payments (Mexico: CONDUSEF)";
+    JobNotFound = "JOB_NOT_FOUND", 404, final, "no such job waiting (or not the caller's tenant's)";
+    JobLockLost = "JOB_LOCK_LOST", 409, final, "the worker no longer holds the job: its lock expired and another worker may have it";
     DocumentNotFound = "DOCUMENT_NOT_FOUND", 404, final, "no such document (or not visible to the caller)";
     UploadNotFound = "UPLOAD_NOT_FOUND", 404, final, "no such pending upload (or already confirmed)";
     UploadExpired = "UPLOAD_EXPIRED", 410, final, "the upload link expired before the upload was confirmed";

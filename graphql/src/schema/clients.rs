@@ -16,6 +16,7 @@ pub enum RoleInput {
     Agent,
     Partner,
     Auditor,
+    Worker,
 }
 
 pub struct ApiClient(pub Client);

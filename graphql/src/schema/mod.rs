@@ -15,6 +15,7 @@ mod query;
 mod reports;
 mod subscription;
 pub mod types;
+mod workers;
 
 use async_graphql::{Context, MergedObject, Schema};
 use partners::Partners;
@@ -46,6 +47,7 @@ pub struct Mutation(
     debtor_mutation::DebtorMutation,
     CreditorMutation,
     DocumentMutation,
+    workers::WorkerMutation,
 );
 
 /// Limits on what one request may ask.

@@ -17,6 +17,9 @@ pub struct Model {
     pub attempts: i32,
     pub next_attempt_at: DateTimeUtc,
     pub delivered_at: Option<DateTimeUtc>,
+    /// The external worker holding the job, until `locked_until`.
+    pub locked_by: Option<String>,
+    pub locked_until: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

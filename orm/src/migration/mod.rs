@@ -36,6 +36,7 @@ mod m20261207_000040_debtor_files;
 mod m20261207_000050_creditor_settings;
 mod m20261207_000060_maintenance_runs;
 mod m20261207_000070_drop_case_amount_index;
+mod m20261207_000080_job_locks;
 
 /// Names of the tables the migrations create, in creation order.
 pub const TABLES: [&str; 20] = [
@@ -93,6 +94,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000050_creditor_settings::Migration),
             Box::new(m20261207_000060_maintenance_runs::Migration),
             Box::new(m20261207_000070_drop_case_amount_index::Migration),
+            Box::new(m20261207_000080_job_locks::Migration),
         ]
     }
 }

@@ -14,6 +14,7 @@ mod incidents;
 mod ledger;
 mod legacy;
 mod tasks;
+mod workers;
 
 use std::sync::Arc;
 
@@ -26,6 +27,7 @@ pub use self::definitions::{DeployProblem, DeployReport};
 pub use self::incidents::OpenIncident;
 pub use self::ledger::{NewCharge, NewPayment};
 pub use self::tasks::{AgendaItem, TaskKey, TaskPage};
+pub use self::workers::{ActivatedJob, Activation, JobAnswer};
 use crate::access::{Operation, Principal, Role, permits};
 use crate::clock::Clock;
 use crate::error_code::{ApiError, ErrorCode};
@@ -62,6 +64,12 @@ pub enum DeskError {
     Debtor(#[from] collections::debtor::DebtorError),
     #[error(transparent)]
     Money(#[from] collections::money::MoneyError),
+    #[error("job {0} does not exist, or is no longer waiting")]
+    JobNotFound(i64),
+    #[error(
+        "job {job} is no longer held by {worker}: its lock expired and another worker may have it"
+    )]
+    JobLockLost { job: i64, worker: String },
     #[error("{0}")]
     Invalid(String),
     #[error("{0}")]
@@ -98,6 +106,8 @@ impl ApiError for DeskError {
             DeskError::DebtorChanged(_) => ErrorCode::DebtorChanged,
             DeskError::Debtor(e) => e.code(),
             DeskError::Money(e) => e.code(),
+            DeskError::JobNotFound(_) => ErrorCode::JobNotFound,
+            DeskError::JobLockLost { .. } => ErrorCode::JobLockLost,
             DeskError::Invalid(_) => ErrorCode::BadInput,
             DeskError::Conflict(_) => ErrorCode::Conflict,
             DeskError::InvalidModel(_) => ErrorCode::InvalidModel,

@@ -1,0 +1,215 @@
+//! External job workers over GraphQL: activation locks a job to one worker, an expired
+//! lock hands it to another and refuses the first one's late answer, answers are
+//! idempotent, errors reach the model's boundary event, and a worker works only its
+//! types.
+
+use sea_orm::DatabaseConnection;
+use serde_json::{Value, json};
+use services::access::{Principal, Role};
+
+use super::{TENANT, World, on_both};
+
+const SMS: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" id="d" targetNamespace="t">
+  <bpmn:error id="Invalid" errorCode="INVALID_CONTACT" />
+  <bpmn:process id="sms" isExecutable="true">
+    <bpmn:startEvent id="start" />
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="send" />
+    <bpmn:serviceTask id="send">
+      <bpmn:extensionElements><zeebe:taskDefinition type="contact.sms" retries="3" /></bpmn:extensionElements>
+    </bpmn:serviceTask>
+    <bpmn:boundaryEvent id="bad" attachedToRef="send">
+      <bpmn:errorEventDefinition errorRef="Invalid" />
+    </bpmn:boundaryEvent>
+    <bpmn:sequenceFlow id="f2" sourceRef="send" targetRef="sent" />
+    <bpmn:sequenceFlow id="f3" sourceRef="bad" targetRef="unreachable" />
+    <bpmn:endEvent id="sent" />
+    <bpmn:endEvent id="unreachable" />
+  </bpmn:process>
+</bpmn:definitions>
+"#;
+
+const ACTIVATE: &str = "mutation($t: String!, $w: String!, $wait: Int) {
+    activateJobs(type: $t, maxJobs: 10, lockDuration: 60000, worker: $w, wait: $wait) {
+      id caseId type elementId retries variables deadline } }";
+const COMPLETE: &str = "mutation($j: ID!, $w: String!) {
+    completeJob(jobId: $j, worker: $w, variables: {delivered: true}) { seq status repeated } }";
+
+async fn worker_token(w: &World, types: &[&str]) -> String {
+    let p = Principal::new(
+        "sms-bot",
+        TENANT,
+        Role::Worker,
+        None,
+        types.iter().map(|t| t.to_string()).collect(),
+    )
+    .unwrap();
+    w.h.auth
+        .issuer()
+        .issue(&p, chrono::Duration::hours(1))
+        .unwrap()
+}
+
+async fn open(w: &World, reference: &str) -> String {
+    w.h.ok(
+        &w.agent,
+        "mutation($r: String!) { openCase(input: {processId: \"sms\", externalRef: $r, variables: {phone: \"+573101234567\"}}) { caseId } }",
+        json!({"r": reference}),
+    )
+    .await["openCase"]["caseId"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+fn activate(worker: &str, wait: i64) -> Value {
+    json!({"t": "contact.sms", "w": worker, "wait": wait})
+}
+
+async fn workers_take_jobs_under_locks(db: &DatabaseConnection) {
+    let w = World::new(db).await;
+    let h = &w.h;
+    h.ok(
+        &w.supervisor,
+        "mutation($x: String!) { deployProcess(name: \"sms.bpmn\", xml: $x) { created } }",
+        json!({"x": SMS}),
+    )
+    .await;
+    let bot = worker_token(&w, &["contact.sms"]).await;
+    let mailer = worker_token(&w, &["contact.email"]).await;
+
+    // Nothing to do: a bounded wait answers empty.
+    let none = h.ok(&bot, ACTIVATE, activate("w1", 50)).await;
+    assert_eq!(none["activateJobs"], json!([]));
+
+    let case = open(&w, "SMS-1").await;
+    let got = h.ok(&bot, ACTIVATE, activate("w1", 0)).await;
+    let job = &got["activateJobs"][0];
+    assert_eq!(
+        (job["caseId"].as_str(), job["elementId"].as_str()),
+        (Some(case.as_str()), Some("send"))
+    );
+    assert_eq!(job["variables"]["phone"], "+573101234567");
+    assert_eq!(job["retries"], 3);
+    let id = job["id"].as_str().unwrap().to_string();
+    // Locked: nobody else gets it meanwhile.
+    assert_eq!(
+        h.ok(&bot, ACTIVATE, activate("w2", 0)).await["activateJobs"],
+        json!([])
+    );
+    // Who may work jobs, and which.
+    assert_eq!(
+        h.err(&mailer, ACTIVATE, activate("m1", 0)).await,
+        "FORBIDDEN"
+    );
+    assert_eq!(
+        h.err(&w.agent, ACTIVATE, activate("a1", 0)).await,
+        "FORBIDDEN"
+    );
+    assert_eq!(
+        h.err(&w.supervisor, ACTIVATE, activate("s1", 0)).await,
+        "FORBIDDEN"
+    );
+    assert_eq!(
+        h.err(&bot, "{ cases { edges { node { id } } } }", json!({}))
+            .await,
+        "FORBIDDEN"
+    );
+
+    // The lock expires (virtual clock): the job goes to w2, and w1's late answer is refused.
+    h.clock.advance(chrono::Duration::seconds(61));
+    let again = h.ok(&bot, ACTIVATE, activate("w2", 0)).await;
+    assert_eq!(again["activateJobs"][0]["id"], json!(id));
+    assert_eq!(
+        h.err(&bot, COMPLETE, json!({"j": id, "w": "w1"})).await,
+        "JOB_LOCK_LOST"
+    );
+    let done = h.ok(&bot, COMPLETE, json!({"j": id, "w": "w2"})).await;
+    assert_eq!(
+        (
+            done["completeJob"]["status"].as_str(),
+            done["completeJob"]["repeated"].as_bool()
+        ),
+        (Some("completed"), Some(false))
+    );
+    // Answering again is the same answer, recorded once.
+    let repeat = h.ok(&bot, COMPLETE, json!({"j": id, "w": "w2"})).await;
+    assert_eq!(repeat["completeJob"]["seq"], done["completeJob"]["seq"]);
+    assert_eq!(repeat["completeJob"]["repeated"], true);
+    assert_eq!(
+        h.err(&bot, COMPLETE, json!({"j": "999999", "w": "w2"}))
+            .await,
+        "JOB_NOT_FOUND"
+    );
+
+    // A BPMN error reaches the boundary event; a failure without retries is an incident.
+    let unreachable = open(&w, "SMS-2").await;
+    let broken = open(&w, "SMS-3").await;
+    let jobs = h.ok(&bot, ACTIVATE, activate("w3", 0)).await;
+    let jobs = jobs["activateJobs"].as_array().unwrap();
+    assert_eq!(jobs.len(), 2);
+    let job_of = |case: &str| {
+        jobs.iter().find(|j| j["caseId"] == case).unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let thrown = h
+        .ok(
+            &bot,
+            "mutation($j: ID!) { throwJobError(jobId: $j, worker: \"w3\", errorCode: \"INVALID_CONTACT\", message: \"not a mobile\") { status } }",
+            json!({"j": job_of(&unreachable)}),
+        )
+        .await;
+    assert_eq!(thrown["throwJobError"]["status"], "completed");
+    let failed = h
+        .ok(
+            &bot,
+            "mutation($j: ID!) { failJob(jobId: $j, worker: \"w3\", retries: 0, message: \"provider down\") { status } }",
+            json!({"j": job_of(&broken)}),
+        )
+        .await;
+    assert_eq!(failed["failJob"]["status"], "incident");
+    let path = h
+        .ok(
+            &w.auditor,
+            "query($c: ID!) { case(id: $c) { history { eventType actor } } }",
+            json!({"c": unreachable}),
+        )
+        .await;
+    let last = path["case"]["history"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(last["actor"], "worker:sms-bot/w3");
+
+    // A waiting activation is answered by a job created while it waits.
+    let waiting = {
+        let (h2, bot2) = (h.http.clone(), bot.clone());
+        let url = format!("{}/graphql", h.base);
+        actix_web::rt::spawn(async move {
+            let body = json!({"query": ACTIVATE, "variables": activate("w4", 10_000)});
+            let resp = h2
+                .post(url)
+                .bearer_auth(bot2)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            resp.json::<Value>().await.unwrap()
+        })
+    };
+    let later = open(&w, "SMS-4").await;
+    let answered = waiting.await.unwrap();
+    assert_eq!(
+        answered["data"]["activateJobs"][0]["caseId"],
+        json!(later),
+        "{answered}"
+    );
+    w.h.stop().await;
+}
+
+on_both!(job_workers, workers_take_jobs_under_locks);

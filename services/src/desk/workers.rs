@@ -1,0 +1,300 @@
+//! External job workers, Camunda 8 style: a worker activates jobs of a type (long-polling
+//! until some exist), holds each under a lock until it completes it, fails it (retries,
+//! back-off) or throws a BPMN error. An expired lock hands the job to the next worker
+//! that asks; the first holder's late answer is then refused (`JOB_LOCK_LOST`). A job's
+//! answer is recorded with the idempotency key `job-<id>` — the in-process dispatcher's
+//! — so answering twice records once and answers the same.
+
+use std::time::Duration;
+
+use bpmn::engine::{Event, JobSpec, Wait};
+use bpmn::expr::Vars;
+use chrono::{DateTime, Utc};
+use orm::entities::{cases, outbox};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+
+use super::{Desk, DeskError, require};
+use crate::access::{Operation, Principal, Role};
+
+/// A worker works only the job types its groups name; other roles allowed to work jobs
+/// (admins) work any.
+fn may_work(p: &Principal, job_type: &str) -> Result<(), DeskError> {
+    if p.role == Role::Worker && !p.groups.iter().any(|g| g == job_type) {
+        return Err(DeskError::Forbidden {
+            role: p.role,
+            what: "work jobs of a type not named in its groups",
+        });
+    }
+    Ok(())
+}
+use crate::runtime::{Command, Outcome};
+
+/// Candidate rows read per activation round; jobs of other types are skipped.
+const SCAN: u64 = 500;
+
+/// A job handed to a worker.
+#[derive(Debug, Clone)]
+pub struct ActivatedJob {
+    /// The job's id for complete/fail/throw.
+    pub id: i64,
+    pub case_id: String,
+    pub job_type: String,
+    pub element_id: String,
+    pub retries: u32,
+    pub headers: std::collections::BTreeMap<String, String>,
+    /// The variables visible at the task, its inputs included.
+    pub variables: Vars,
+    pub locked_until: DateTime<Utc>,
+}
+
+/// What a worker asks for.
+#[derive(Debug, Clone)]
+pub struct Activation {
+    pub job_type: String,
+    pub max_jobs: u64,
+    pub lock: Duration,
+    pub worker: String,
+    /// How long to wait for a job when none is there.
+    pub wait: Duration,
+}
+
+/// A worker's answer to a job.
+#[derive(Debug, Clone)]
+pub enum JobAnswer {
+    Complete(Vars),
+    Fail {
+        retries: u32,
+        backoff: Duration,
+        message: String,
+    },
+    Throw {
+        code: String,
+        message: String,
+    },
+}
+
+impl Desk {
+    /// Activates up to `max_jobs` jobs of a type in the caller's tenant; waits up to
+    /// `wait` for the first when none is ready.
+    pub async fn activate_jobs(
+        &self,
+        p: &Principal,
+        a: Activation,
+    ) -> Result<Vec<ActivatedJob>, DeskError> {
+        require(p, Operation::WorkJobs, "work jobs")?;
+        if a.job_type.trim().is_empty() || a.worker.trim().is_empty() {
+            return Err(DeskError::Invalid(
+                "a job type and a worker name are required".into(),
+            ));
+        }
+        may_work(p, &a.job_type)?;
+        if !(1..=1000).contains(&a.max_jobs) || a.lock.is_zero() {
+            return Err(DeskError::Invalid(
+                "ask for 1 to 1000 jobs, locked for a positive duration".into(),
+            ));
+        }
+        // Subscribed before looking, so a job committed in between still wakes us.
+        let mut commits = self.runtime.notices();
+        let deadline = tokio::time::Instant::now() + a.wait;
+        loop {
+            let jobs = self.claim(p, &a).await?;
+            if !jobs.is_empty() {
+                return Ok(jobs);
+            }
+            // A commit (or a lagging receiver): look again; the wait over, or the runtime
+            // gone: nothing.
+            match tokio::time::timeout_at(deadline, commits.recv()).await {
+                Ok(Ok(_)) | Ok(Err(tokio::sync::broadcast::error::RecvError::Lagged(_))) => {}
+                Err(_) | Ok(Err(tokio::sync::broadcast::error::RecvError::Closed)) => {
+                    return Ok(Vec::new());
+                }
+            }
+        }
+    }
+
+    async fn claim(&self, p: &Principal, a: &Activation) -> Result<Vec<ActivatedJob>, DeskError> {
+        let now = self.clock.now();
+        let until = now
+            + chrono::Duration::from_std(a.lock)
+                .map_err(|_| DeskError::Invalid("the lock duration is too long".into()))?;
+        let rows = outbox::Entity::find()
+            .filter(outbox::Column::Kind.eq("job"))
+            .filter(outbox::Column::DeliveredAt.is_null())
+            .filter(outbox::Column::NextAttemptAt.lte(now))
+            .filter(
+                Condition::any()
+                    .add(outbox::Column::LockedUntil.is_null())
+                    .add(outbox::Column::LockedUntil.lte(now)),
+            )
+            .order_by_asc(outbox::Column::Id)
+            .limit(SCAN)
+            .all(&self.db)
+            .await?;
+        let mut out = Vec::new();
+        for row in rows {
+            if out.len() as u64 >= a.max_jobs {
+                break;
+            }
+            let Ok(spec) = serde_json::from_str::<JobSpec>(&row.payload) else {
+                continue;
+            };
+            if spec.job_type != a.job_type || !self.in_tenant(p, &row.case_id).await? {
+                continue;
+            }
+            // Taken only if nobody took it since we read it.
+            let taken = outbox::Entity::update_many()
+                .col_expr(
+                    outbox::Column::LockedBy,
+                    Expr::value(Some(a.worker.clone())),
+                )
+                .col_expr(outbox::Column::LockedUntil, Expr::value(Some(until)))
+                .filter(outbox::Column::Id.eq(row.id))
+                .filter(outbox::Column::DeliveredAt.is_null())
+                .filter(
+                    Condition::any()
+                        .add(outbox::Column::LockedUntil.is_null())
+                        .add(outbox::Column::LockedUntil.lte(now)),
+                )
+                .exec(&self.db)
+                .await?;
+            if taken.rows_affected != 1 {
+                continue;
+            }
+            let Some(state) = self.runtime.case(&row.case_id).await? else {
+                continue;
+            };
+            out.push(ActivatedJob {
+                id: row.id,
+                case_id: row.case_id,
+                job_type: spec.job_type,
+                element_id: spec.element_id.to_string(),
+                retries: spec.retries,
+                headers: spec.headers,
+                variables: state.instance.visible_variables(spec.job),
+                locked_until: until,
+            });
+        }
+        Ok(out)
+    }
+
+    async fn in_tenant(&self, p: &Principal, case_id: &str) -> Result<bool, DeskError> {
+        Ok(cases::Entity::find_by_id(case_id.to_string())
+            .select_only()
+            .column(cases::Column::Tenant)
+            .into_tuple::<String>()
+            .one(&self.db)
+            .await?
+            .is_some_and(|t| t == p.tenant))
+    }
+
+    /// Records a worker's answer to a job it holds.
+    pub async fn answer_job(
+        &self,
+        p: &Principal,
+        job_id: i64,
+        worker: &str,
+        answer: JobAnswer,
+    ) -> Result<Outcome, DeskError> {
+        require(p, Operation::WorkJobs, "work jobs")?;
+        let row = outbox::Entity::find_by_id(job_id)
+            .one(&self.db)
+            .await?
+            .filter(|r| r.kind == "job");
+        let Some(row) = row else {
+            return Err(DeskError::JobNotFound(job_id));
+        };
+        if !self.in_tenant(p, &row.case_id).await? {
+            return Err(DeskError::JobNotFound(job_id));
+        }
+        let key = format!("job-{job_id}");
+        let now = self.clock.now();
+        // Already answered: the same answer again is the recorded one.
+        if row.delivered_at.is_none() {
+            let holds = row.locked_by.as_deref() == Some(worker)
+                && row.locked_until.is_some_and(|u| u > now);
+            if !holds {
+                return Err(DeskError::JobLockLost {
+                    job: job_id,
+                    worker: worker.to_string(),
+                });
+            }
+            let spec: JobSpec = serde_json::from_str(&row.payload).map_err(|e| {
+                DeskError::Runtime(crate::runtime::RuntimeError::Corrupt(e.to_string()))
+            })?;
+            may_work(p, &spec.job_type)?;
+            let open = self.runtime.case(&row.case_id).await?.is_some_and(|s| {
+                matches!(
+                    s.instance.elements.get(&spec.job).map(|e| &e.wait),
+                    Some(Wait::Job { .. })
+                )
+            });
+            if !open {
+                return Err(DeskError::JobNotFound(job_id));
+            }
+            let event = match answer {
+                JobAnswer::Complete(variables) => Event::CompleteJob {
+                    job: spec.job,
+                    variables,
+                },
+                JobAnswer::Fail {
+                    retries,
+                    backoff,
+                    message,
+                } => Event::FailJob {
+                    job: spec.job,
+                    retries,
+                    message,
+                    retry_backoff_ms: backoff.as_millis().min(u128::from(u64::MAX)) as u64,
+                },
+                JobAnswer::Throw { code, message } => Event::ThrowError {
+                    job: spec.job,
+                    code,
+                    message,
+                    variables: Vars::new(),
+                },
+            };
+            let actor = format!("{}/{worker}", p.acting_identity());
+            let out = self
+                .runtime
+                .execute(&row.case_id, Command::Engine(event), &actor, Some(key))
+                .await?;
+            outbox::Entity::update_many()
+                .col_expr(outbox::Column::DeliveredAt, Expr::value(Some(now)))
+                .col_expr(outbox::Column::Attempts, Expr::value(row.attempts + 1))
+                .filter(outbox::Column::Id.eq(job_id))
+                .exec(&self.db)
+                .await?;
+            return Ok(out);
+        }
+        if row.locked_by.as_deref() != Some(worker) {
+            return Err(DeskError::JobLockLost {
+                job: job_id,
+                worker: worker.to_string(),
+            });
+        }
+        // The runtime answers a repeated key with the first entry's outcome.
+        if self
+            .runtime
+            .store()
+            .idempotent(&p.tenant, &key)
+            .await
+            .map_err(crate::runtime::RuntimeError::from)?
+            .is_none()
+        {
+            return Err(DeskError::JobNotFound(job_id));
+        }
+        let event = Event::SetVariables {
+            variables: Vars::new(),
+        };
+        Ok(self
+            .runtime
+            .execute(
+                &row.case_id,
+                Command::Engine(event),
+                &p.acting_identity(),
+                Some(key),
+            )
+            .await?)
+    }
+}
