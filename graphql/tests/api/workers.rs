@@ -37,8 +37,12 @@ const COMPLETE: &str = "mutation($j: ID!, $w: String!) {
     completeJob(jobId: $j, worker: $w, variables: {delivered: true}) { seq status repeated } }";
 
 async fn worker_token(w: &World, types: &[&str]) -> String {
+    client_token(w, "sms-bot", types).await
+}
+
+async fn client_token(w: &World, subject: &str, types: &[&str]) -> String {
     let p = Principal::new(
-        "sms-bot",
+        subject,
         TENANT,
         Role::Worker,
         None,

@@ -30,6 +30,12 @@ fn may_work(p: &Principal, job_type: &str) -> Result<(), DeskError> {
 }
 use crate::runtime::{Command, Outcome};
 
+/// Who holds a lock: the caller's identity and the worker name it gave, so one client
+/// cannot answer another's jobs by naming its worker.
+fn holder(p: &Principal, worker: &str) -> String {
+    format!("{}/{worker}", p.acting_identity())
+}
+
 /// Candidate rows read per activation round; jobs of other types are skipped.
 const SCAN: u64 = 500;
 
@@ -146,7 +152,7 @@ impl Desk {
             let taken = outbox::Entity::update_many()
                 .col_expr(
                     outbox::Column::LockedBy,
-                    Expr::value(Some(a.worker.clone())),
+                    Expr::value(Some(holder(p, &a.worker))),
                 )
                 .col_expr(outbox::Column::LockedUntil, Expr::value(Some(until)))
                 .filter(outbox::Column::Id.eq(row.id))
@@ -211,7 +217,7 @@ impl Desk {
         let now = self.clock.now();
         // Already answered: the same answer again is the recorded one.
         if row.delivered_at.is_none() {
-            let holds = row.locked_by.as_deref() == Some(worker)
+            let holds = row.locked_by.as_deref() == Some(holder(p, worker).as_str())
                 && row.locked_until.is_some_and(|u| u > now);
             if !holds {
                 return Err(DeskError::JobLockLost {
@@ -267,7 +273,7 @@ impl Desk {
                 .await?;
             return Ok(out);
         }
-        if row.locked_by.as_deref() != Some(worker) {
+        if row.locked_by.as_deref() != Some(holder(p, worker).as_str()) {
             return Err(DeskError::JobLockLost {
                 job: job_id,
                 worker: worker.to_string(),
