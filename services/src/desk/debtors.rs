@@ -22,7 +22,7 @@ use serde_json::Value;
 use super::{Desk, DeskError, page_size, require};
 use crate::access::{Operation, Principal, Role};
 use crate::error_code::{ApiError, ErrorCode};
-use crate::journal::{Entry, GENESIS, canonical_json, verify_chain};
+use crate::journal::{Entry, GENESIS, canonical_json, normalise_time, verify_chain};
 
 /// A debtor row and, once registered, the debtor its file makes.
 #[derive(Debug, Clone, PartialEq)]
@@ -357,44 +357,47 @@ impl Desk {
         let kind = serde_json::to_value(debtor.kind)
             .ok()
             .and_then(|v| v.as_str().map(str::to_string));
-        match row {
-            None => {
-                debtors::ActiveModel {
-                    tenant: Set(p.tenant.clone()),
-                    debtor_id: Set(debtor_id.to_string()),
-                    name: Set(debtor.name.clone()),
-                    created_at: Set(now),
-                    kind: Set(kind),
-                    profile: Set(Some(profile)),
-                    version: Set(new_version),
-                }
+        // The row as written: the debtor's record without reading it back.
+        let written = debtors::Model {
+            tenant: p.tenant.clone(),
+            debtor_id: debtor_id.to_string(),
+            name: debtor.name.clone(),
+            created_at: row
+                .as_ref()
+                .map_or_else(|| normalise_time(now), |r| r.created_at),
+            kind,
+            profile: Some(profile),
+            version: new_version,
+        };
+        if row.is_none() {
+            debtors::ActiveModel::from(written.clone())
                 .insert(&txn)
                 .await
                 .map_err(|e| raced(e, debtor_id))?;
-            }
-            Some(_) => {
-                let updated = debtors::Entity::update_many()
-                    .col_expr(debtors::Column::Name, Expr::value(debtor.name.clone()))
-                    .col_expr(debtors::Column::Kind, Expr::value(kind))
-                    .col_expr(debtors::Column::Profile, Expr::value(Some(profile)))
-                    .col_expr(debtors::Column::Version, Expr::value(new_version))
-                    .filter(debtors::Column::Tenant.eq(p.tenant.as_str()))
-                    .filter(debtors::Column::DebtorId.eq(debtor_id))
-                    .filter(debtors::Column::Version.eq(version))
-                    .exec(&txn)
-                    .await?;
-                if updated.rows_affected != 1 {
-                    return Err(DeskError::DebtorChanged(debtor_id.to_string()));
-                }
+        } else {
+            let updated = debtors::Entity::update_many()
+                .col_expr(debtors::Column::Name, Expr::value(written.name.clone()))
+                .col_expr(debtors::Column::Kind, Expr::value(written.kind.clone()))
+                .col_expr(
+                    debtors::Column::Profile,
+                    Expr::value(written.profile.clone()),
+                )
+                .col_expr(debtors::Column::Version, Expr::value(new_version))
+                .filter(debtors::Column::Tenant.eq(p.tenant.as_str()))
+                .filter(debtors::Column::DebtorId.eq(debtor_id))
+                .filter(debtors::Column::Version.eq(version))
+                .exec(&txn)
+                .await?;
+            if updated.rows_affected != 1 {
+                return Err(DeskError::DebtorChanged(debtor_id.to_string()));
             }
         }
         txn.commit().await?;
-        let row = debtors::Entity::find_by_id((p.tenant.clone(), debtor_id.to_string()))
-            .one(&self.db)
-            .await?
-            .ok_or_else(|| DeskError::DebtorNotFound(debtor_id.to_string()))?;
         Ok(DebtorOutcome {
-            debtor: DebtorRecord::of(row)?,
+            debtor: DebtorRecord {
+                row: written,
+                file: Some(debtor),
+            },
             made,
         })
     }

@@ -279,28 +279,10 @@ impl Desk {
                 worker: worker.to_string(),
             });
         }
-        // The runtime answers a repeated key with the first entry's outcome.
-        if self
-            .runtime
-            .store()
-            .idempotent(&p.tenant, &key)
-            .await
-            .map_err(crate::runtime::RuntimeError::from)?
-            .is_none()
-        {
-            return Err(DeskError::JobNotFound(job_id));
-        }
-        let event = Event::SetVariables {
-            variables: Vars::new(),
-        };
-        Ok(self
-            .runtime
-            .execute(
-                &row.case_id,
-                Command::Engine(event),
-                &p.acting_identity(),
-                Some(key),
-            )
-            .await?)
+        // Answered already: the first answer, recorded once.
+        self.runtime
+            .earlier_outcome(&p.tenant, &key)
+            .await?
+            .ok_or(DeskError::JobNotFound(job_id))
     }
 }

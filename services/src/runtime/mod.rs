@@ -429,9 +429,9 @@ impl Runtime {
         idempotency_key: Option<String>,
     ) -> Result<Outcome, RuntimeError> {
         if let Some(key) = &idempotency_key
-            && let Some(row) = self.shared.store.idempotent(tenant, key).await?
+            && let Some(done) = self.earlier_outcome(tenant, key).await?
         {
-            return repeated(&row.response, row.created_at);
+            return Ok(done);
         }
         let def = self
             .shared
@@ -454,6 +454,18 @@ impl Runtime {
     }
 
     /// Sends a command to a case's actor, activating it if needed.
+    /// What the command done under `key` answered, if one was: the answer a repeat gets.
+    pub async fn earlier_outcome(
+        &self,
+        tenant: &str,
+        key: &str,
+    ) -> Result<Option<Outcome>, RuntimeError> {
+        match self.shared.store.idempotent(tenant, key).await? {
+            Some(row) => repeated(&row.response, row.created_at).map(Some),
+            None => Ok(None),
+        }
+    }
+
     pub async fn execute(
         &self,
         case_id: &str,
