@@ -20,16 +20,21 @@
 //! - [`promise`]: whether a promise to pay is open, kept or broken;
 //! - [`agenda`]: how urgent a collector's task is (the rank the agenda sorts by) and why;
 //! - [`debtor`]: debtors, their contact points with per-channel consent histories, their
-//!   candidate time zones, flags with history and related parties.
+//!   candidate time zones, flags with history and related parties;
+//! - [`contact`]: contact attempts (channel, template version, destination, delivery
+//!   status, outcome) and how destinations are masked in logs;
+//! - [`template`]: message templates rendered strictly (a missing variable is an error).
 //!
 //! The contact-rule packs come here as they are built (see
 //! `docs/decisions/0014-crate-layout.md`).
 
 pub mod agenda;
 pub mod allocation;
+pub mod contact;
 pub mod creditor;
 pub mod debtor;
 pub mod ledger;
 pub mod money;
 pub mod promise;
 pub mod schedule;
+pub mod template;

@@ -189,6 +189,7 @@ fn apply_errors() -> Vec<ApplyError> {
         ApplyError::Closed,
         ApplyError::Placement("not placed".into()),
         ApplyError::PaymentRepeated("P-1".into()),
+        ApplyError::Contact("contact attempt 9 does not exist".into()),
     ];
     all.extend(ledger_errors().into_iter().map(ApplyError::Ledger));
     all

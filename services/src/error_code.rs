@@ -122,6 +122,9 @@ error_codes! {
     InvalidAllocationOrder = "INVALID_ALLOCATION_ORDER", 400, final, "an allocation order names each of costs, fees, interest and principal exactly once";
     PartnerPaymentsForbidden = "PARTNER_PAYMENTS_FORBIDDEN", 400, final, "the creditor's jurisdiction does not let partners take payments (Mexico: CONDUSEF)";
     JobNotFound = "JOB_NOT_FOUND", 404, final, "no such job waiting (or not the caller's tenant's)";
+    TemplateNotFound = "TEMPLATE_NOT_FOUND", 404, final, "no such message template for the creditor, channel and language (nor a built-in one)";
+    InvalidTemplate = "INVALID_TEMPLATE", 400, final, "the template does not parse, names a variable a message cannot have, or lacks the opt-out text its channel requires";
+    ContactAttemptConflict = "CONTACT_ATTEMPT_CONFLICT", 409, final, "the contact attempt does not exist on the case, or one with this key is already recorded";
     JobLockLost = "JOB_LOCK_LOST", 409, final, "the worker no longer holds the job: its lock expired and another worker may have it";
     DocumentNotFound = "DOCUMENT_NOT_FOUND", 404, final, "no such document (or not visible to the caller)";
     UploadNotFound = "UPLOAD_NOT_FOUND", 404, final, "no such pending upload (or already confirmed)";

@@ -694,9 +694,8 @@ mod jobs {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicU32, Ordering};
 
-    use bpmn::engine::JobSpec;
     use bpmn::expr::Vars;
-    use services::runtime::jobs::{self, JobFailure, JobFuture, JobHandler, JobHandlers};
+    use services::runtime::jobs::{self, JobFailure, JobFuture, JobHandler, JobHandlers, JobRun};
 
     use super::*;
 
@@ -707,9 +706,9 @@ mod jobs {
     }
 
     impl JobHandler for Flaky {
-        fn run<'a>(&'a self, _job: &'a JobSpec, vars: &'a Vars, _key: &'a str) -> JobFuture<'a> {
+        fn run<'a>(&'a self, job: JobRun<'a>) -> JobFuture<'a> {
             let n = self.calls.fetch_add(1, Ordering::SeqCst);
-            let loan = vars.get("loanId").cloned();
+            let loan = job.variables.get("loanId").cloned();
             Box::pin(async move {
                 if n < self.fail_first {
                     return Err(JobFailure::Retry {

@@ -205,6 +205,25 @@ impl PostalAddress {
     }
 }
 
+impl PostalAddress {
+    /// The address as an envelope shows it: street lines, then postal code, locality and
+    /// region on one line, then the country code.
+    pub fn envelope_lines(&self) -> Vec<String> {
+        let mut out = self.lines.clone();
+        let place: Vec<&str> = [
+            self.postal_code.as_deref(),
+            Some(self.locality.as_str()),
+            self.region.as_deref(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        out.push(place.join(" "));
+        out.push(self.country.code().to_string());
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;

@@ -6,6 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use super::contact_facts::ContactFact;
 pub use super::document_facts::DocumentFact;
 pub use super::ledger_facts::LedgerFact;
 
@@ -56,6 +57,7 @@ pub enum CaseFact {
     },
     Document(DocumentFact),
     Ledger(LedgerFact),
+    Contact(ContactFact),
 }
 
 impl CaseFact {
@@ -73,6 +75,7 @@ impl CaseFact {
             CaseFact::ActivityRecorded { .. } => "ActivityRecorded",
             CaseFact::Document(d) => d.event_type(),
             CaseFact::Ledger(l) => l.event_type(),
+            CaseFact::Contact(c) => c.event_type(),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! journal ([`apply`]). Pure: the same journal always rebuilds the same state, which is
 //! what replay, verification and crash recovery rely on.
 
+mod contact_facts;
 mod document_facts;
 mod events;
 pub mod facts;
@@ -19,6 +20,7 @@ use collections::ledger::{
 };
 use collections::money::Money;
 use collections::promise::Promise;
+pub use contact_facts::ContactFact;
 pub use events::CaseEvent;
 pub use facts::{CaseFact, DocumentFact, LedgerFact};
 pub use ledger_facts::{
@@ -53,6 +55,9 @@ pub struct CaseState {
     /// The debts, payments and credit, once an account is opened on the case.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ledger: Option<Ledger>,
+    /// Every attempt to contact the debtor or a related party, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub contacts: Vec<collections::contact::ContactAttempt>,
 }
 
 /// The candidate group that marks a user task as the placed partner's work.
@@ -96,6 +101,8 @@ pub enum ApplyError {
     Ledger(#[from] LedgerError),
     #[error("payment {0} is already recorded on this case")]
     PaymentRepeated(String),
+    #[error("{0}")]
+    Contact(String),
 }
 
 impl crate::error_code::ApiError for ApplyError {
@@ -108,6 +115,7 @@ impl crate::error_code::ApiError for ApplyError {
             ApplyError::Placement(_) => ErrorCode::PlacementConflict,
             ApplyError::Ledger(e) => e.code(),
             ApplyError::PaymentRepeated(_) => ErrorCode::PaymentReferenceReused,
+            ApplyError::Contact(_) => ErrorCode::ContactAttemptConflict,
             ApplyError::NoCase(_)
             | ApplyError::AlreadyOpen(_)
             | ApplyError::UnknownDefinition(_)
@@ -226,6 +234,7 @@ pub fn step(
             assignees: BTreeMap::new(),
             partner_tasks: BTreeSet::new(),
             ledger: None,
+            contacts: Vec::new(),
         },
     };
     next.seq = state.map_or(0, |s| s.seq) + 1;
@@ -546,6 +555,7 @@ fn apply_fact(
         | CaseFact::ActivityRecorded { .. }
         | CaseFact::Document(_) => {}
         CaseFact::Ledger(fact) => return apply_ledger(state, fact, at),
+        CaseFact::Contact(fact) => contact_facts::apply_contact(state, fact, at)?,
     }
     Ok(Vec::new())
 }

@@ -443,7 +443,8 @@ fn fact_changes(c: &mut Changes, event: &CaseEvent, state: &CaseState, at: DateT
         CaseFact::Document(d) => c.document = DocumentRow::of(d, at),
         CaseFact::OwnerAssigned { .. }
         | CaseFact::PlacementAccepted { .. }
-        | CaseFact::Ledger(_) => {}
+        | CaseFact::Ledger(_)
+        | CaseFact::Contact(_) => {}
     }
 }
 

@@ -32,15 +32,29 @@ pub enum JobFailure {
     },
     /// A business outcome the process models with an error boundary or event sub-process.
     BpmnError { code: String, message: String },
+    /// Retrying cannot help (a template names a variable the case does not have): an
+    /// incident at once, for a person to fix and retry.
+    Incident { message: String },
 }
 
 pub type JobFuture<'a> = Pin<Box<dyn Future<Output = Result<Vars, JobFailure>> + Send + 'a>>;
 
+/// One job handed to a handler.
+#[derive(Debug, Clone, Copy)]
+pub struct JobRun<'a> {
+    pub case_id: &'a str,
+    pub tenant: &'a str,
+    pub spec: &'a JobSpec,
+    /// Those visible at the task, its inputs included.
+    pub variables: &'a Vars,
+    /// Stable across redeliveries of the same attempt (a crash before its outcome was
+    /// committed); a retry after a failure gets a new one.
+    pub key: &'a str,
+}
+
 /// Does the work of one job type.
 pub trait JobHandler: Send + Sync + 'static {
-    /// `variables`: those visible at the task (its inputs included). `key`: stable across
-    /// redeliveries of the same attempt.
-    fn run<'a>(&'a self, job: &'a JobSpec, variables: &'a Vars, key: &'a str) -> JobFuture<'a>;
+    fn run<'a>(&'a self, job: JobRun<'a>) -> JobFuture<'a>;
 }
 
 #[derive(Clone, Default)]
@@ -58,6 +72,16 @@ impl JobHandlers {
     pub fn with(mut self, job_type: &str, handler: impl JobHandler) -> Self {
         self.by_type.insert(job_type.to_string(), Arc::new(handler));
         self
+    }
+
+    /// The same handler (shared) for another job type.
+    pub fn with_shared(mut self, job_type: &str, handler: Arc<dyn JobHandler>) -> Self {
+        self.by_type.insert(job_type.to_string(), handler);
+        self
+    }
+
+    pub fn handles(&self, job_type: &str) -> bool {
+        self.by_type.contains_key(job_type)
     }
 }
 
@@ -218,7 +242,14 @@ async fn dispatch(
         return Ok(());
     }
     let variables = state.instance.visible_variables(spec.job);
-    let event = match handler.run(spec, &variables, &key).await {
+    let run = JobRun {
+        case_id: &row.case_id,
+        tenant: &state.tenant,
+        spec,
+        variables: &variables,
+        key: &key,
+    };
+    let event = match handler.run(run).await {
         Ok(out) => Event::CompleteJob {
             job: spec.job,
             variables: out,
@@ -237,6 +268,12 @@ async fn dispatch(
                 retry_backoff_ms: backoff.as_millis().min(u128::from(u64::MAX)) as u64,
             }
         }
+        Err(JobFailure::Incident { message }) => Event::FailJob {
+            job: spec.job,
+            retries: 0,
+            message,
+            retry_backoff_ms: 0,
+        },
         Err(JobFailure::BpmnError { code, message }) => Event::ThrowError {
             job: spec.job,
             code,

@@ -1,0 +1,33 @@
+//! Errors of the contact crate.
+
+use services::desk::DeskError;
+use services::error_code::{ApiError, ErrorCode};
+
+#[derive(Debug, thiserror::Error, strum::EnumCount)]
+pub enum ContactError {
+    #[error(transparent)]
+    Desk(#[from] DeskError),
+    #[error("no template {name} for {channel} in any language the creditor has")]
+    TemplateNotFound { name: String, channel: String },
+    #[error(transparent)]
+    Template(#[from] collections::template::TemplateError),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl From<sea_orm::DbErr> for ContactError {
+    fn from(e: sea_orm::DbErr) -> Self {
+        ContactError::Desk(DeskError::from(e))
+    }
+}
+
+impl ApiError for ContactError {
+    fn code(&self) -> ErrorCode {
+        match self {
+            ContactError::Desk(e) => e.code(),
+            ContactError::TemplateNotFound { .. } => ErrorCode::TemplateNotFound,
+            ContactError::Template(_) => ErrorCode::InvalidTemplate,
+            ContactError::Invalid(_) => ErrorCode::BadInput,
+        }
+    }
+}
