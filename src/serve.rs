@@ -4,9 +4,11 @@
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use actix_web::{App, HttpServer};
 use anyhow::{Context, bail};
+use services::clock::Clock;
 
 use crate::settings::{IssuerArgs, StorageArgs, StoreArgs, error_chain, open};
 
@@ -36,6 +38,17 @@ pub struct ServeArgs {
     /// `POST /callbacks/payments/{name}`: `[{"name", "tenant", "secret": "whsec_…"}]`.
     #[arg(long, value_name = "FILE", env = "RECOBRO_PAYMENT_PROVIDERS")]
     pub payment_providers: Option<PathBuf>,
+    /// JSON file configuring the contact channels (SMTP, SMS and WhatsApp providers,
+    /// the outbox directory, job types left to external workers; see docs/contact.md).
+    /// Without it every channel is the file channel: messages are written under
+    /// `<data dir>/outbox/<channel>/` and recorded as not sent.
+    #[arg(long, value_name = "FILE", env = "RECOBRO_CHANNELS")]
+    pub channels: Option<PathBuf>,
+    /// Case time starts at the real now and moves only when an admin advances it
+    /// (`POST /clock/advance`), firing the timers due on the way: for demos, training
+    /// and end-to-end runs of whole strategies, never for production.
+    #[arg(long, env = "RECOBRO_VIRTUAL_CLOCK")]
+    pub virtual_clock: bool,
 }
 
 impl ServeArgs {
@@ -113,21 +126,37 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 
     // The case runtime: actors over the journal, the timer service and the job
     // dispatcher. Job types with no handler here wait in the outbox for a worker.
-    let clock: std::sync::Arc<dyn services::clock::Clock> =
-        std::sync::Arc::new(services::clock::SystemClock);
+    // Authentication always keeps the system clock: tokens live in real time.
+    let system: Arc<dyn Clock> = Arc::new(services::clock::SystemClock);
+    let virtual_clock = args
+        .virtual_clock
+        .then(|| Arc::new(services::clock::VirtualClock::new(system.now())));
+    let case_clock: Arc<dyn Clock> = match &virtual_clock {
+        Some(v) => v.clone(),
+        None => system.clone(),
+    };
     let runtime = services::runtime::Runtime::start_node(
         db.clone(),
-        clock.clone(),
+        case_clock,
         services::runtime::RuntimeConfig::default(),
         args.node_id()?,
     );
-    let timers = services::runtime::timers::spawn(runtime.clone(), Default::default());
-    let jobs = services::runtime::jobs::spawn(
-        runtime.clone(),
-        services::runtime::jobs::JobHandlers::default(),
-        Default::default(),
-    );
-    tracing::info!("case runtime started");
+    // On a virtual clock, timers fire only as an admin advances it.
+    let timers = match virtual_clock {
+        None => Some(services::runtime::timers::spawn(
+            runtime.clone(),
+            Default::default(),
+        )),
+        Some(_) => None,
+    };
+    let channels = match &args.channels {
+        Some(path) => contact::config::ChannelsConfig::read(path).map_err(anyhow::Error::msg)?,
+        None => Default::default(),
+    };
+    let handlers = builtin_jobs(&runtime, &db, &channels, &args.storage.data_dir);
+    tracing::info!(handled = ?handlers, "built-in job handlers");
+    let jobs = services::runtime::jobs::spawn(runtime.clone(), handlers, Default::default());
+    tracing::info!(virtual_clock = args.virtual_clock, "case runtime started");
     // Cases opened before the ledger get their `amountDue` as an account, journalled.
     let adopted = services::desk::Desk::new(runtime.clone())
         .adopt_legacy_debts()
@@ -136,7 +165,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if adopted > 0 {
         tracing::info!(cases = adopted, "legacy amountDue carried into accounts");
     }
-    let auth = graphql::auth::Auth::new(db.clone(), clock.clone(), auth_config)
+    let auth = graphql::auth::Auth::new(db.clone(), system.clone(), auth_config)
         .await
         .context("cannot start authentication")?;
 
@@ -180,6 +209,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         limits,
     )
     .with_payment_providers(providers);
+    let app = match virtual_clock {
+        Some(clock) => app.with_virtual_clock(clock),
+        None => app,
+    };
     let mut server = HttpServer::new(move || App::new().configure(|cfg| app.configure(cfg)));
     for listener in listeners {
         server = server
@@ -190,11 +223,46 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         tracing::info!(addr = %addr, "listening");
     }
     server.run().await.context("HTTP server failed")?;
-    timers.stop().await.context("stopping the timer service")?;
+    if let Some(timers) = timers {
+        timers.stop().await.context("stopping the timer service")?;
+    }
     jobs.stop().await.context("stopping the job dispatcher")?;
     tracing::info!("stopped");
     db.close().await.context("closing the database")?;
     Ok(())
+}
+
+/// The job handlers `serve` registers: the contact channels (configured connectors, the
+/// file channel for the rest) and the partner steps of a strategy, except the job types
+/// the channels file leaves to external workers.
+fn builtin_jobs(
+    runtime: &services::runtime::Runtime,
+    db: &sea_orm::DatabaseConnection,
+    channels: &contact::config::ChannelsConfig,
+    data_dir: &Path,
+) -> services::runtime::jobs::JobHandlers {
+    use partners::jobs::{PlaceWithPartner, ReleasePlacement, RequestClaimFiling};
+    let desk = services::desk::Desk::new(runtime.clone());
+    let contact_jobs: Arc<dyn services::runtime::jobs::JobHandler> = Arc::new(channels.connect(
+        contact::ContactJobs::new(desk.clone(), contact::templates::Templates::new(db.clone())),
+        data_dir,
+    ));
+    let partners = partners::Partners::new(desk);
+    let mut handlers = services::runtime::jobs::JobHandlers::default();
+    for job_type in channels.job_types() {
+        handlers = handlers.with_shared(job_type, contact_jobs.clone());
+    }
+    let external = |t: &str| channels.external.iter().any(|e| e == t);
+    if !external("partner.place") {
+        handlers = handlers.with("partner.place", PlaceWithPartner(partners.clone()));
+    }
+    if !external("case.close") {
+        handlers = handlers.with("case.close", ReleasePlacement(partners.clone()));
+    }
+    if !external("legal.file") {
+        handlers = handlers.with("legal.file", RequestClaimFiling(partners));
+    }
+    handlers
 }
 
 fn resolve(listen: &str) -> anyhow::Result<Vec<SocketAddr>> {

@@ -10,6 +10,7 @@
 //! that key, so a provider that honours it (and the file channel, which writes one file
 //! per key) delivers it once.
 
+pub mod config;
 pub mod error;
 pub mod file;
 pub mod job;

@@ -5,6 +5,7 @@
 //! - the own issuer and token endpoints: [`crate::auth::configure`];
 //! - signed local document links: [`crate::documents_http`];
 //! - signed payment providers' callbacks: [`crate::payment_callbacks`];
+//! - moving a virtual clock (`serve --virtual-clock` only): [`crate::clock_http`];
 //! - `GET /healthz` (the process answers) and `GET /readyz` (the database answers).
 
 use std::time::Duration;
@@ -16,6 +17,7 @@ use serde_json::json;
 use services::desk::Desk;
 
 use crate::auth::Auth;
+use crate::clock_http::VirtualTime;
 use crate::payment_callbacks::PaymentProviders;
 use crate::schema::Limits;
 use crate::server::Api;
@@ -32,6 +34,7 @@ pub struct HttpApp {
     db: web::Data<DatabaseConnection>,
     desk: web::Data<Desk>,
     payment_providers: web::Data<PaymentProviders>,
+    virtual_time: web::Data<VirtualTime>,
 }
 
 impl HttpApp {
@@ -40,6 +43,7 @@ impl HttpApp {
         HttpApp {
             desk: web::Data::new(desk.clone()),
             payment_providers: web::Data::new(PaymentProviders::default()),
+            virtual_time: web::Data::new(VirtualTime::default()),
             api: web::Data::new(Api::new(desk, auth.clone(), documents.clone(), limits)),
             auth: web::Data::new(auth),
             documents: web::Data::new(documents),
@@ -53,6 +57,16 @@ impl HttpApp {
         self
     }
 
+    /// Lets an admin move this virtual clock (`POST /clock/advance`); without it the
+    /// route answers 404.
+    pub fn with_virtual_clock(
+        mut self,
+        clock: std::sync::Arc<services::clock::VirtualClock>,
+    ) -> Self {
+        self.virtual_time = web::Data::new(VirtualTime(Some(clock)));
+        self
+    }
+
     /// Mounts every route: `App::new().configure(|cfg| app.configure(cfg))`.
     pub fn configure(&self, cfg: &mut web::ServiceConfig) {
         cfg.app_data(self.db.clone())
@@ -60,8 +74,10 @@ impl HttpApp {
             .app_data(self.documents.clone())
             .app_data(self.desk.clone())
             .app_data(self.payment_providers.clone())
+            .app_data(self.virtual_time.clone())
             .configure(crate::documents_http::configure)
             .configure(crate::payment_callbacks::configure)
+            .configure(crate::clock_http::configure)
             .service(healthz)
             .service(readyz)
             .configure(crate::auth::configure);

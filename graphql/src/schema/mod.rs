@@ -4,6 +4,7 @@
 //! enforced by [`services::desk::Desk`].
 
 mod clients;
+mod contacts;
 mod creditors;
 mod debtor_mutation;
 mod debtors;
@@ -48,6 +49,7 @@ pub struct Mutation(
     CreditorMutation,
     DocumentMutation,
     workers::WorkerMutation,
+    contacts::ContactMutation,
 );
 
 /// Limits on what one request may ask.

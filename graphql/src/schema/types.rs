@@ -205,6 +205,14 @@ impl Case {
     async fn documents(&self, ctx: &Context<'_>) -> Result<Vec<super::documents::Document>> {
         super::documents::of_case(ctx, &self.0.case_id).await
     }
+    /// Every attempt to contact the debtor or a related party, oldest first, with its
+    /// delivery status and outcome (destinations masked for partners).
+    async fn contact_attempts(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Vec<super::contacts::ContactAttempt>> {
+        super::contacts::of_case(ctx, &self.0.case_id).await
+    }
     /// What stopped the case (status `incident`): supervisors, admins and auditors.
     async fn incidents(&self, ctx: &Context<'_>) -> Result<Vec<Incident>> {
         let open = desk(ctx)?

@@ -7,6 +7,7 @@
 //! for a case that does not exist, so ids cannot be probed.
 
 mod cases;
+mod contacts;
 mod creditors;
 mod debtors;
 mod definitions;

@@ -10,6 +10,7 @@ pub mod definitions;
 pub mod jobs;
 mod registry;
 pub mod timers;
+pub mod virtual_time;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};

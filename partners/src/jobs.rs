@@ -1,0 +1,174 @@
+//! Built-in job handlers for the partner steps of a strategy, so a model like
+//! `docs/examples/collections.bpmn` runs inside `serve` without an external worker:
+//! `partner.place` places the case with an agency, `case.close` releases the placement
+//! of a case being closed, `legal.file` records that a claim is to be filed.
+//!
+//! Which agency gets a case is named by the task (header `partner`) or the case
+//! (variable `partner`), by id or name; with neither, the tenant's only active agency.
+//! Choosing among several by jurisdiction, capacity and weights is the allocation
+//! rules' job (a later issue); until then more than one agency and no name is an
+//! incident a supervisor resolves, never a guess.
+
+use serde_json::{Value, json};
+use services::access::{Principal, Role};
+use services::case::CaseFact;
+use services::runtime::RuntimeError;
+use services::runtime::jobs::{JobFailure, JobFuture, JobHandler, JobRun};
+
+type Vars = serde_json::Map<String, Value>;
+
+use crate::{Partner, Partners};
+
+/// `partner.place`.
+#[derive(Clone, Debug)]
+pub struct PlaceWithPartner(pub Partners);
+
+/// `case.close`: the case is being closed (paid): a placement ends with it.
+#[derive(Clone, Debug)]
+pub struct ReleasePlacement(pub Partners);
+
+/// `legal.file`: the claim is handed to the law firm's filing; recorded on the case.
+#[derive(Clone, Debug)]
+pub struct RequestClaimFiling(pub Partners);
+
+fn system(job: &JobRun<'_>) -> Result<Principal, JobFailure> {
+    Principal::new("strategy", job.tenant, Role::Admin, None, Vec::new()).map_err(|e| {
+        JobFailure::Incident {
+            message: e.to_string(),
+        }
+    })
+}
+
+fn retry(e: impl ToString) -> JobFailure {
+    JobFailure::Retry {
+        message: e.to_string(),
+        backoff: None,
+    }
+}
+
+impl Partners {
+    async fn record_for_job(
+        &self,
+        job: &JobRun<'_>,
+        fact: CaseFact,
+        step: &str,
+    ) -> Result<(), JobFailure> {
+        let actor = format!("worker:{}", job.spec.job_type);
+        match self
+            .desk
+            .runtime()
+            .record_fact(
+                job.case_id,
+                fact,
+                &actor,
+                Some(format!("{}:{step}", job.key)),
+            )
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(RuntimeError::Rejected(e)) => Err(JobFailure::Incident {
+                message: e.to_string(),
+            }),
+            Err(e) => Err(retry(e)),
+        }
+    }
+
+    async fn chosen_agency(&self, job: &JobRun<'_>) -> Result<Partner, JobFailure> {
+        let p = system(job)?;
+        let all = self.list(&p).await.map_err(retry)?;
+        let named = job
+            .spec
+            .headers
+            .get("partner")
+            .map(String::as_str)
+            .or_else(|| job.variables.get("partner").and_then(Value::as_str));
+        let incident = |message: String| JobFailure::Incident { message };
+        match named {
+            Some(name) => all
+                .into_iter()
+                .find(|x| x.active && (x.partner_id == name || x.name == name))
+                .ok_or_else(|| {
+                    incident(format!("no active partner {name:?} to place the case with"))
+                }),
+            None => {
+                let mut agencies = all.into_iter().filter(|x| x.active && x.kind == "agency");
+                match (agencies.next(), agencies.next()) {
+                    (Some(only), None) => Ok(only),
+                    (None, _) => Err(incident("no active agency to place the case with".into())),
+                    (Some(_), Some(_)) => Err(incident(
+                        "several agencies: name one with the task header `partner` or the case variable `partner`".into(),
+                    )),
+                }
+            }
+        }
+    }
+}
+
+impl JobHandler for PlaceWithPartner {
+    fn run<'a>(&'a self, job: JobRun<'a>) -> JobFuture<'a> {
+        Box::pin(async move {
+            let partners = &self.0;
+            let state = partners
+                .desk
+                .runtime()
+                .case(job.case_id)
+                .await
+                .map_err(retry)?;
+            let current = state.and_then(|s| s.placement).map(|p| p.partner);
+            let partner = match current {
+                // Placed already (by a person, or by this job before a crash): keep it.
+                Some(id) => id,
+                None => {
+                    let agency = partners.chosen_agency(&job).await?;
+                    let fact = CaseFact::Placed {
+                        partner: agency.partner_id.clone(),
+                        note: Some(format!("placed by the strategy ({})", job.spec.element_id)),
+                    };
+                    partners.record_for_job(&job, fact, "placed").await?;
+                    agency.partner_id
+                }
+            };
+            let mut out = Vars::new();
+            out.insert("placedWith".into(), json!(partner));
+            Ok(out)
+        })
+    }
+}
+
+impl JobHandler for ReleasePlacement {
+    fn run<'a>(&'a self, job: JobRun<'a>) -> JobFuture<'a> {
+        Box::pin(async move {
+            let partners = &self.0;
+            let state = partners
+                .desk
+                .runtime()
+                .case(job.case_id)
+                .await
+                .map_err(retry)?;
+            if let Some(placement) = state.and_then(|s| s.placement) {
+                let fact = CaseFact::PlacementRecalled {
+                    partner: placement.partner,
+                    reason: "the case is closed".into(),
+                };
+                partners.record_for_job(&job, fact, "released").await?;
+            }
+            Ok(Vars::new())
+        })
+    }
+}
+
+impl JobHandler for RequestClaimFiling {
+    fn run<'a>(&'a self, job: JobRun<'a>) -> JobFuture<'a> {
+        Box::pin(async move {
+            let fact = CaseFact::ActivityRecorded {
+                kind: "claim_filing_requested".into(),
+                note: format!(
+                    "the strategy asks for the claim to be filed ({}); the filing itself is the law firm's",
+                    job.spec.element_id
+                ),
+            };
+            self.0.record_for_job(&job, fact, "requested").await?;
+            Ok(Vars::new())
+        })
+    }
+}
