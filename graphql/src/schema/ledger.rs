@@ -383,23 +383,7 @@ impl LedgerMutation {
         input: AccountInput,
         idempotency_key: Option<String>,
     ) -> Result<CommandResult> {
-        let currency = parse_currency(&input.currency)?;
-        let part = |v: Option<&str>| parse_money(v.unwrap_or("0"), currency);
-        let account = NewAccount {
-            id: input.id,
-            product: input.product,
-            principal: parse_money(&input.principal, currency)?,
-            interest: part(input.interest.as_deref())?,
-            fees: part(input.fees.as_deref())?,
-            costs: part(input.costs.as_deref())?,
-            delinquent_since: input.delinquent_since,
-            creditor: input
-                .creditor_id
-                .map_or_else(|| DEFAULT_CREDITOR.to_string(), |c| c.0),
-            portfolio: input
-                .portfolio
-                .unwrap_or_else(|| DEFAULT_PORTFOLIO.to_string()),
-        };
+        let account = new_account(input)?;
         outcome(
             desk(ctx)?
                 .open_account(principal(ctx)?, &case_id, account, idempotency_key)
@@ -591,4 +575,25 @@ impl LedgerMutation {
                 .await,
         )
     }
+}
+
+/// An account as the API takes it: exact decimal strings in the currency's places.
+pub(crate) fn new_account(input: AccountInput) -> Result<NewAccount> {
+    let currency = parse_currency(&input.currency)?;
+    let part = |v: Option<&str>| parse_money(v.unwrap_or("0"), currency);
+    Ok(NewAccount {
+        id: input.id,
+        product: input.product,
+        principal: parse_money(&input.principal, currency)?,
+        interest: part(input.interest.as_deref())?,
+        fees: part(input.fees.as_deref())?,
+        costs: part(input.costs.as_deref())?,
+        delinquent_since: input.delinquent_since,
+        creditor: input
+            .creditor_id
+            .map_or_else(|| DEFAULT_CREDITOR.to_string(), |c| c.0),
+        portfolio: input
+            .portfolio
+            .unwrap_or_else(|| DEFAULT_PORTFOLIO.to_string()),
+    })
 }

@@ -73,6 +73,11 @@ pub struct OpenCaseInput {
     pub delinquent_since: Option<NaiveDate>,
     pub variables: Option<Variables>,
     pub idempotency_key: Option<String>,
+    /// Debts opened with the case, in its first journal entry, so the process's first
+    /// steps (a reminder stating the balance) already see them. Needs the right to open
+    /// accounts (supervisors, admins).
+    #[graphql(default)]
+    pub accounts: Vec<super::ledger::AccountInput>,
 }
 
 #[derive(InputObject)]
@@ -141,6 +146,11 @@ impl CaseMutation {
             delinquent_since: input.delinquent_since,
             variables: input.variables.map(|v| v.0).unwrap_or_default(),
             idempotency_key: input.idempotency_key,
+            accounts: input
+                .accounts
+                .into_iter()
+                .map(super::ledger::new_account)
+                .collect::<Result<_>>()?,
         };
         outcome(desk(ctx)?.open_case(principal(ctx)?, new).await)
     }

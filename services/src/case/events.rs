@@ -23,6 +23,9 @@ pub enum CaseEvent {
         variables: Vars,
         /// A message or timer start event, by element id.
         start_at: Option<String>,
+        /// Debts opened with the case (before its process starts moving).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        accounts: Vec<collections::ledger::NewAccount>,
     },
     /// An event handled by the engine (task completed, message correlated, ...).
     Engine { event: Event },

@@ -238,6 +238,14 @@ pub fn step(
         },
     };
     next.seq = state.map_or(0, |s| s.seq) + 1;
+    if let CaseEvent::Opened { accounts, .. } = event {
+        for account in accounts {
+            let ledger = next
+                .ledger
+                .get_or_insert_with(|| Ledger::new(account.principal.currency()));
+            ledger.add_account(account.clone())?;
+        }
+    }
     if let CaseEvent::Fact { fact } = event {
         let owed_before = next.ledger.as_ref().map(Ledger::balance);
         let verdicts = apply_fact(&mut next, fact, at)?;

@@ -26,6 +26,9 @@ pub struct NewCase {
     pub delinquent_since: Option<NaiveDate>,
     pub variables: Vars,
     pub idempotency_key: Option<String>,
+    /// Debts opened with the case, in its first journal entry: the process's first
+    /// steps (a reminder) already see the balance.
+    pub accounts: Vec<collections::ledger::NewAccount>,
 }
 
 /// Filters for case lists; all optional, combined with AND.
@@ -132,35 +135,38 @@ impl Desk {
         if let Some(r) = &new.external_ref {
             set("externalRef", r.clone().into());
         }
-        let account_key = new.idempotency_key.as_ref().map(|k| format!("{k}/account"));
-        let opened = self
+        let since = new
+            .delinquent_since
+            .unwrap_or_else(|| self.clock.now().date_naive());
+        let mut accounts = Vec::with_capacity(new.accounts.len() + 1);
+        if let Some(principal) = legacy_debt {
+            accounts.push(super::legacy::legacy_account(
+                new.external_ref.as_deref(),
+                principal,
+                since,
+            ));
+        }
+        // The deprecated float stays open to whoever may open cases, as it always was;
+        // exact accounts need the right to open debts.
+        if !new.accounts.is_empty() {
+            require(p, Operation::ManageAccounts, "open cases with their debts")?;
+        }
+        for account in new.accounts {
+            accounts.push(super::ledger::checked_account(account)?);
+        }
+        Ok(self
             .runtime
-            .open_case(
+            .open_case_with_accounts(
                 &p.tenant,
                 &new.process_id,
                 new.version,
                 new.external_ref.clone(),
                 vars,
+                accounts,
                 &p.acting_identity(),
                 new.idempotency_key,
             )
-            .await?;
-        let Some(principal) = legacy_debt else {
-            return Ok(opened);
-        };
-        let since = new
-            .delinquent_since
-            .unwrap_or_else(|| self.clock.now().date_naive());
-        let account = super::legacy::legacy_account(new.external_ref.as_deref(), principal, since);
-        let fact = CaseFact::Ledger(crate::case::LedgerFact::AccountOpened { account });
-        match self.record(p, &opened.case_id, fact, account_key).await {
-            Ok(out) => Ok(out),
-            // A process that ended at once has no debt to open: the case as opened.
-            Err(DeskError::Runtime(crate::runtime::RuntimeError::Rejected(
-                crate::case::ApplyError::Closed,
-            ))) => Ok(opened),
-            Err(e) => Err(e),
-        }
+            .await?)
     }
 
     pub async fn list_cases(

@@ -104,19 +104,8 @@ impl Desk {
     ) -> Result<Outcome, DeskError> {
         self.may(p, case_id, Operation::ManageAccounts, "open accounts")
             .await?;
-        let id = account.id.trim();
-        if id.is_empty() || id.len() > 100 {
-            return Err(DeskError::Invalid(
-                "an account id is 1 to 100 characters".into(),
-            ));
-        }
         let fact = LedgerFact::AccountOpened {
-            account: NewAccount {
-                id: id.to_string(),
-                creditor: creditor_id(&account.creditor)?,
-                portfolio: account.portfolio.trim().to_string(),
-                ..account
-            },
+            account: checked_account(account)?,
         };
         self.record_ledger(p, case_id, fact, idempotency_key).await
     }
@@ -437,4 +426,20 @@ impl Desk {
             .ok_or_else(|| DeskError::CaseNotFound(case_id.to_string()))?;
         Ok(state.ledger)
     }
+}
+
+/// An account as a caller gave it, its id and creditor checked and trimmed.
+pub(super) fn checked_account(account: NewAccount) -> Result<NewAccount, DeskError> {
+    let id = account.id.trim();
+    if id.is_empty() || id.len() > 100 {
+        return Err(DeskError::Invalid(
+            "an account id is 1 to 100 characters".into(),
+        ));
+    }
+    Ok(NewAccount {
+        id: id.to_string(),
+        creditor: creditor_id(&account.creditor)?,
+        portfolio: account.portfolio.trim().to_string(),
+        ..account
+    })
 }

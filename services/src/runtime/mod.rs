@@ -110,6 +110,7 @@ pub enum Command {
         content_hash: String,
         variables: Vars,
         start_at: Option<String>,
+        accounts: Vec<collections::ledger::NewAccount>,
     },
     Engine(Event),
     Migrate {
@@ -134,6 +135,7 @@ impl Command {
                 content_hash,
                 variables,
                 start_at,
+                accounts,
             } => CaseEvent::Opened {
                 tenant,
                 external_ref,
@@ -143,6 +145,7 @@ impl Command {
                 content_hash,
                 variables,
                 start_at,
+                accounts,
             },
             Command::Engine(event) => CaseEvent::Engine { event },
             Command::Fact(fact) => CaseEvent::Fact { fact },
@@ -429,6 +432,33 @@ impl Runtime {
         actor: &str,
         idempotency_key: Option<String>,
     ) -> Result<Outcome, RuntimeError> {
+        self.open_case_with_accounts(
+            tenant,
+            process_id,
+            version,
+            external_ref,
+            variables,
+            Vec::new(),
+            actor,
+            idempotency_key,
+        )
+        .await
+    }
+
+    /// Opens a case with its debts in the same journal entry, so the process's first
+    /// jobs (a reminder stating the balance) run on a case that already has them.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn open_case_with_accounts(
+        &self,
+        tenant: &str,
+        process_id: &str,
+        version: Option<i32>,
+        external_ref: Option<String>,
+        variables: Vars,
+        accounts: Vec<collections::ledger::NewAccount>,
+        actor: &str,
+        idempotency_key: Option<String>,
+    ) -> Result<Outcome, RuntimeError> {
         if let Some(key) = &idempotency_key
             && let Some(done) = self.earlier_outcome(tenant, key).await?
         {
@@ -449,6 +479,7 @@ impl Runtime {
             content_hash: def.content_hash,
             variables,
             start_at: None,
+            accounts,
         };
         self.execute(&case_id, command, actor, idempotency_key)
             .await
