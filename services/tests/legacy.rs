@@ -27,16 +27,22 @@ fn code(e: DeskError) -> &'static str {
     e.code().as_str()
 }
 
+/// Who opened each account of the case: an `AccountOpened` entry, or the case's first
+/// entry when the account came with it.
 async fn account_opened_by(db: &DatabaseConnection, case_id: &str) -> Vec<String> {
-    case_journal::Entity::find()
+    let mut by = Vec::new();
+    for e in case_journal::Entity::find()
         .filter(case_journal::Column::CaseId.eq(case_id))
-        .filter(case_journal::Column::EventType.eq("AccountOpened"))
         .all(db)
         .await
         .unwrap()
-        .into_iter()
-        .map(|e| e.actor)
-        .collect()
+    {
+        let payload: serde_json::Value = serde_json::from_str(&e.payload).unwrap();
+        let with_case = payload["accounts"].as_array().map_or(0, Vec::len);
+        let count = if e.event_type == "AccountOpened" { 1 } else { with_case };
+        by.extend(std::iter::repeat_n(e.actor.clone(), count));
+    }
+    by
 }
 
 async fn floats_become_accounts(db: &DatabaseConnection) {
