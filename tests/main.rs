@@ -7,4 +7,5 @@ mod documents;
 mod portal;
 mod replay;
 mod serve;
+mod strategy;
 mod token;

@@ -13,7 +13,12 @@ use crate::serve::{Server, TempDir, recobro};
 const MODEL: &str = include_str!("../docs/examples/collections-lite.bpmn");
 
 /// A minimal HTTP/1.1 POST: status code and JSON body.
-fn http_post(addr: SocketAddr, path: &str, headers: &[(&str, &str)], body: &str) -> (u16, Value) {
+pub(crate) fn http_post(
+    addr: SocketAddr,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, Value) {
     let mut stream = TcpStream::connect(addr).expect("connect to serve");
     let mut head = format!(
         "POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
@@ -54,7 +59,7 @@ fn dechunk(mut s: &str) -> String {
     out
 }
 
-fn graphql(addr: SocketAddr, token: &str, query: &str, variables: Value) -> Value {
+pub(crate) fn graphql(addr: SocketAddr, token: &str, query: &str, variables: Value) -> Value {
     let body = json!({"query": query, "variables": variables}).to_string();
     let auth = format!("Bearer {token}");
     let (status, body) = http_post(
@@ -71,7 +76,7 @@ fn graphql(addr: SocketAddr, token: &str, query: &str, variables: Value) -> Valu
     body["data"].clone()
 }
 
-fn token(dir: &TempDir, args: &[&str]) -> String {
+pub(crate) fn token(dir: &TempDir, args: &[&str]) -> String {
     let out = recobro()
         .args(["token", "issue", "--data-dir", dir.0.to_str().unwrap()])
         .args(args)

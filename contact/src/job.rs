@@ -107,15 +107,21 @@ impl ContactJobs {
             }
         };
         let answer = sender.send(&message).await;
-        let (status, provider_id, detail) = match &answer {
-            Ok(sent) => (sent.status, sent.provider_message_id.clone(), None),
-            Err(e) => (DeliveryStatus::Failed, None, Some(e.to_string())),
+        let (status, provider, provider_id, detail) = match &answer {
+            Ok(sent) => (
+                sent.status,
+                Some(sent.provider.clone()),
+                sent.provider_message_id.clone(),
+                None,
+            ),
+            Err(e) => (DeliveryStatus::Failed, None, None, Some(e.to_string())),
         };
         self.record(
             &job,
             ContactFact::DeliveryUpdated {
                 attempt: attempt.id,
                 status,
+                provider: provider.clone(),
                 provider_message_id: provider_id.clone(),
                 detail: detail.clone(),
             },
@@ -131,8 +137,9 @@ impl ContactJobs {
             "contact attempt"
         );
         match answer {
-            Ok(_) => Ok(result(&ContactAttempt {
+            Ok(sent) => Ok(result(&ContactAttempt {
                 status,
+                provider: sent.provider,
                 provider_message_id: provider_id,
                 ..attempt
             })),

@@ -39,7 +39,11 @@ async fn account_opened_by(db: &DatabaseConnection, case_id: &str) -> Vec<String
     {
         let payload: serde_json::Value = serde_json::from_str(&e.payload).unwrap();
         let with_case = payload["accounts"].as_array().map_or(0, Vec::len);
-        let count = if e.event_type == "AccountOpened" { 1 } else { with_case };
+        let count = if e.event_type == "AccountOpened" {
+            1
+        } else {
+            with_case
+        };
         by.extend(std::iter::repeat_n(e.actor.clone(), count));
     }
     by

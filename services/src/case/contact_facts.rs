@@ -18,6 +18,10 @@ pub enum ContactFact {
     DeliveryUpdated {
         attempt: u32,
         status: DeliveryStatus,
+        /// Who answered, when the attempt did not know yet (it is recorded before the
+        /// channel's connector is called).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        provider: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         provider_message_id: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -84,6 +88,7 @@ pub(super) fn apply_contact(
         ContactFact::DeliveryUpdated {
             attempt,
             status,
+            provider,
             provider_message_id,
             detail,
         } => {
@@ -99,6 +104,9 @@ pub(super) fn apply_contact(
                 if detail.is_some() {
                     a.detail.clone_from(detail);
                 }
+            }
+            if let Some(provider) = provider {
+                a.provider.clone_from(provider);
             }
             if a.provider_message_id.is_none() {
                 a.provider_message_id.clone_from(provider_message_id);
