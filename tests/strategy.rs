@@ -10,8 +10,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::portal::{graphql, http_post, token};
-use crate::serve::{Server, TempDir};
+use orm::testing::TestDb;
+
+use crate::portal::{graphql, http_post};
+use crate::serve::{Server, TempDir, recobro};
 
 const MODEL: &str = include_str!("../docs/examples/collections.bpmn");
 
@@ -167,11 +169,43 @@ fn outbox(dir: &Path, channel: &str) -> Vec<Value> {
         .collect()
 }
 
+/// A token of the node's own issuer, minted by `recobro token issue`.
+fn token(dir: &TempDir, env: &[(&str, &str)], args: &[&str]) -> String {
+    let out = recobro()
+        .args(["token", "issue", "--data-dir", dir.0.to_str().unwrap()])
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
 #[test]
 fn the_bundled_strategy_reaches_every_end_inside_serve() {
+    every_end(&[]);
+}
+
+#[tokio::test]
+async fn the_bundled_strategy_reaches_every_end_inside_serve_on_postgres() {
+    let Some(pg) = TestDb::postgres_unopened("strategy_ends").await else {
+        return;
+    };
+    let url = pg.url().to_string();
+    tokio::task::spawn_blocking(move || every_end(&[("RECOBRO_DATABASE_URL", &url)]))
+        .await
+        .unwrap();
+    pg.remove().await.unwrap();
+}
+
+fn every_end(env: &[(&str, &str)]) {
     let dir = TempDir::new();
     let data = dir.0.to_str().unwrap();
-    let server = Server::start(&["--data-dir", data, "--virtual-clock"], &[]);
+    let server = Server::start(&["--data-dir", data, "--virtual-clock"], env);
     let groups = [
         "early-collectors",
         "late-collectors",
@@ -184,9 +218,9 @@ fn the_bundled_strategy_reaches_every_end_inside_serve() {
     }
     let run = Run {
         addr: server.addr,
-        admin: token(&dir, &["--role", "admin", "--subject", "ops"]),
-        supervisor: token(&dir, &["--role", "supervisor", "--subject", "sam"]),
-        agent: token(&dir, &agent_args),
+        admin: token(&dir, env, &["--role", "admin", "--subject", "ops"]),
+        supervisor: token(&dir, env, &["--role", "supervisor", "--subject", "sam"]),
+        agent: token(&dir, env, &agent_args),
     };
     run.q(
         &run.supervisor,
