@@ -3,6 +3,7 @@
 
 mod authz;
 mod callbacks;
+mod contacts;
 mod debtors;
 mod documents;
 mod flows;
