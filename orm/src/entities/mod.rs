@@ -10,6 +10,7 @@
 pub mod api_clients;
 pub mod case_journal;
 pub mod case_notes;
+pub mod contact_templates;
 pub mod cases;
 pub mod creditor_settings;
 pub mod debtor_changes;
