@@ -77,10 +77,13 @@ pub fn check(
     sample: &impl Serialize,
     opt_out: &str,
 ) -> Result<Rendered, TemplateError> {
-    let context = minijinja::value::merge_maps([
-        minijinja::context! { vars => Value::from_object(AnyVariable("vars".into())) },
-        Value::from_serialize(sample),
-    ]);
+    let open_vars = std::collections::BTreeMap::from([(
+        "vars".to_string(),
+        Value::from_object(AnyVariable("vars".into())),
+    )]);
+    // The last map wins a lookup: the open `vars` hides the sample's own.
+    let context =
+        minijinja::value::merge_maps([Value::from_serialize(sample), Value::from(open_vars)]);
     let rendered = render_value(text, context)?;
     require_opt_out(channel, &rendered, opt_out)?;
     Ok(rendered)
@@ -319,7 +322,8 @@ mod tests {
 
     #[test]
     fn checking_accepts_any_process_variable_and_requires_the_opt_out_text() {
-        let sample = json!({"debtor": {"name": "Ana"}, "opt_out": "Reply STOP to opt out."});
+        let sample = json!({"debtor": {"name": "Ana"}, "opt_out": "Reply STOP to opt out.",
+                            "vars": {}});
         let ok = check(
             Channel::Sms,
             &body("{{ debtor.name }}: loan {{ vars.loan.id }}. {{ opt_out }}"),
