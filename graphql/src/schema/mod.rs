@@ -42,7 +42,7 @@ pub struct Query(
     templates::TemplateQuery,
 );
 
-/// Every mutation: the desk's, the ledger's, reported payments', debtors', creditors'
+/// Every mutation: the desk's, the ledger's, reported payments', debtors', creditors',
 /// the documents' and message templates'.
 #[derive(MergedObject, Default)]
 pub struct Mutation(

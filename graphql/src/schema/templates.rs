@@ -15,9 +15,9 @@ fn templates<'a>(ctx: &Context<'a>) -> Result<&'a Templates> {
     ctx.data::<Templates>()
 }
 
-/// One version of a creditor's message template.
 pub struct ContactTemplate(Template);
 
+/// One version of a creditor's message template.
 #[Object]
 impl ContactTemplate {
     async fn creditor(&self) -> &str {
@@ -112,7 +112,7 @@ pub struct TemplateQuery;
 
 #[Object]
 impl TemplateQuery {
-    /// Saved template versions of the caller's tenant, each filter optional: by
+    /// Saved template versions of the caller's tenant, each filter optional; ordered by
     /// creditor, channel, name and language, newest version first (at most 500).
     async fn contact_templates(
         &self,

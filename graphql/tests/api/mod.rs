@@ -12,6 +12,7 @@ mod ledger;
 mod limits;
 mod sdl;
 mod sql_budget;
+mod templates;
 mod tooling;
 mod workers;
 
