@@ -61,7 +61,10 @@ pub async fn preview(
         .await
         .map_err(DeskError::from)?
         .ok_or_else(|| DeskError::CaseNotFound(req.case_id.clone()))?;
-    let debtor_id = case.debtor_id.clone().ok_or_else(|| no_debtor(&req.case_id))?;
+    let debtor_id = case
+        .debtor_id
+        .clone()
+        .ok_or_else(|| no_debtor(&req.case_id))?;
     let debtor = match desk.debtor(p, &debtor_id).await {
         Ok(record) => record.file,
         Err(DeskError::DebtorNotFound(_)) => None,

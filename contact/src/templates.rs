@@ -18,8 +18,7 @@ use collections::debtor::LanguageTag;
 use collections::template::{Rendered, TemplateText};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-    SqlErr,
+    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, SqlErr,
 };
 use serde::Serialize;
 use services::access::{Operation, Principal};
@@ -155,9 +154,14 @@ impl Templates {
         used: &TemplateUse,
     ) -> Result<Template, ContactError> {
         if used.version == 0 {
-            return builtin(creditor, channel, &used.name, &[used.language.clone()])
-                .filter(|t| t.language == used.language)
-                .ok_or_else(|| not_found(&used.name, channel));
+            return builtin(
+                creditor,
+                channel,
+                &used.name,
+                std::slice::from_ref(&used.language),
+            )
+            .filter(|t| t.language == used.language)
+            .ok_or_else(|| not_found(&used.name, channel));
         }
         let key = (
             tenant.to_string(),
@@ -377,9 +381,12 @@ fn not_found(name: &str, channel: Channel) -> ContactError {
 
 fn from_row(r: row::Model) -> Result<Template, ContactError> {
     let corrupt = |what: &str| {
-        ContactError::Desk(DeskError::Runtime(services::runtime::RuntimeError::Corrupt(
-            format!("template {} v{}: stored {what} is unreadable", r.name, r.version),
-        )))
+        ContactError::Desk(DeskError::Runtime(
+            services::runtime::RuntimeError::Corrupt(format!(
+                "template {} v{}: stored {what} is unreadable",
+                r.name, r.version
+            )),
+        ))
     };
     let channel = channel_of_key(&r.channel).ok_or_else(|| corrupt("channel"))?;
     let version = u32::try_from(r.version).map_err(|_| corrupt("version"))?;
@@ -405,12 +412,7 @@ pub fn default_name(channel: Channel) -> &'static str {
 }
 
 /// The built-in template in the first of `languages` (normalised tags) it exists in.
-fn builtin(
-    creditor: &str,
-    channel: Channel,
-    name: &str,
-    languages: &[String],
-) -> Option<Template> {
+fn builtin(creditor: &str, channel: Channel, name: &str, languages: &[String]) -> Option<Template> {
     languages.iter().find_map(|language| {
         let (subject, body) = builtin_text(channel, name, language)?;
         Some(Template {
@@ -501,9 +503,9 @@ mod tests {
                 };
                 // Built-in letters have a subject; channels without one never get it.
                 let new = NewTemplate {
-                    subject: new.subject.filter(|_| {
-                        matches!(channel, Channel::Email | Channel::Letter)
-                    }),
+                    subject: new
+                        .subject
+                        .filter(|_| matches!(channel, Channel::Email | Channel::Letter)),
                     ..new
                 };
                 checked(new).unwrap_or_else(|e| panic!("{channel:?} {language}: {e}"));

@@ -140,6 +140,14 @@ async fn a_saved_template_is_sent_or_makes_an_incident(db: &DatabaseConnection) 
         incident.message
     );
     assert!(state.contacts.is_empty());
-    assert_eq!(std::fs::read_dir(outbox.path().join("sms")).unwrap().count(), 1);
+    assert_eq!(
+        std::fs::read_dir(outbox.path().join("sms"))
+            .unwrap()
+            .count(),
+        1
+    );
 }
-on_both!(saved_template_jobs, a_saved_template_is_sent_or_makes_an_incident);
+on_both!(
+    saved_template_jobs,
+    a_saved_template_is_sent_or_makes_an_incident
+);

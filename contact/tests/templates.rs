@@ -56,10 +56,14 @@ async fn each_save_adds_an_immutable_version(db: &DatabaseConnection) {
     assert_eq!(v2.version, 2);
     // Another language, channel or creditor counts its own versions.
     assert_eq!(
-        t.save(&sam, sms("bank", "en", "Hi {{ recipient.name }}. {{ opt_out }}"), at(2))
-            .await
-            .unwrap()
-            .version,
+        t.save(
+            &sam,
+            sms("bank", "en", "Hi {{ recipient.name }}. {{ opt_out }}"),
+            at(2)
+        )
+        .await
+        .unwrap()
+        .version,
         1
     );
     assert_eq!(
@@ -153,7 +157,11 @@ async fn saving_refuses_what_a_message_could_not_send(db: &DatabaseConnection) {
     let refused = |e: ContactError| (e.code().as_str().to_string(), e.to_string());
     let cases: Vec<(NewTemplate, &str, &str)> = vec![
         (
-            sms("bank", "es", "Hola {{ recipient.name }}, debe {{ balance }}."),
+            sms(
+                "bank",
+                "es",
+                "Hola {{ recipient.name }}, debe {{ balance }}.",
+            ),
             "INVALID_TEMPLATE",
             "opt_out",
         ),
@@ -241,7 +249,10 @@ async fn saving_refuses_what_a_message_could_not_send(db: &DatabaseConnection) {
         } else {
             principal(role)
         };
-        let err = t.save(&p, sms("bank", "es", SMS_ES), at(0)).await.unwrap_err();
+        let err = t
+            .save(&p, sms("bank", "es", SMS_ES), at(0))
+            .await
+            .unwrap_err();
         assert_eq!(err.code().as_str(), "FORBIDDEN", "{role}");
     }
     for role in [Role::Partner, Role::Worker] {
@@ -263,9 +274,7 @@ async fn saving_refuses_what_a_message_could_not_send(db: &DatabaseConnection) {
 }
 on_both!(refusals, saving_refuses_what_a_message_could_not_send);
 
-async fn resolution_follows_the_debtors_languages_then_the_creditors_own(
-    db: &DatabaseConnection,
-) {
+async fn resolution_follows_the_debtors_languages_then_the_creditors_own(db: &DatabaseConnection) {
     let t = store(db).await;
     let sam = principal(Role::Supervisor);
     let resolve = |languages: &'static [&'static str], creditor: &'static str| {
@@ -295,7 +304,9 @@ async fn resolution_follows_the_debtors_languages_then_the_creditors_own(
         .unwrap();
     assert_eq!(resolve(&["es-CO"], "bank").await, ("en".into(), 1));
     // Its Spanish one beats its English one; the newest version wins.
-    t.save(&sam, sms("bank", "es", SMS_ES), at(1)).await.unwrap();
+    t.save(&sam, sms("bank", "es", SMS_ES), at(1))
+        .await
+        .unwrap();
     t.save(&sam, sms("bank", "es", &format!("v2 {SMS_ES}")), at(2))
         .await
         .unwrap();

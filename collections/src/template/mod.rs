@@ -47,9 +47,7 @@ pub enum TemplateError {
     #[error("the template cannot be rendered: {0}")]
     Render(String),
     /// An e-mail, SMS or WhatsApp template that does not print `{{ opt_out }}`.
-    #[error(
-        "{channel} messages must carry the opt-out text: put {{{{ opt_out }}}} in the body"
-    )]
+    #[error("{channel} messages must carry the opt-out text: put {{{{ opt_out }}}} in the body")]
     OptOutMissing { channel: &'static str },
 }
 
@@ -190,6 +188,10 @@ fn money_filter(
     currency: Option<String>,
 ) -> Result<String, minijinja::Error> {
     let invalid = |m: String| minijinja::Error::new(ErrorKind::InvalidOperation, m);
+    // A process variable while a template is checked: its value is not known yet.
+    if amount.downcast_object_ref::<AnyVariable>().is_some() {
+        return Ok(amount.to_string());
+    }
     let code = match currency {
         Some(c) => c,
         None => state
@@ -326,12 +328,15 @@ mod tests {
                             "vars": {}});
         let ok = check(
             Channel::Sms,
-            &body("{{ debtor.name }}: loan {{ vars.loan.id }}. {{ opt_out }}"),
+            &body("{{ debtor.name }}: loan {{ vars.loan.id }}, {{ vars.due | money('USD') }}. {{ opt_out }}"),
             &sample,
             "Reply STOP to opt out.",
         )
         .unwrap();
-        assert_eq!(ok.body, "Ana: loan [vars.loan.id]. Reply STOP to opt out.");
+        assert_eq!(
+            ok.body,
+            "Ana: loan [vars.loan.id], [vars.due]. Reply STOP to opt out."
+        );
         for channel in [Channel::Sms, Channel::WhatsApp, Channel::Email] {
             assert_eq!(
                 check(

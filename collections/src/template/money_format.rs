@@ -94,8 +94,8 @@ const HOME: &[(&str, &str, &str)] = &[
 
 /// Countries that pay in euros, where `€` is the local symbol.
 const EURO_AREA: &[&str] = &[
-    "AT", "BE", "CY", "DE", "EE", "ES", "FI", "FR", "GR", "HR", "IE", "IT", "LT", "LU", "LV",
-    "MT", "NL", "PT", "SI", "SK",
+    "AT", "BE", "CY", "DE", "EE", "ES", "FI", "FR", "GR", "HR", "IE", "IT", "LT", "LU", "LV", "MT",
+    "NL", "PT", "SI", "SK",
 ];
 
 /// Symbols for a currency abroad (CLDR's root and `en` symbols); any other currency
@@ -162,7 +162,7 @@ fn grouped(n: u64, sep: &str) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3 * sep.len());
     for (i, d) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push_str(sep);
         }
         out.push(d);
@@ -306,7 +306,7 @@ mod tests {
             let places = currency.minor_units() as usize;
             let all = format!("{:0>width$}", minor.unsigned_abs(), width = places + 1);
             let scale = 10u64.pow(places as u32);
-            let cents_dropped = minor.unsigned_abs() % scale == 0
+            let cents_dropped = minor.unsigned_abs().is_multiple_of(scale)
                 && NO_CASH_MINOR.contains(&code)
                 && places > 0;
             let want = if cents_dropped { &all[..all.len() - places] } else { &all[..] };

@@ -11,7 +11,8 @@ const SAVE: &str = "mutation($i: ContactTemplateInput!) { saveContactTemplate(in
     creditor channel name language version subject body createdAt createdBy } }";
 const LIST: &str = "query($c: String, $ch: ContactChannel, $n: String) {
     contactTemplates(creditor: $c, channel: $ch, name: $n) { language version body } }";
-const PREVIEW: &str = "query($c: ID!, $ch: ContactChannel!, $n: String, $l: String, $d: ContactTemplateDraft) {
+const PREVIEW: &str =
+    "query($c: ID!, $ch: ContactChannel!, $n: String, $l: String, $d: ContactTemplateDraft) {
     previewContactTemplate(caseId: $c, channel: $ch, name: $n, language: $l, draft: $d) {
       subject body template { name language version } recipient { role name destination } } }";
 
@@ -86,10 +87,17 @@ async fn templates_are_saved_listed_and_previewed(db: &DatabaseConnection) {
             json!({"i": sms("ES", "{{ recipient.name }}, su saldo es {{ balance }}. {{ opt_out }}")}),
         )
         .await["saveContactTemplate"];
-    assert_eq!((v2["language"].as_str(), v2["version"].as_u64()), (Some("es"), Some(2)));
+    assert_eq!(
+        (v2["language"].as_str(), v2["version"].as_u64()),
+        (Some("es"), Some(2))
+    );
     for reader in [&w.agent, &w.auditor] {
         let listed = &h
-            .ok(reader, LIST, json!({"c": "default", "ch": "SMS", "n": "reminder-1"}))
+            .ok(
+                reader,
+                LIST,
+                json!({"c": "default", "ch": "SMS", "n": "reminder-1"}),
+            )
             .await["contactTemplates"];
         let versions: Vec<u64> = listed
             .as_array()
@@ -140,7 +148,11 @@ async fn templates_are_saved_listed_and_previewed(db: &DatabaseConnection) {
                    "d": {"body": "{{ debtor.nmae }} {{ opt_out }}"}}}),
         )
         .await;
-    assert_eq!(error_code(&body).as_deref(), Some("INVALID_TEMPLATE"), "{body}");
+    assert_eq!(
+        error_code(&body).as_deref(),
+        Some("INVALID_TEMPLATE"),
+        "{body}"
+    );
     assert!(message(&body).contains("debtor.nmae"), "{body}");
     let (_, body) = h
         .post(
@@ -157,18 +169,30 @@ async fn templates_are_saved_listed_and_previewed(db: &DatabaseConnection) {
                    "d": {"body": "Hola {{ debtor.name }}"}}}),
         )
         .await;
-    assert_eq!(error_code(&body).as_deref(), Some("INVALID_TEMPLATE"), "{body}");
+    assert_eq!(
+        error_code(&body).as_deref(),
+        Some("INVALID_TEMPLATE"),
+        "{body}"
+    );
     assert!(message(&body).contains("opt_out"), "{body}");
 
     // Refused saves say why, and add no version.
     for (input, code, says) in [
-        (sms("es", "Hola {{ recipient.name }}"), "INVALID_TEMPLATE", "opt_out"),
+        (
+            sms("es", "Hola {{ recipient.name }}"),
+            "INVALID_TEMPLATE",
+            "opt_out",
+        ),
         (
             sms("es", "Hola {{ recipient.nombre }} {{ opt_out }}"),
             "INVALID_TEMPLATE",
             "recipient.nombre",
         ),
-        (sms("es", "{% if %}{{ opt_out }}"), "INVALID_TEMPLATE", "parse"),
+        (
+            sms("es", "{% if %}{{ opt_out }}"),
+            "INVALID_TEMPLATE",
+            "parse",
+        ),
         (sms("klingon!", "{{ opt_out }}"), "INVALID_LANGUAGE", ""),
         (
             json!({"creditor": "default", "channel": "EMAIL", "name": "reminder-1",
@@ -196,13 +220,18 @@ async fn templates_are_saved_listed_and_previewed(db: &DatabaseConnection) {
         "CASE_NOT_FOUND"
     );
     assert_eq!(
-        h.err(&w.agent, PREVIEW, json!({"c": case, "ch": "SMS", "n": "reminder-9"}))
-            .await,
+        h.err(
+            &w.agent,
+            PREVIEW,
+            json!({"c": case, "ch": "SMS", "n": "reminder-9"})
+        )
+        .await,
         "TEMPLATE_NOT_FOUND"
     );
     let bare = w.open_case("TPL-2", 10.0).await;
     assert_eq!(
-        h.err(&w.agent, PREVIEW, json!({"c": bare, "ch": "SMS"})).await,
+        h.err(&w.agent, PREVIEW, json!({"c": bare, "ch": "SMS"}))
+            .await,
         "BAD_INPUT"
     );
 

@@ -10,8 +10,8 @@
 pub mod api_clients;
 pub mod case_journal;
 pub mod case_notes;
-pub mod contact_templates;
 pub mod cases;
+pub mod contact_templates;
 pub mod creditor_settings;
 pub mod debtor_changes;
 pub mod debtors;
