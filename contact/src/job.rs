@@ -5,15 +5,16 @@ use std::sync::Arc;
 
 use bpmn::expr::Vars;
 use collections::contact::{Channel, ContactAttempt, DeliveryStatus, mask};
-use collections::debtor::{ContactPoint, Debtor, Relationship};
-use serde_json::{Value, json};
+use collections::debtor::Debtor;
+use serde_json::json;
 use services::access::{Principal, Role};
 use services::case::{CaseFact, CaseState, ContactFact};
 use services::desk::Desk;
 use services::runtime::jobs::{JobFailure, JobFuture, JobHandler, JobRun};
 
+use crate::context::{Inputs, addressee, message_context, recipient_role};
 use crate::message::{OutgoingMessage, SendError, Sender};
-use crate::templates::{self, Template, Templates};
+use crate::templates::{self, Templates, render_message};
 
 /// The channel a `contact.*` job type uses.
 pub fn channel_of_job_type(job_type: &str) -> Option<Channel> {
@@ -41,16 +42,6 @@ impl std::fmt::Debug for ContactJobs {
             .field("channels", &self.senders.keys().collect::<Vec<_>>())
             .finish()
     }
-}
-
-/// Who a message goes to: the debtor, or a related party who may hear of the debt.
-#[derive(Debug, Clone, PartialEq)]
-struct Addressee {
-    role: String,
-    name: String,
-    destination: String,
-    /// For letters: the address as lines.
-    address: String,
 }
 
 impl ContactJobs {
@@ -221,29 +212,30 @@ impl ContactJobs {
                     .await
             }
         }
-        .map_err(|e| incident(e.to_string()))?;
-        let context = message_context(
-            state,
-            debtor.as_ref(),
-            &to,
-            &creditor,
-            &template,
-            job.variables,
-        );
-        let rendered = collections::template::render(
-            &collections::template::TemplateText {
-                subject: template.subject.as_deref(),
-                body: &template.body,
-            },
-            &context,
-        )
-        .map_err(|e| {
-            incident(format!(
-                "template {} v{}: {e}",
-                template.name, template.version
-            ))
+        .map_err(|e| match e {
+            // The store is unreachable: another time it may not be.
+            crate::ContactError::Desk(_) => retry(e.to_string()),
+            _ => incident(e.to_string()),
         })?;
         let now = self.desk.clock().now();
+        let context = message_context(Inputs {
+            state,
+            debtor: debtor.as_ref(),
+            to: &to,
+            creditor: &creditor,
+            channel,
+            language: &template.language,
+            variables: job.variables,
+            today: now.date_naive(),
+        });
+        // A variable the case lacks is an incident, for a person to fix the template or
+        // the case and retry; never a message with a hole in it.
+        let rendered = render_message(&template, &context).map_err(|e| {
+            incident(format!(
+                "template {} v{} ({}): {e}",
+                template.name, template.version, template.language
+            ))
+        })?;
         let attempt = match recorded {
             Some(a) => a.clone(),
             None => ContactAttempt {
@@ -322,116 +314,6 @@ fn result(a: &ContactAttempt) -> Vars {
     out
 }
 
-/// `recipient` from the task's inputs: `"guarantor"`, or an object with a `role`;
-/// the debtor when absent.
-fn recipient_role(vars: &Vars) -> String {
-    match vars.get("recipient") {
-        Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_ascii_lowercase(),
-        Some(Value::Object(o)) => o
-            .get("role")
-            .and_then(Value::as_str)
-            .unwrap_or("debtor")
-            .to_ascii_lowercase(),
-        _ => "debtor".into(),
-    }
-}
-
-fn addressee(
-    debtor: Option<&Debtor>,
-    role: &str,
-    channel: Channel,
-    at: chrono::DateTime<chrono::Utc>,
-) -> Result<Addressee, String> {
-    let debtor = debtor.ok_or("the case has no registered debtor to contact")?;
-    let (name, contacts) = if role == "debtor" {
-        (debtor.name.clone(), debtor.contacts())
-    } else {
-        let wanted = match role {
-            "guarantor" => Relationship::Guarantor,
-            "co_debtor" | "co-debtor" | "codebtor" => Relationship::CoDebtor,
-            other => return Err(format!("{other} may not be told about the debt")),
-        };
-        let party = debtor
-            .related
-            .iter()
-            .find(|p| p.relationship == wanted)
-            .ok_or_else(|| format!("the debtor has no {role} on file"))?;
-        (party.name.clone(), party.contacts.as_slice())
-    };
-    // A contact whose consent for the channel was given and later revoked is closed to
-    // it; among the rest, one with consent in force comes first.
-    let usable = contacts.iter().filter(|c| {
-        c.point.kind() == channel.uses()
-            && !(c.consents().iter().any(|k| k.channel == channel) && !c.authorised(channel, at))
-            && match &c.point {
-                ContactPoint::Phone(p) if matches!(channel, Channel::Sms | Channel::WhatsApp) => {
-                    p.is_mobile() != Some(false)
-                }
-                _ => true,
-            }
-    });
-    let chosen = usable
-        .clone()
-        .find(|c| c.authorised(channel, at))
-        .or_else(|| usable.clone().next())
-        .ok_or_else(|| format!("no {channel:?} contact for the {role} on file"))?;
-    let (destination, address) = match &chosen.point {
-        ContactPoint::Phone(p) => (p.e164().to_string(), String::new()),
-        ContactPoint::Email(e) => (e.as_str().to_string(), String::new()),
-        ContactPoint::Postal(a) => (a.envelope_lines().join(", "), a.envelope_lines().join("\n")),
-    };
-    Ok(Addressee {
-        role: role.to_string(),
-        name,
-        destination,
-        address,
-    })
-}
-
-fn message_context(
-    state: &CaseState,
-    debtor: Option<&Debtor>,
-    to: &Addressee,
-    creditor: &str,
-    template: &Template,
-    variables: &Vars,
-) -> Value {
-    let locale = debtor
-        .and_then(|d| d.language.as_ref())
-        .map_or(template.language.as_str(), |l| l.as_str());
-    let balance = state.ledger.as_ref().map(|l| l.balance());
-    let reference = variables
-        .get("externalRef")
-        .and_then(Value::as_str)
-        .unwrap_or(&state.case_id)
-        .to_string();
-    json!({
-        "recipient": { "name": to.name, "role": to.role, "address": to.address },
-        "debtor": debtor.map(|d| json!({ "id": d.id, "name": d.name })),
-        "creditor": { "id": creditor, "name": creditor },
-        "case": { "id": state.case_id, "reference": reference },
-        "balance": balance.map(|b| collections::template::format_money(b, locale)),
-        "balance_amount": balance.map(|b| b.amount().to_string()),
-        "currency": balance.map(|b| b.currency().code()),
-        "opt_out": opt_out_text(template.channel, &template.language),
-        "vars": variables,
-    })
-}
-
-/// The opt-out line a channel's messages carry (required for e-mail and SMS).
-fn opt_out_text(channel: Channel, language: &str) -> &'static str {
-    let es = language.starts_with("es");
-    match channel {
-        Channel::Sms | Channel::WhatsApp if es => "Responda STOP para no recibir más mensajes.",
-        Channel::Sms | Channel::WhatsApp => "Reply STOP to opt out.",
-        Channel::Email if es => {
-            "Para dejar de recibir estos correos, responda con la palabra BAJA."
-        }
-        Channel::Email => "To stop receiving these e-mails, reply with the word UNSUBSCRIBE.",
-        _ => "",
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -441,15 +323,5 @@ mod tests {
         assert_eq!(channel_of_job_type("contact.sms"), Some(Channel::Sms));
         assert_eq!(channel_of_job_type("contact.letter"), Some(Channel::Letter));
         assert_eq!(channel_of_job_type("partner.place"), None);
-    }
-
-    #[test]
-    fn the_recipient_is_the_debtor_unless_the_task_names_another() {
-        let mut vars = Vars::new();
-        assert_eq!(recipient_role(&vars), "debtor");
-        vars.insert("recipient".into(), json!("Guarantor"));
-        assert_eq!(recipient_role(&vars), "guarantor");
-        vars.insert("recipient".into(), json!({"role": "co_debtor"}));
-        assert_eq!(recipient_role(&vars), "co_debtor");
     }
 }

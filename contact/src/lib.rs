@@ -11,12 +11,15 @@
 //! per key) delivers it once.
 
 pub mod config;
+pub mod context;
 pub mod error;
 pub mod file;
 pub mod job;
 pub mod message;
+pub mod preview;
 pub mod templates;
 
 pub use error::ContactError;
 pub use job::{ContactJobs, channel_of_job_type};
 pub use message::{OutgoingMessage, SendError, SendFuture, Sender, Sent};
+pub use templates::{NewTemplate, Template, TemplateFilter, Templates};

@@ -15,6 +15,8 @@ use collections::ledger::LedgerError;
 use collections::money::MoneyError;
 use collections::promise::PromiseError;
 use collections::schedule::PlanError;
+use collections::template::TemplateError;
+use contact::ContactError;
 use documents::DocumentError;
 use documents::store::{KeyFileError, ObjectStoreError};
 use graphql::auth::{ApiClientError, AuthError};
@@ -378,6 +380,30 @@ fn api_client_errors() -> Vec<ApiClientError> {
     all
 }
 
+fn template_errors() -> Vec<TemplateError> {
+    vec![
+        TemplateError::Syntax("unexpected end of input (line 1)".into()),
+        TemplateError::Undefined {
+            variable: "debtor.nmae".into(),
+        },
+        TemplateError::Render("money: 1.5 is not an exact amount".into()),
+        TemplateError::OptOutMissing { channel: "SMS" },
+    ]
+}
+
+fn contact_errors() -> Vec<ContactError> {
+    let mut all = vec![
+        ContactError::TemplateNotFound {
+            name: "reminder-9".into(),
+            channel: "sms".into(),
+        },
+        ContactError::Invalid("an e-mail template needs a subject".into()),
+    ];
+    all.extend(template_errors().into_iter().map(ContactError::Template));
+    all.extend(desk_errors().into_iter().map(ContactError::Desk));
+    all
+}
+
 /// The samples hold one of each variant of `E` (`variants` = its variant count).
 fn covers_every_variant<E: Debug>(name: &str, samples: &[E], variants: usize) {
     let kinds: HashSet<_> = samples.iter().map(discriminant).collect();
@@ -487,8 +513,11 @@ fn every_variant_of_every_api_error_is_documented() {
         &api_client_errors(),
         ApiClientError::COUNT,
     );
+    covers_every_variant("TemplateError", &template_errors(), TemplateError::COUNT);
+    covers_every_variant("ContactError", &contact_errors(), ContactError::COUNT);
     let docs = documented();
     check_codes("MoneyError", &money_errors(), &docs);
+    check_codes("ContactError", &contact_errors(), &docs);
     check_codes("LedgerError", &ledger_errors(), &docs);
     check_codes("SettingsError", &settings_errors(), &docs);
     check_codes("RuntimeError", &runtime_errors(), &docs);

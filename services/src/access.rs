@@ -185,10 +185,14 @@ pub enum Operation {
     ManageIncidents,
     /// Activate and answer jobs as an external worker.
     WorkJobs,
+    /// Read message templates and preview a case's messages.
+    ReadTemplates,
+    /// Save a new version of a message template.
+    ManageTemplates,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 42] = [
+    pub const ALL: [Operation; 44] = [
         Operation::DeployProcess,
         Operation::ReadProcess,
         Operation::OpenCase,
@@ -231,6 +235,8 @@ impl Operation {
         Operation::ReadIncidents,
         Operation::ManageIncidents,
         Operation::WorkJobs,
+        Operation::ReadTemplates,
+        Operation::ManageTemplates,
     ];
 }
 
@@ -273,6 +279,7 @@ pub fn permits(role: Role, op: Operation) -> bool {
                 | O::RecordDebtorContact
                 | O::ReadCreditorSettings
                 | O::DecideReportedPayment
+                | O::ReadTemplates
         ),
         // Partners never read a creditor's settings (its limits are its negotiating
         // position); whether they may take a payment is enforced, not shown.
@@ -309,6 +316,7 @@ pub fn permits(role: Role, op: Operation) -> bool {
                 | O::ReadDocument
                 | O::VerifyDocuments
                 | O::ReadCreditorSettings
+                | O::ReadTemplates
         ),
     }
 }
@@ -343,6 +351,7 @@ mod tests {
             Operation::ManageCreditorSettings,
             Operation::ReportPayment,
             Operation::DecideReportedPayment,
+            Operation::ManageTemplates,
         ];
         for op in writes {
             assert!(!permits(Role::Auditor, op), "{op:?}");
@@ -392,6 +401,25 @@ mod tests {
             .filter(|r| permits(*r, Operation::WorkJobs))
             .collect();
         assert_eq!(may, [Role::Admin, Role::Worker]);
+    }
+
+    #[test]
+    fn templates_are_read_inside_the_creditor_and_written_by_supervisors() {
+        for role in Role::ALL {
+            assert_eq!(
+                permits(role, Operation::ReadTemplates),
+                matches!(
+                    role,
+                    Role::Admin | Role::Supervisor | Role::Agent | Role::Auditor
+                ),
+                "{role}"
+            );
+            assert_eq!(
+                permits(role, Operation::ManageTemplates),
+                matches!(role, Role::Admin | Role::Supervisor),
+                "{role}"
+            );
+        }
     }
 
     #[test]

@@ -15,6 +15,7 @@ mod mutation;
 mod query;
 mod reports;
 mod subscription;
+mod templates;
 pub mod types;
 mod workers;
 
@@ -34,12 +35,16 @@ use crate::errors::{ErrorCode, coded};
 
 pub type RecobroSchema = Schema<Query, Mutation, Subscription>;
 
-/// Every query: cases and their work, debtors.
+/// Every query: cases and their work, debtors, message templates.
 #[derive(MergedObject, Default)]
-pub struct Query(query::CaseQuery, debtors::DebtorQuery);
+pub struct Query(
+    query::CaseQuery,
+    debtors::DebtorQuery,
+    templates::TemplateQuery,
+);
 
-/// Every mutation: the desk's, the ledger's, reported payments', debtors', creditors'
-/// and the documents'.
+/// Every mutation: the desk's, the ledger's, reported payments', debtors', creditors',
+/// the documents' and message templates'.
 #[derive(MergedObject, Default)]
 pub struct Mutation(
     CaseMutation,
@@ -50,6 +55,7 @@ pub struct Mutation(
     DocumentMutation,
     workers::WorkerMutation,
     contacts::ContactMutation,
+    templates::TemplateMutation,
 );
 
 /// Limits on what one request may ask.
@@ -83,6 +89,7 @@ pub fn build(
 ) -> RecobroSchema {
     Schema::build(Query::default(), Mutation::default(), Subscription)
         .data(Partners::new(desk.clone()))
+        .data(contact::Templates::new(desk.db().clone()))
         .data(desk)
         .data(clients)
         .data(documents)

@@ -258,6 +258,18 @@ fn ops() -> Vec<Op> {
         debtor_op("setDebtorFlag", "mutation($d: ID!) { setDebtorFlag(debtorId: $d, flag: CEASE_COMMUNICATION, reason: \"letter\") { debtor { id } } }", &[A, S, G, P]),
         debtor_op("clearDebtorFlag", "mutation($d: ID!) { clearDebtorFlag(debtorId: $d, flag: DISPUTE, reason: \"verified\") { debtor { id } } }", &[A, S, G]),
         debtor_op("addRelatedParty", "mutation($d: ID!) { addRelatedParty(debtorId: $d, party: {relationship: GUARANTOR, kind: PERSON, name: \"Leo\"}) { partyIndex } }", &[A, S, G]),
+        // Message templates: read inside the creditor, saved by supervisors.
+        op(
+            "contactTemplates",
+            "{ contactTemplates { version } }",
+            &[A, S, G, U],
+        ),
+        op(
+            "saveContactTemplate",
+            "mutation { saveContactTemplate(input: {creditor: \"bank\", channel: SMS, name: \"reminder-1\", language: \"es\", body: \"Hola {{ recipient.name }}. {{ opt_out }}\"}) { version } }",
+            &[A, S],
+        ),
+        debtor_op("previewContactTemplate", "query($c: ID!) { previewContactTemplate(caseId: $c, channel: SMS) { body } }", &[A, S, G, U]),
         // Creditors' settings: least privilege, partners never read them.
         op("creditors", "{ creditors { id } }", &[A, S, G, U]),
         op(

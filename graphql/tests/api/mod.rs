@@ -13,6 +13,7 @@ mod ledger;
 mod limits;
 mod sdl;
 mod sql_budget;
+mod templates;
 mod tooling;
 mod workers;
 

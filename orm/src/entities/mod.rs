@@ -11,6 +11,7 @@ pub mod api_clients;
 pub mod case_journal;
 pub mod case_notes;
 pub mod cases;
+pub mod contact_templates;
 pub mod creditor_settings;
 pub mod debtor_changes;
 pub mod debtors;

@@ -37,9 +37,10 @@ mod m20261207_000050_creditor_settings;
 mod m20261207_000060_maintenance_runs;
 mod m20261207_000070_drop_case_amount_index;
 mod m20261207_000080_job_locks;
+mod m20261207_000090_contact_templates;
 
 /// Names of the tables the migrations create, in creation order.
-pub const TABLES: [&str; 20] = [
+pub const TABLES: [&str; 21] = [
     "process_definitions",
     "case_journal",
     "cases",
@@ -60,6 +61,7 @@ pub const TABLES: [&str; 20] = [
     "debtor_changes",
     "creditor_settings",
     "maintenance_runs",
+    "contact_templates",
 ];
 
 /// All migrations of the Recobro schema.
@@ -95,6 +97,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000060_maintenance_runs::Migration),
             Box::new(m20261207_000070_drop_case_amount_index::Migration),
             Box::new(m20261207_000080_job_locks::Migration),
+            Box::new(m20261207_000090_contact_templates::Migration),
         ]
     }
 }
