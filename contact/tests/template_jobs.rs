@@ -52,6 +52,7 @@ async fn a_saved_template_is_sent_or_makes_an_incident(db: &DatabaseConnection) 
         delinquent_since: NaiveDate::from_ymd_opt(2026, 1, 15),
         variables: vars.as_object().cloned().unwrap_or_default(),
         idempotency_key: None,
+        accounts: Vec::new(),
     };
     let agent = principal(Role::Agent);
     let sent = desk
