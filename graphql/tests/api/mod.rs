@@ -13,6 +13,7 @@ mod limits;
 mod sdl;
 mod sql_budget;
 mod tooling;
+mod voicebot;
 mod workers;
 
 use std::sync::Arc;
