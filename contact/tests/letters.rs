@@ -8,7 +8,9 @@ use chrono::{Duration, TimeZone, Utc};
 use collections::contact::{Channel, DeliveryStatus};
 use contact::letter::MANIFEST_HEADER;
 use contact::{LetterChannel, OutgoingMessage, Sender};
-use documents::{DocumentConfig, DocumentService, StoreConfig};
+use documents::{
+    DocumentConfig, DocumentError, DocumentKind, DocumentService, GeneratedDocument, StoreConfig,
+};
 use sea_orm::DatabaseConnection;
 use services::access::{Principal, Role};
 use services::clock::VirtualClock;
@@ -227,4 +229,82 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         }
     }
     out
+}
+
+/// Two deliveries of the same letter racing: one document, and no object left behind by
+/// the one that lost; the key cannot file a document on another case.
+pub async fn generated_twins(db: &DatabaseConnection) {
+    orm::migrate(db).await.unwrap();
+    let clock = Arc::new(VirtualClock::new(
+        Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap(),
+    ));
+    let desk = Desk::new(Runtime::start(
+        db.clone(),
+        clock.clone(),
+        RuntimeConfig::default(),
+    ));
+    let admin = Principal::new("ada", "acme", Role::Admin, None, vec![]).unwrap();
+    desk.deploy(&admin, "letters.bpmn", MODEL).await.unwrap();
+    let open = || NewCase {
+        process_id: "letters".into(),
+        ..NewCase::default()
+    };
+    let case = desk.open_case(&admin, open()).await.unwrap().case_id;
+    let other = desk.open_case(&admin, open()).await.unwrap().case_id;
+    let store = tempfile::tempdir().unwrap();
+    let docs = DocumentService::new(
+        desk.clone(),
+        DocumentConfig {
+            store: StoreConfig::Local {
+                dir: store.path().to_path_buf(),
+            },
+            ..DocumentConfig::default()
+        },
+    )
+    .unwrap();
+    let m = letter(&case, "job-9", 1);
+    let (bytes, _) = contact::pdf::render(&contact::pdf::Letter {
+        date: "2 de marzo de 2026",
+        subject: m.subject.as_deref(),
+        body: &m.body,
+        reference: &case,
+        language: "es",
+    });
+    let generated = |case: &str| GeneratedDocument {
+        case_id: case.to_string(),
+        kind: DocumentKind::DemandLetter,
+        file_name: "demand-letter-1.pdf".into(),
+        content_type: "application/pdf".into(),
+        bytes: bytes::Bytes::from(bytes.clone()),
+        actor: "worker:contact.letter".into(),
+        idempotency_key: "job-9".into(),
+    };
+    let (a, b) = tokio::join!(
+        docs.add_generated(generated(&case)),
+        docs.add_generated(generated(&case))
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a.document.version_id, b.document.version_id);
+    assert_eq!(
+        u8::from(a.added) + u8::from(b.added),
+        1,
+        "exactly one adds it"
+    );
+    assert_eq!(docs.documents(&admin, &case).await.unwrap().len(), 1);
+    assert_eq!(walk(store.path()).len(), 1, "the loser's object is removed");
+    assert_eq!(a.document.sha256, sha(&bytes));
+
+    // Not a PDF, whatever it claims: refused.
+    let mut fake = generated(&case);
+    fake.idempotency_key = "job-10".into();
+    fake.bytes = bytes::Bytes::from_static(b"hello");
+    let refused = docs.add_generated(fake).await.unwrap_err();
+    assert!(matches!(refused, DocumentError::Invalid(_)), "{refused:?}");
+
+    let elsewhere = docs.add_generated(generated(&other)).await.unwrap_err();
+    assert!(
+        matches!(elsewhere, DocumentError::WrongState(_)),
+        "{elsewhere:?}"
+    );
+    assert!(docs.documents(&admin, &other).await.unwrap().is_empty());
 }

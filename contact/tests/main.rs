@@ -17,3 +17,7 @@ on_both!(
     letter_is_filed_and_batched_once,
     crate::letters::filed_and_batched_once
 );
+on_both!(
+    generated_documents_race_once,
+    crate::letters::generated_twins
+);
