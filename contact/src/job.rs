@@ -355,7 +355,7 @@ fn addressee(
     // it; among the rest, one with consent in force comes first.
     let usable = contacts.iter().filter(|c| {
         c.point.kind() == channel.uses()
-            && !(c.consents().iter().any(|k| k.channel == channel) && !c.authorised(channel, at))
+            && (c.authorised(channel, at) || !c.consents().iter().any(|k| k.channel == channel))
             && match &c.point {
                 ContactPoint::Phone(p) if matches!(channel, Channel::Sms | Channel::WhatsApp) => {
                     p.is_mobile() != Some(false)

@@ -58,7 +58,7 @@ async fn calls_are_listed_once_per_key() {
         "es",
         "Llamar a \"Ana\", saldo $ 1.250.000.\nOfrecer plan.",
     ];
-    assert_eq!(rows(&dialer.list_path(day)), [want.clone()]);
+    assert_eq!(rows(&dialer.list_path(day)), std::slice::from_ref(&want));
 
     // Redelivered after midnight: still in the first day's list, once.
     clock.advance(Duration::minutes(20));
