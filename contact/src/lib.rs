@@ -10,16 +10,22 @@
 //! that key, so a provider that honours it (and the file channel, which writes one file
 //! per key) delivers it once.
 
+mod batch;
 pub mod config;
 pub mod context;
+pub mod dialer;
 pub mod error;
 pub mod file;
 pub mod job;
+pub mod letter;
 pub mod message;
+pub mod pdf;
 pub mod preview;
 pub mod templates;
 
+pub use dialer::DialerExport;
 pub use error::ContactError;
 pub use job::{ContactJobs, channel_of_job_type};
+pub use letter::LetterChannel;
 pub use message::{OutgoingMessage, SendError, SendFuture, Sender, Sent};
 pub use templates::{NewTemplate, Template, TemplateFilter, Templates};

@@ -1,6 +1,22 @@
 //! The contact crate's one integration-test binary. Scenarios run on SQLite and, when
-//! `RECOBRO_TEST_DATABASE_URL` is set, on PostgreSQL.
+//! `RECOBRO_TEST_DATABASE_URL` is set, on PostgreSQL: templates and jobs rendering them,
+//! the letter channel against a real document service (local store in a temporary
+//! directory), and the dialer export.
 
+mod dialer;
+mod letters;
+mod pdf_check;
 mod support;
 mod template_jobs;
 mod templates;
+
+use support::on_both;
+
+on_both!(
+    letter_is_filed_and_batched_once,
+    crate::letters::filed_and_batched_once
+);
+on_both!(
+    generated_documents_race_once,
+    crate::letters::generated_twins
+);

@@ -15,6 +15,7 @@
 pub mod config;
 mod error;
 
+mod generated;
 mod integrity;
 mod records;
 pub mod store;
@@ -29,6 +30,7 @@ use serde::{Deserialize, Serialize};
 
 pub use self::config::{DocumentConfig, RetentionRule, S3Config, StoreConfig};
 pub use self::error::DocumentError;
+pub use self::generated::{Generated, GeneratedDocument};
 pub use self::integrity::{SweepReport, VerifyReport};
 pub use self::records::{AccessEntry, Download, ErasureReport, ErasureScope, LocalBody};
 pub use self::store::{LocalGrant, ObjectStore, Presigned};

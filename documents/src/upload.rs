@@ -242,7 +242,7 @@ impl DocumentService {
         if let Err(e) = writer.finish(&digested.sha256).await {
             return Err(self.discard(&intent, e.into()).await);
         }
-        self.commit(&intent, digested).await
+        self.commit(&intent, digested, None).await
     }
 
     /// Starts a presigned upload bound to the declared size and SHA-256 (hex).
@@ -334,7 +334,10 @@ impl DocumentService {
         if intent.declared_sha256.as_deref() != Some(hex::encode(digested.sha256).as_str()) {
             return Err(self.discard(&intent, DocumentError::ChecksumMismatch).await);
         }
-        self.commit(&intent, digested).await
+        // A confirmation can be repeated (a client retrying, or two confirmations
+        // racing): the upload's key makes the journal record it once.
+        let key = format!("document-upload:{}", intent.upload_id);
+        self.commit(&intent, digested, Some(key)).await
     }
 
     /// Removes a failed upload's object and intent; returns `err` for the caller.
@@ -354,10 +357,15 @@ impl DocumentService {
 
     /// Journals `DocumentAdded`; its transaction also writes the row and ends a presigned
     /// upload's intent (see `store::documents`). Then correlates the kind's message.
-    async fn commit(
+    ///
+    /// With `key`, a repeat records nothing and answers the first one's row. A streamed
+    /// upload passes none: its id is new to the call, so a key would only cost a row and
+    /// a lookup.
+    pub(super) async fn commit(
         &self,
         intent: &document_uploads::Model,
         d: Digested,
+        key: Option<String>,
     ) -> Result<Document, DocumentError> {
         let presigned = intent.mode == "presigned";
         let fact = DocumentFact::Added {
@@ -374,10 +382,6 @@ impl DocumentService {
             retention_days: Some(self.retention_days(&intent.retention_class)),
             presigned,
         };
-        // Only a presigned upload can be confirmed twice (a client retrying, or two
-        // confirmations racing): its key makes the journal record it once. A streamed
-        // upload's id is new to this call, so a key would only cost a row and a lookup.
-        let key = presigned.then(|| format!("document-upload:{}", intent.upload_id));
         let recorded = self
             .desk
             .runtime()

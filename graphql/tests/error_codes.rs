@@ -233,6 +233,7 @@ fn desk_errors() -> Vec<DeskError> {
             job: 42,
             worker: "w1".into(),
         },
+        DeskError::IdentityNotVerified(42),
         DeskError::PaymentMustBeReported("banco-mx".into()),
     ];
     all.extend(settings_errors().into_iter().map(DeskError::Settings));

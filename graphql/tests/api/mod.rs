@@ -15,6 +15,7 @@ mod sdl;
 mod sql_budget;
 mod templates;
 mod tooling;
+mod voicebot;
 mod workers;
 
 use std::sync::Arc;

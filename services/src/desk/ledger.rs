@@ -200,11 +200,25 @@ impl Desk {
             "record promises to pay",
         )
         .await?;
+        self.record_promise(p, case_id, parts, channel(p), idempotency_key)
+            .await
+    }
+
+    /// A promise as [`Desk::make_promise`] records it, taken through `channel` (`desk`,
+    /// `partner`, `voicebot`); the caller has checked who may record it.
+    pub(super) async fn record_promise(
+        &self,
+        p: &Principal,
+        case_id: &str,
+        parts: Vec<(NaiveDate, Money)>,
+        channel: String,
+        idempotency_key: Option<String>,
+    ) -> Result<Outcome, DeskError> {
         let (_, settings) = self.case_creditor(p, case_id).await?;
         let fact = LedgerFact::PromiseMade {
             made_on: self.today(&settings),
             parts,
-            channel: channel(p),
+            channel,
             grace_days: settings.promise_grace_days,
             zone: settings.time_zone,
         };

@@ -15,6 +15,7 @@ mod incidents;
 mod ledger;
 mod legacy;
 mod tasks;
+mod voicebot;
 mod workers;
 
 use std::sync::Arc;
@@ -28,6 +29,7 @@ pub use self::definitions::{DeployProblem, DeployReport};
 pub use self::incidents::OpenIncident;
 pub use self::ledger::{NewCharge, NewPayment};
 pub use self::tasks::{AgendaItem, TaskKey, TaskPage};
+pub use self::voicebot::{VOICEBOT_JOB_TYPE, VoiceBotResult};
 pub use self::workers::{ActivatedJob, Activation, JobAnswer};
 use crate::access::{Operation, Principal, Role, permits};
 use crate::clock::Clock;
@@ -71,6 +73,10 @@ pub enum DeskError {
         "job {job} is no longer held by {worker}: its lock expired and another worker may have it"
     )]
     JobLockLost { job: i64, worker: String },
+    #[error(
+        "job {0}: the bot reports a promise to pay without having verified the debtor's identity; a promise is taken only from a verified debtor"
+    )]
+    IdentityNotVerified(i64),
     #[error("{0}")]
     Invalid(String),
     #[error("{0}")]
@@ -109,6 +115,7 @@ impl ApiError for DeskError {
             DeskError::Money(e) => e.code(),
             DeskError::JobNotFound(_) => ErrorCode::JobNotFound,
             DeskError::JobLockLost { .. } => ErrorCode::JobLockLost,
+            DeskError::IdentityNotVerified(_) => ErrorCode::IdentityNotVerified,
             DeskError::Invalid(_) => ErrorCode::BadInput,
             DeskError::Conflict(_) => ErrorCode::Conflict,
             DeskError::InvalidModel(_) => ErrorCode::InvalidModel,

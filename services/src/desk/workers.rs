@@ -14,6 +14,7 @@ use orm::entities::{cases, outbox};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
+use super::voicebot::VOICEBOT_JOB_TYPE;
 use super::{Desk, DeskError, require};
 use crate::access::{Operation, Principal, Role};
 
@@ -229,15 +230,28 @@ impl Desk {
                 DeskError::Runtime(crate::runtime::RuntimeError::Corrupt(e.to_string()))
             })?;
             may_work(p, &spec.job_type)?;
-            let open = self.runtime.case(&row.case_id).await?.is_some_and(|s| {
+            let state = self.runtime.case(&row.case_id).await?;
+            let open = state.as_ref().is_some_and(|s| {
                 matches!(
                     s.instance.elements.get(&spec.job).map(|e| &e.wait),
                     Some(Wait::Job { .. })
                 )
             });
-            if !open {
+            let Some(state) = state.filter(|_| open) else {
                 return Err(DeskError::JobNotFound(job_id));
-            }
+            };
+            // A voice bot's call is on the case (and its promise in the ledger) before
+            // the job completes; a refusal leaves the job open for another answer.
+            let answer = match answer {
+                JobAnswer::Complete(variables) if spec.job_type == VOICEBOT_JOB_TYPE => {
+                    let task = state.instance.visible_variables(spec.job);
+                    JobAnswer::Complete(
+                        self.record_voicebot(p, &row.case_id, job_id, &task, variables)
+                            .await?,
+                    )
+                }
+                other => other,
+            };
             let event = match answer {
                 JobAnswer::Complete(variables) => Event::CompleteJob {
                     job: spec.job,
