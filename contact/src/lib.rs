@@ -10,12 +10,15 @@
 //! that key, so a provider that honours it (and the file channel, which writes one file
 //! per key) delivers it once.
 
+pub mod email;
 pub mod error;
 pub mod file;
 pub mod job;
 pub mod message;
+pub mod receipts;
+pub mod sms;
 pub mod templates;
 
-pub use error::ContactError;
+pub use error::{ChannelConfigError, ContactError};
 pub use job::{ContactJobs, channel_of_job_type};
 pub use message::{OutgoingMessage, SendError, SendFuture, Sender, Sent};

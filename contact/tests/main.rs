@@ -1,1 +1,3 @@
-mod smoke {}
+mod email;
+mod sms;
+mod support;
