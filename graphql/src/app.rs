@@ -5,6 +5,7 @@
 //! - the own issuer and token endpoints: [`crate::auth::configure`];
 //! - signed local document links: [`crate::documents_http`];
 //! - signed payment providers' callbacks: [`crate::payment_callbacks`];
+//! - signed messaging providers' delivery receipts: [`crate::contact_callbacks`];
 //! - `GET /healthz` (the process answers) and `GET /readyz` (the database answers).
 
 use std::time::Duration;
@@ -16,6 +17,7 @@ use serde_json::json;
 use services::desk::Desk;
 
 use crate::auth::Auth;
+use crate::contact_callbacks::ContactReceipts;
 use crate::payment_callbacks::PaymentProviders;
 use crate::schema::Limits;
 use crate::server::Api;
@@ -32,6 +34,7 @@ pub struct HttpApp {
     db: web::Data<DatabaseConnection>,
     desk: web::Data<Desk>,
     payment_providers: web::Data<PaymentProviders>,
+    contact_receipts: web::Data<ContactReceipts>,
 }
 
 impl HttpApp {
@@ -40,6 +43,7 @@ impl HttpApp {
         HttpApp {
             desk: web::Data::new(desk.clone()),
             payment_providers: web::Data::new(PaymentProviders::default()),
+            contact_receipts: web::Data::new(ContactReceipts::default()),
             api: web::Data::new(Api::new(desk, auth.clone(), documents.clone(), limits)),
             auth: web::Data::new(auth),
             documents: web::Data::new(documents),
@@ -53,6 +57,12 @@ impl HttpApp {
         self
     }
 
+    /// Accepts signed delivery receipts from these messaging providers (none by default).
+    pub fn with_contact_receipts(mut self, receipts: ContactReceipts) -> Self {
+        self.contact_receipts = web::Data::new(receipts);
+        self
+    }
+
     /// Mounts every route: `App::new().configure(|cfg| app.configure(cfg))`.
     pub fn configure(&self, cfg: &mut web::ServiceConfig) {
         cfg.app_data(self.db.clone())
@@ -60,8 +70,10 @@ impl HttpApp {
             .app_data(self.documents.clone())
             .app_data(self.desk.clone())
             .app_data(self.payment_providers.clone())
+            .app_data(self.contact_receipts.clone())
             .configure(crate::documents_http::configure)
             .configure(crate::payment_callbacks::configure)
+            .configure(crate::contact_callbacks::configure)
             .service(healthz)
             .service(readyz)
             .configure(crate::auth::configure);

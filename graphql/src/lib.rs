@@ -8,6 +8,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod contact_callbacks;
 pub mod documents_http;
 pub mod errors;
 pub mod graphiql;
