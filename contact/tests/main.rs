@@ -1,3 +1,4 @@
 mod email;
+mod jobs;
 mod sms;
 mod support;
