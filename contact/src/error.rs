@@ -31,3 +31,12 @@ impl ApiError for ContactError {
         }
     }
 }
+
+/// A channel's configuration is unusable: `serve` refuses to start with it. Never an
+/// API answer (no error code): an operator reads it at start.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{channel} channel: {message}")]
+pub struct ChannelConfigError {
+    pub channel: &'static str,
+    pub message: String,
+}

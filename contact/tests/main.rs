@@ -1,11 +1,15 @@
 //! The contact crate's one integration-test binary. Scenarios run on SQLite and, when
 //! `RECOBRO_TEST_DATABASE_URL` is set, on PostgreSQL: templates and jobs rendering them,
-//! the letter channel against a real document service (local store in a temporary
-//! directory), and the dialer export.
+//! e-mail against a real SMTP server (aiosmtpd) and SMS/WhatsApp against an HTTP
+//! receiver the tests run, the letter channel against a real document service (local
+//! store in a temporary directory), and the dialer export.
 
 mod dialer;
+mod email;
+mod jobs;
 mod letters;
 mod pdf_check;
+mod sms;
 mod support;
 mod template_jobs;
 mod templates;

@@ -6,6 +6,7 @@
 //! - signed local document links: [`crate::documents_http`];
 //! - signed payment providers' callbacks: [`crate::payment_callbacks`];
 //! - moving a virtual clock (`serve --virtual-clock` only): [`crate::clock_http`];
+//! - signed messaging providers' delivery receipts: [`crate::contact_callbacks`];
 //! - `GET /healthz` (the process answers) and `GET /readyz` (the database answers).
 
 use std::time::Duration;
@@ -18,6 +19,7 @@ use services::desk::Desk;
 
 use crate::auth::Auth;
 use crate::clock_http::VirtualTime;
+use crate::contact_callbacks::ContactReceipts;
 use crate::payment_callbacks::PaymentProviders;
 use crate::schema::Limits;
 use crate::server::Api;
@@ -35,6 +37,7 @@ pub struct HttpApp {
     desk: web::Data<Desk>,
     payment_providers: web::Data<PaymentProviders>,
     virtual_time: web::Data<VirtualTime>,
+    contact_receipts: web::Data<ContactReceipts>,
 }
 
 impl HttpApp {
@@ -44,6 +47,7 @@ impl HttpApp {
             desk: web::Data::new(desk.clone()),
             payment_providers: web::Data::new(PaymentProviders::default()),
             virtual_time: web::Data::new(VirtualTime::default()),
+            contact_receipts: web::Data::new(ContactReceipts::default()),
             api: web::Data::new(Api::new(desk, auth.clone(), documents.clone(), limits)),
             auth: web::Data::new(auth),
             documents: web::Data::new(documents),
@@ -67,6 +71,12 @@ impl HttpApp {
         self
     }
 
+    /// Accepts signed delivery receipts from these messaging providers (none by default).
+    pub fn with_contact_receipts(mut self, receipts: ContactReceipts) -> Self {
+        self.contact_receipts = web::Data::new(receipts);
+        self
+    }
+
     /// Mounts every route: `App::new().configure(|cfg| app.configure(cfg))`.
     pub fn configure(&self, cfg: &mut web::ServiceConfig) {
         cfg.app_data(self.db.clone())
@@ -75,8 +85,10 @@ impl HttpApp {
             .app_data(self.desk.clone())
             .app_data(self.payment_providers.clone())
             .app_data(self.virtual_time.clone())
+            .app_data(self.contact_receipts.clone())
             .configure(crate::documents_http::configure)
             .configure(crate::payment_callbacks::configure)
+            .configure(crate::contact_callbacks::configure)
             .configure(crate::clock_http::configure)
             .service(healthz)
             .service(readyz)

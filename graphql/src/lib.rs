@@ -9,6 +9,7 @@
 pub mod app;
 pub mod auth;
 pub mod clock_http;
+pub mod contact_callbacks;
 pub mod documents_http;
 pub mod errors;
 pub mod graphiql;

@@ -67,7 +67,7 @@ error_codes! {
     InvalidClaims = "INVALID_CLAIMS", 401, final, "the token's claims do not describe a Recobro user";
     NoRole = "NO_ROLE", 403, final, "the token grants no Recobro role";
     AuthConfig = "AUTH_CONFIG", 500, final, "the server's authentication settings are invalid: contact the operator";
-    SignatureInvalid = "WEBHOOK_SIGNATURE_INVALID", 401, final, "a signed callback's Standard Webhooks signature is missing, wrong or outside its five-minute window";
+    SignatureInvalid = "WEBHOOK_SIGNATURE_INVALID", 401, final, "a signed callback's signature (Standard Webhooks, or a provider's own such as X-Twilio-Signature) is missing or wrong, or a Standard Webhook's is outside its five-minute window";
     Forbidden = "FORBIDDEN", 403, final, "the caller's role may not do this";
     BadInput = "BAD_INPUT", 400, final, "an argument is invalid";
     BadCursor = "BAD_CURSOR", 400, final, "a pagination cursor is malformed or from another list";

@@ -3,6 +3,7 @@
 
 mod authz;
 mod callbacks;
+mod contact_receipts;
 mod contacts;
 mod debtors;
 mod documents;
@@ -96,8 +97,13 @@ impl Harness {
             },
         ])
         .expect("provider");
+        let receipts = graphql::contact_callbacks::ContactReceipts::new(
+            contact_receipts::verifiers(&format!("http://{addr}")),
+        )
+        .expect("messaging providers");
         let app = HttpApp::new(desk.clone(), auth.clone(), documents, limits)
-            .with_payment_providers(providers);
+            .with_payment_providers(providers)
+            .with_contact_receipts(receipts);
         let server = HttpServer::new(move || App::new().configure(|cfg| app.configure(cfg)))
             .workers(1)
             .disable_signals()
