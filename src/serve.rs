@@ -153,10 +153,6 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         Some(path) => contact::config::ChannelsConfig::read(path).map_err(anyhow::Error::msg)?,
         None => Default::default(),
     };
-    let handlers = builtin_jobs(&runtime, &db, &channels, &args.storage.data_dir);
-    tracing::info!(handled = ?handlers, "built-in job handlers");
-    let jobs = services::runtime::jobs::spawn(runtime.clone(), handlers, Default::default());
-    tracing::info!(virtual_clock = args.virtual_clock, "case runtime started");
     // Cases opened before the ledger get their `amountDue` as an account, journalled.
     let adopted = services::desk::Desk::new(runtime.clone())
         .adopt_legacy_debts()
@@ -183,6 +179,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let documents =
         documents::DocumentService::new(services::desk::Desk::new(runtime.clone()), documents)
             .context("cannot open the document store")?;
+    let (handlers, receipts) =
+        builtin_jobs(&runtime, &db, &channels, &args.storage.data_dir, &documents)?;
+    tracing::info!(handled = ?handlers, "built-in job handlers");
+    let jobs = services::runtime::jobs::spawn(runtime.clone(), handlers, Default::default());
+    tracing::info!(virtual_clock = args.virtual_clock, "case runtime started");
     // The upload limit follows the document size limit (plus room for the form).
     let limits = graphql::schema::Limits {
         upload_bytes: usize::try_from(documents.config().max_size)
@@ -208,7 +209,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         documents,
         limits,
     )
-    .with_payment_providers(providers);
+    .with_payment_providers(providers)
+    .with_contact_receipts(receipts);
     let app = match virtual_clock {
         Some(clock) => app.with_virtual_clock(clock),
         None => app,
@@ -232,21 +234,33 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The job handlers `serve` registers: the contact channels (configured connectors, the
-/// file channel for the rest) and the partner steps of a strategy, except the job types
-/// the channels file leaves to external workers.
+/// The job handlers `serve` registers — the contact channels (configured connectors,
+/// the file channel for the rest) and the partner steps of a strategy, except the job
+/// types the channels file leaves to external workers — and the receipt verifiers of
+/// the messaging providers.
 fn builtin_jobs(
     runtime: &services::runtime::Runtime,
     db: &sea_orm::DatabaseConnection,
     channels: &contact::config::ChannelsConfig,
     data_dir: &Path,
-) -> services::runtime::jobs::JobHandlers {
+    documents: &documents::DocumentService,
+) -> anyhow::Result<(
+    services::runtime::jobs::JobHandlers,
+    graphql::contact_callbacks::ContactReceipts,
+)> {
     use partners::jobs::{PlaceWithPartner, ReleasePlacement, RequestClaimFiling};
     let desk = services::desk::Desk::new(runtime.clone());
-    let contact_jobs: Arc<dyn services::runtime::jobs::JobHandler> = Arc::new(channels.connect(
-        contact::ContactJobs::new(desk.clone(), contact::templates::Templates::new(db.clone())),
-        data_dir,
-    ));
+    let connected = channels
+        .connect(
+            contact::ContactJobs::new(desk.clone(), contact::templates::Templates::new(db.clone())),
+            data_dir,
+            documents,
+            runtime.clock().clone(),
+        )
+        .context("invalid channels configuration")?;
+    let receipts = graphql::contact_callbacks::ContactReceipts::new(connected.receipts)
+        .map_err(anyhow::Error::msg)?;
+    let contact_jobs: Arc<dyn services::runtime::jobs::JobHandler> = Arc::new(connected.jobs);
     let partners = partners::Partners::new(desk);
     let mut handlers = services::runtime::jobs::JobHandlers::default();
     for job_type in channels.job_types() {
@@ -262,7 +276,7 @@ fn builtin_jobs(
     if !external("legal.file") {
         handlers = handlers.with("legal.file", RequestClaimFiling(partners));
     }
-    handlers
+    Ok((handlers, receipts))
 }
 
 fn resolve(listen: &str) -> anyhow::Result<Vec<SocketAddr>> {

@@ -2,6 +2,7 @@
 
 mod bench;
 mod cli;
+mod contact_crash;
 mod crash;
 mod documents;
 mod portal;

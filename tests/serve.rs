@@ -86,6 +86,15 @@ impl Server {
         }
     }
 
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits for the process to end (killed by the test).
+    pub(crate) fn wait(mut self) -> std::process::ExitStatus {
+        self.child.wait().expect("wait for serve")
+    }
+
     pub(crate) fn get(&self, path: &str) -> (u16, Value) {
         http_get(self.addr, path)
     }

@@ -1,26 +1,70 @@
 //! The channels file `serve --channels FILE` reads: which connector each channel uses.
 //! A channel with no connector configured uses the file channel, so the embedded
-//! default runs a whole strategy with no outside service.
+//! default runs a whole strategy with no outside service. See docs/contact-channels.md.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use collections::contact::Channel;
+use documents::DocumentService;
 use serde::Deserialize;
+use services::clock::Clock;
 
+use crate::dialer::DialerExport;
+use crate::email::{SmtpChannel, SmtpConfig};
+use crate::error::ChannelConfigError;
 use crate::file::FileChannel;
 use crate::job::ContactJobs;
+use crate::letter::LetterChannel;
+use crate::sms::{HttpMessagingChannel, MessagingConfig, ReceiptVerifier};
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ChannelsConfig {
-    /// Where the file channel writes (`<data dir>/outbox` by default).
+    /// Where the file channel, the print batches and the dialer lists go
+    /// (`<data dir>/outbox` by default).
     #[serde(default)]
     pub outbox: Option<PathBuf>,
     /// Job types left to external workers (`activateJobs`) instead of a built-in
     /// handler, e.g. `["contact.sms"]` when the creditor's own SMS gateway works them.
     #[serde(default)]
     pub external: Vec<String>,
+    /// `contact.email` over SMTP.
+    #[serde(default)]
+    pub email: Option<SmtpConfig>,
+    /// SMS and WhatsApp providers (Twilio's API or a signed JSON webhook); the first
+    /// that can send a channel sends it.
+    #[serde(default)]
+    pub messaging: Vec<MessagingConfig>,
+    /// `file` (default) or `print`: letters as PDF case documents (demand letters) in
+    /// the day's print-shop batch.
+    #[serde(default)]
+    pub letters: LetterMode,
+    /// `file` (default) or `dialer`: calls in the day's dialer list.
+    #[serde(default)]
+    pub calls: CallMode,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LetterMode {
+    #[default]
+    File,
+    Print,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallMode {
+    #[default]
+    File,
+    Dialer,
+}
+
+/// The connectors a node runs, and the receipt verifiers of its messaging providers.
+pub struct Connected {
+    pub jobs: ContactJobs,
+    pub receipts: Vec<ReceiptVerifier>,
 }
 
 impl ChannelsConfig {
@@ -52,8 +96,15 @@ impl ChannelsConfig {
     }
 
     /// Connectors for every channel: the configured ones, the file channel for the rest.
-    pub fn connect(&self, jobs: ContactJobs, data_dir: &Path) -> ContactJobs {
-        let file = Arc::new(FileChannel::new(self.outbox_dir(data_dir)));
+    pub fn connect(
+        &self,
+        jobs: ContactJobs,
+        data_dir: &Path,
+        documents: &DocumentService,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Connected, ChannelConfigError> {
+        let outbox = self.outbox_dir(data_dir);
+        let file = Arc::new(FileChannel::new(&outbox));
         let mut jobs = jobs;
         for channel in [
             Channel::Sms,
@@ -64,6 +115,28 @@ impl ChannelsConfig {
         ] {
             jobs = jobs.with_sender(channel, file.clone());
         }
-        jobs
+        if let Some(smtp) = &self.email {
+            jobs = jobs.with_sender(Channel::Email, Arc::new(SmtpChannel::new(smtp)?));
+        }
+        let mut receipts = Vec::new();
+        let mut taken = Vec::new();
+        for provider in &self.messaging {
+            let channel = Arc::new(HttpMessagingChannel::new(provider)?);
+            for c in channel.channels() {
+                if !taken.contains(&c) {
+                    taken.push(c);
+                    jobs = jobs.with_sender(c, channel.clone());
+                }
+            }
+            receipts.extend(channel.receipts());
+        }
+        if self.letters == LetterMode::Print {
+            let letters = LetterChannel::new(documents.clone(), clock.clone(), &outbox);
+            jobs = jobs.with_sender(Channel::Letter, Arc::new(letters));
+        }
+        if self.calls == CallMode::Dialer {
+            jobs = jobs.with_sender(Channel::Call, Arc::new(DialerExport::new(clock, &outbox)));
+        }
+        Ok(Connected { jobs, receipts })
     }
 }
