@@ -132,6 +132,8 @@ pub struct Desk {
     runtime: Runtime,
     db: DatabaseConnection,
     clock: Arc<dyn Clock>,
+    /// Workers waiting in `activate_jobs`, shared by the desk's clones.
+    waiting_workers: Arc<tokio::sync::watch::Sender<usize>>,
 }
 
 impl std::fmt::Debug for Desk {
@@ -144,7 +146,12 @@ impl Desk {
     pub fn new(runtime: Runtime) -> Self {
         let db = runtime.store().db().clone();
         let clock = runtime.clock().clone();
-        Desk { runtime, db, clock }
+        Desk {
+            runtime,
+            db,
+            clock,
+            waiting_workers: Arc::new(tokio::sync::watch::channel(0).0),
+        }
     }
 
     pub fn runtime(&self) -> &Runtime {

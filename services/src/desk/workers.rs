@@ -39,6 +39,23 @@ fn holder(p: &Principal, worker: &str) -> String {
 /// Candidate rows read per activation round; jobs of other types are skipped.
 const SCAN: u64 = 500;
 
+/// One waiting `activate_jobs` call, counted while it lives (also when its HTTP request
+/// is dropped mid-wait).
+struct Waiting(std::sync::Arc<tokio::sync::watch::Sender<usize>>);
+
+impl Waiting {
+    fn new(gauge: &std::sync::Arc<tokio::sync::watch::Sender<usize>>) -> Self {
+        gauge.send_modify(|n| *n += 1);
+        Waiting(gauge.clone())
+    }
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        self.0.send_modify(|n| *n -= 1);
+    }
+}
+
 /// A job handed to a worker.
 #[derive(Debug, Clone)]
 pub struct ActivatedJob {
@@ -103,10 +120,14 @@ impl Desk {
         // Subscribed before looking, so a job committed in between still wakes us.
         let mut commits = self.runtime.notices();
         let deadline = tokio::time::Instant::now() + a.wait;
+        let mut waiting = None;
         loop {
             let jobs = self.claim(p, &a).await?;
             if !jobs.is_empty() {
                 return Ok(jobs);
+            }
+            if waiting.is_none() && !a.wait.is_zero() {
+                waiting = Some(Waiting::new(&self.waiting_workers));
             }
             // A commit (or a lagging receiver): look again; the wait over, or the runtime
             // gone: nothing.
@@ -117,6 +138,13 @@ impl Desk {
                 }
             }
         }
+    }
+
+    /// How many `activate_jobs` calls are waiting for a job: each counts from its first
+    /// empty look until it answers or its caller goes away. A bench times a waiting
+    /// worker's wake-up only once the worker is really waiting.
+    pub fn waiting_workers(&self) -> tokio::sync::watch::Receiver<usize> {
+        self.waiting_workers.subscribe()
     }
 
     async fn claim(&self, p: &Principal, a: &Activation) -> Result<Vec<ActivatedJob>, DeskError> {
