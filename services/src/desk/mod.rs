@@ -10,6 +10,7 @@ mod cases;
 mod creditors;
 mod debtors;
 mod definitions;
+mod delivered;
 mod incidents;
 mod ledger;
 mod legacy;
@@ -134,6 +135,8 @@ pub struct Desk {
     clock: Arc<dyn Clock>,
     /// Workers waiting in `activate_jobs`, shared by the desk's clones.
     waiting_workers: Arc<tokio::sync::watch::Sender<usize>>,
+    /// Answered jobs' outbox rows waiting to be marked delivered, shared likewise.
+    delivered: Arc<delivered::DeliveredMarks>,
 }
 
 impl std::fmt::Debug for Desk {
@@ -151,6 +154,7 @@ impl Desk {
             db,
             clock,
             waiting_workers: Arc::new(tokio::sync::watch::channel(0).0),
+            delivered: Arc::default(),
         }
     }
 
