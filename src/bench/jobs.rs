@@ -133,7 +133,12 @@ impl Api {
     }
 
     /// The ids of the jobs activated.
-    async fn activate(&self, worker: &str, max: usize, wait_ms: u64) -> anyhow::Result<Vec<String>> {
+    async fn activate(
+        &self,
+        worker: &str,
+        max: usize,
+        wait_ms: u64,
+    ) -> anyhow::Result<Vec<String>> {
         let data = self
             .call(
                 ACTIVATE,
@@ -227,7 +232,8 @@ async fn bench(b: Arc<BenchDb>, a: JobsArgs) -> anyhow::Result<()> {
     let (mut journal_rates, mut job_rates) = (Vec::new(), Vec::new());
     for round in 0..a.rounds {
         let (steps, _, _) =
-            transitions_per_second(&rt, &mut loop_cases, Duration::from_secs_f64(a.seconds)).await?;
+            transitions_per_second(&rt, &mut loop_cases, Duration::from_secs_f64(a.seconds))
+                .await?;
         open_job_cases(&rt, a.jobs, &format!("r{round}")).await?;
         let (jobs, elapsed) = drain(&api, &b, a.workers, a.max_jobs, a.jobs).await?;
         println!(
@@ -307,15 +313,18 @@ async fn drain(
 ) -> anyhow::Result<(f64, Duration)> {
     let total = total as u64;
     let done = Arc::new(AtomicU64::new(0));
+    let spent = Arc::new(Spent::default());
     let last = Arc::new(Mutex::new(None::<Instant>));
     let started = Instant::now();
     workers(workers_n.max(1), |i| {
-        let (api, done, last) = (api.clone(), done.clone(), last.clone());
+        let (api, done, last, spent) = (api.clone(), done.clone(), last.clone(), spent.clone());
         async move {
             let name = format!("w{i}");
             let mut progress = Instant::now();
             while done.load(Ordering::Relaxed) < total {
+                let t = Instant::now();
                 let jobs = api.activate(&name, max_jobs, ROUND_WAIT_MS).await?;
+                spent.activations.add(t, jobs.len() as u64);
                 if jobs.is_empty() {
                     ensure!(
                         progress.elapsed() < STALL,
@@ -326,7 +335,9 @@ async fn drain(
                 }
                 progress = Instant::now();
                 for job in jobs {
+                    let t = Instant::now();
                     api.complete(&name, &job).await?;
+                    spent.completions.add(t, 1);
                     if done.fetch_add(1, Ordering::Relaxed) + 1 == total {
                         *last.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
                     }
@@ -350,19 +361,55 @@ async fn drain(
         .filter(outbox::Column::DeliveredAt.is_null())
         .count(&b.db)
         .await?;
-    ensure!(left == 0, "{left} jobs are still undelivered after the round");
+    ensure!(
+        left == 0,
+        "{left} jobs are still undelivered after the round"
+    );
     let elapsed = finished - started;
+    println!(
+        "  per call: activateJobs {} (mean {:.1} jobs), completeJob {}",
+        spent.activations.mean_ms(),
+        spent.activations.items.load(Ordering::Relaxed) as f64
+            / spent.activations.calls.load(Ordering::Relaxed).max(1) as f64,
+        spent.completions.mean_ms()
+    );
     Ok((per_second(completed, elapsed), elapsed))
+}
+
+/// Time the workers spent waiting for each kind of call: where a round's time goes.
+#[derive(Default)]
+struct Spent {
+    activations: Calls,
+    completions: Calls,
+}
+
+#[derive(Default)]
+struct Calls {
+    calls: AtomicU64,
+    items: AtomicU64,
+    micros: AtomicU64,
+}
+
+impl Calls {
+    fn add(&self, since: Instant, items: u64) {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        self.items.fetch_add(items, Ordering::Relaxed);
+        self.micros
+            .fetch_add(since.elapsed().as_micros() as u64, Ordering::Relaxed);
+    }
+
+    fn mean_ms(&self) -> String {
+        let calls = self.calls.load(Ordering::Relaxed).max(1);
+        format!(
+            "{:.2} ms mean over {calls}",
+            self.micros.load(Ordering::Relaxed) as f64 / 1000.0 / calls as f64
+        )
+    }
 }
 
 /// One worker waits in `activateJobs` on an empty queue; a case is opened; the time from
 /// the open call's return (its job committed) to the worker's answer arriving, in ms.
-async fn wakeups(
-    api: &Api,
-    rt: &Runtime,
-    desk: &Desk,
-    samples: usize,
-) -> anyhow::Result<Vec<f64>> {
+async fn wakeups(api: &Api, rt: &Runtime, desk: &Desk, samples: usize) -> anyhow::Result<Vec<f64>> {
     const WARM: usize = 10;
     let mut waiting = desk.waiting_workers();
     let mut latencies = Vec::with_capacity(samples);
@@ -383,7 +430,11 @@ async fn wakeups(
         let committed = Instant::now();
         let (jobs, answered) = request.await.context("the waiting worker panicked")?;
         let jobs = jobs?;
-        ensure!(jobs.len() == 1, "the waiting worker got {} jobs", jobs.len());
+        ensure!(
+            jobs.len() == 1,
+            "the waiting worker got {} jobs",
+            jobs.len()
+        );
         // The answer may beat the open call's own return by a hair: that is no wait.
         let waited = answered.saturating_duration_since(committed);
         if i >= WARM {
