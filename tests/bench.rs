@@ -1,4 +1,4 @@
-//! Smoke runs of `recobro bench journal|timers|actors|documents|graphql|payments --quick` on SQLite: each ends with
+//! Smoke runs of `recobro bench journal|timers|actors|documents|graphql|payments|jobs --quick` on SQLite: each ends with
 //! one `RESULT <bench> key=value ... ratio=<number>` line.
 
 use std::collections::BTreeMap;
@@ -89,4 +89,16 @@ fn payments_quick() {
     assert!(f["payments_per_s"].parse::<f64>().unwrap() > 0.0);
     assert!(f["baseline_transitions_per_s"].parse::<f64>().unwrap() > 0.0);
     assert!(f["ratio"].parse::<f64>().unwrap() > 0.0);
+}
+
+#[test]
+fn jobs_quick() {
+    let f = quick("jobs");
+    assert_eq!(f["workers"], "8");
+    assert!(f["jobs_per_s"].parse::<f64>().unwrap() > 0.0);
+    assert!(f["journal_transitions_per_s"].parse::<f64>().unwrap() > 0.0);
+    assert!(f["wakeup_p99_ms"].parse::<f64>().unwrap() > 0.0);
+    assert!(
+        f["wakeup_p50_ms"].parse::<f64>().unwrap() <= f["wakeup_p99_ms"].parse::<f64>().unwrap()
+    );
 }

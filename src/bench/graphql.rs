@@ -26,7 +26,9 @@ use services::clock::SystemClock;
 use services::desk::Desk;
 use services::runtime::{Runtime, RuntimeConfig};
 
-use super::{BenchDb, Common, per_second, verdict_at_least, verdict_at_most, with_db, workers};
+use super::{
+    BenchDb, Common, median, per_second, verdict_at_least, verdict_at_most, with_db, workers,
+};
 
 #[derive(Args, Debug)]
 pub struct GraphqlArgs {
@@ -229,11 +231,6 @@ async fn rate(
     })
     .await?;
     Ok(per_second(done.load(Ordering::Relaxed), started.elapsed()))
-}
-
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
 }
 
 /// Open tasks straight into the projections (no cases behind them: the agenda reads

@@ -91,8 +91,8 @@ async fn measure(bench: &Arc<BenchDb>, a: &JournalArgs) -> anyhow::Result<()> {
         .await
         .context("deploy the bench model")?;
 
-    let opened = open_loop_cases(&rt, clients, "J").await?;
-    let (rate, transitions, elapsed) = transitions_per_second(&rt, &opened, duration).await?;
+    let mut opened = open_loop_cases(&rt, clients, "J").await?;
+    let (rate, transitions, elapsed) = transitions_per_second(&rt, &mut opened, duration).await?;
     println!(
         "runtime: {rate:.0} committed case transitions/s ({transitions} in {:.2} s, {clients} cases)",
         elapsed.as_secs_f64()
@@ -144,16 +144,17 @@ pub async fn open_loop_cases(
 }
 
 /// One client per case completes its task in a loop for `duration`; returns committed
-/// transitions per second, their count and the time taken.
+/// transitions per second, their count and the time taken. Each case's open task is
+/// updated, so the cases can run again.
 pub async fn transitions_per_second(
     rt: &Runtime,
-    cases: &[(String, u64)],
+    cases: &mut [(String, u64)],
     duration: Duration,
 ) -> anyhow::Result<(f64, u64, Duration)> {
     let committed = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
     let deadline = started + duration;
-    workers(cases.len(), |i| {
+    let next = workers(cases.len(), |i| {
         let rt = rt.clone();
         let committed = committed.clone();
         let (case_id, mut task) = cases[i].clone();
@@ -165,11 +166,14 @@ pub async fn transitions_per_second(
                 task = created_task(&out.effects).context("no next task")?;
                 committed.fetch_add(1, Ordering::Relaxed);
             }
-            Ok(())
+            Ok(task)
         }
     })
     .await?;
     let elapsed = started.elapsed();
+    for (case, task) in cases.iter_mut().zip(next) {
+        case.1 = task;
+    }
     let transitions = committed.load(Ordering::Relaxed);
     Ok((per_second(transitions, elapsed), transitions, elapsed))
 }

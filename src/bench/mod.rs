@@ -1,5 +1,5 @@
-//! `recobro bench journal|timers|actors|graphql|documents`: throughput and memory of the
-//! case runtime, the API and document uploads,
+//! `recobro bench journal|timers|actors|graphql|documents|payments|jobs`: throughput and
+//! memory of the case runtime, the API, document uploads and external job workers,
 //! each figure divided by a plain-database baseline measured by the same command on the
 //! same database in the same run. Every bench ends with exactly one line
 //! `RESULT <bench> <metric>=<value> ... ratio=<value>`.
@@ -11,6 +11,7 @@
 mod actors;
 mod documents;
 mod graphql;
+mod jobs;
 mod journal;
 mod payments;
 mod timers;
@@ -48,6 +49,10 @@ pub enum BenchCommand {
     /// Payments recorded and allocated per second through the runtime vs committed case
     /// transitions per second (`bench journal`'s loop) on the same cases.
     Payments(payments::PaymentsArgs),
+    /// Jobs activated and completed per second by external workers through the GraphQL
+    /// worker API vs committed case transitions per second (`bench journal`'s loop), and
+    /// p99 wake-up of a waiting `activateJobs` when a job is created.
+    Jobs(jobs::JobsArgs),
 }
 
 /// Options every bench takes.
@@ -73,6 +78,7 @@ pub fn run(cmd: BenchCommand) -> ExitCode {
             BenchCommand::Actors(a) => actors::run(a).await,
             BenchCommand::Graphql(a) => graphql::run(a).await,
             BenchCommand::Documents(a) => documents::run(a).await,
+            BenchCommand::Jobs(a) => jobs::run(a).await,
         }
     });
     match result {
@@ -367,6 +373,18 @@ pub async fn insert_baseline(
         .execute_unprepared("DROP TABLE bench_scratch")
         .await?;
     Ok(rate)
+}
+
+/// The median of rounds (the upper one of an even count).
+pub fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// The `q` quantile (0..=1) of sorted samples, by rank.
+pub fn quantile(sorted: &[f64], q: f64) -> f64 {
+    let i = ((sorted.len() as f64 * q) as usize).min(sorted.len() - 1);
+    sorted[i]
 }
 
 /// Resident set size of this process, in bytes (Linux: `/proc/self/statm`).

@@ -85,11 +85,11 @@ async fn measure(bench: &Arc<BenchDb>, a: &PaymentsArgs) -> anyhow::Result<()> {
         .await
         .context("deploy the bench model")?;
     let per_client = a.cases_per_client.max(1);
-    let cases = open_loop_cases(&rt, clients * per_client, "P").await?;
+    let mut cases = open_loop_cases(&rt, clients * per_client, "P").await?;
 
     // Baseline: process steps, one client per case as `bench journal` runs them.
     let (steps, transitions, elapsed) =
-        transitions_per_second(&rt, &cases[..clients], duration).await?;
+        transitions_per_second(&rt, &mut cases[..clients], duration).await?;
     println!(
         "baseline: {steps:.0} committed case transitions/s ({transitions} in {:.2} s)",
         elapsed.as_secs_f64()

@@ -3,6 +3,8 @@
 //! idempotent, errors reach the model's boundary event, and a worker works only its
 //! types.
 
+use std::sync::{Arc, Mutex};
+
 use sea_orm::DatabaseConnection;
 use serde_json::{Value, json};
 use services::access::{Principal, Role};
@@ -206,8 +208,12 @@ async fn workers_take_jobs_under_locks(db: &DatabaseConnection) {
             resp.json::<Value>().await.unwrap()
         })
     };
+    // The job is created only once the activation really waits, so the wait is tested.
+    let mut waiting_workers = h.desk.waiting_workers();
+    waiting_workers.wait_for(|n| *n == 1).await.unwrap();
     let later = open(&w, "SMS-4").await;
     let answered = waiting.await.unwrap();
+    waiting_workers.wait_for(|n| *n == 0).await.unwrap();
     assert_eq!(
         answered["data"]["activateJobs"][0]["caseId"],
         json!(later),
@@ -217,3 +223,64 @@ async fn workers_take_jobs_under_locks(db: &DatabaseConnection) {
 }
 
 on_both!(job_workers, workers_take_jobs_under_locks);
+
+/// Activating many jobs costs a few statements, not two per job: one scan of the outbox,
+/// one tenant check for all candidates, one conditional update locking them all.
+async fn activation_costs_a_few_statements(db: &DatabaseConnection) {
+    let statements: Arc<Mutex<Vec<String>>> = Arc::default();
+    let mut counted = db.clone();
+    let sink = statements.clone();
+    counted.set_metric_callback(move |info| {
+        sink.lock().unwrap().push(info.statement.sql.clone());
+    });
+    let w = World::new(&counted).await;
+    let h = &w.h;
+    h.ok(
+        &w.supervisor,
+        "mutation($x: String!) { deployProcess(name: \"sms.bpmn\", xml: $x) { created } }",
+        json!({"x": SMS}),
+    )
+    .await;
+    let bot = worker_token(&w, &["contact.sms"]).await;
+    for i in 0..40 {
+        open(&w, &format!("BULK-{i}")).await;
+    }
+    statements.lock().unwrap().clear();
+    let got = h
+        .ok(
+            &bot,
+            "mutation { activateJobs(type: \"contact.sms\", maxJobs: 32, lockDuration: 60000, worker: \"bulk\") { id caseId } }",
+            json!({}),
+        )
+        .await;
+    let jobs = got["activateJobs"].as_array().unwrap();
+    assert_eq!(jobs.len(), 32);
+    let seen = statements.lock().unwrap().clone();
+    let on = |table: &str| seen.iter().filter(|s| s.contains(table)).count();
+    // A scan, one update for all 32 (and a read-back only when another worker took some).
+    assert!(on("\"outbox\"") <= 3, "{seen:#?}");
+    // The tenant check reads `cases` once (waking a case that fell asleep meanwhile reads
+    // it with its journal: not the check's).
+    let tenant_checks = seen
+        .iter()
+        .filter(|s| s.contains("\"cases\"") && !s.contains("\"case_journal\""))
+        .count();
+    assert_eq!(tenant_checks, 1, "{seen:#?}");
+    // The locks hold: another worker gets the other 8, and none twice.
+    let rest = h
+        .ok(
+            &bot,
+            "mutation { activateJobs(type: \"contact.sms\", maxJobs: 32, lockDuration: 60000, worker: \"other\") { id } }",
+            json!({}),
+        )
+        .await;
+    let rest = rest["activateJobs"].as_array().unwrap();
+    assert_eq!(rest.len(), 8);
+    assert!(
+        rest.iter()
+            .all(|r| !jobs.iter().any(|j| j["id"] == r["id"]))
+    );
+    w.h.stop().await;
+}
+
+on_both!(job_activation_budget, activation_costs_a_few_statements);

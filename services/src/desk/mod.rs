@@ -11,6 +11,7 @@ mod contacts;
 mod creditors;
 mod debtors;
 mod definitions;
+mod delivered;
 mod incidents;
 mod ledger;
 mod legacy;
@@ -140,6 +141,10 @@ pub struct Desk {
     runtime: Runtime,
     db: DatabaseConnection,
     clock: Arc<dyn Clock>,
+    /// Workers waiting in `activate_jobs`, shared by the desk's clones.
+    waiting_workers: Arc<tokio::sync::watch::Sender<usize>>,
+    /// Answered jobs' outbox rows waiting to be marked delivered, shared likewise.
+    delivered: Arc<delivered::DeliveredMarks>,
 }
 
 impl std::fmt::Debug for Desk {
@@ -152,7 +157,13 @@ impl Desk {
     pub fn new(runtime: Runtime) -> Self {
         let db = runtime.store().db().clone();
         let clock = runtime.clock().clone();
-        Desk { runtime, db, clock }
+        Desk {
+            runtime,
+            db,
+            clock,
+            waiting_workers: Arc::new(tokio::sync::watch::channel(0).0),
+            delivered: Arc::default(),
+        }
     }
 
     pub fn runtime(&self) -> &Runtime {

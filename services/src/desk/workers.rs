@@ -5,11 +5,12 @@
 //! answer is recorded with the idempotency key `job-<id>` — the in-process dispatcher's
 //! — so answering twice records once and answers the same.
 
+use std::collections::{BTreeSet, HashSet};
 use std::time::Duration;
 
 use bpmn::engine::{Event, JobSpec, Wait};
 use bpmn::expr::Vars;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use orm::entities::{cases, outbox};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
@@ -39,6 +40,30 @@ fn holder(p: &Principal, worker: &str) -> String {
 
 /// Candidate rows read per activation round; jobs of other types are skipped.
 const SCAN: u64 = 500;
+
+/// Rows no worker holds now.
+fn unlocked(now: DateTime<Utc>) -> Condition {
+    Condition::any()
+        .add(outbox::Column::LockedUntil.is_null())
+        .add(outbox::Column::LockedUntil.lte(now))
+}
+
+/// One waiting `activate_jobs` call, counted while it lives (also when its HTTP request
+/// is dropped mid-wait).
+struct Waiting(std::sync::Arc<tokio::sync::watch::Sender<usize>>);
+
+impl Waiting {
+    fn new(gauge: &std::sync::Arc<tokio::sync::watch::Sender<usize>>) -> Self {
+        gauge.send_modify(|n| *n += 1);
+        Waiting(gauge.clone())
+    }
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        self.0.send_modify(|n| *n -= 1);
+    }
+}
 
 /// A job handed to a worker.
 #[derive(Debug, Clone)]
@@ -104,10 +129,14 @@ impl Desk {
         // Subscribed before looking, so a job committed in between still wakes us.
         let mut commits = self.runtime.notices();
         let deadline = tokio::time::Instant::now() + a.wait;
+        let mut waiting = None;
         loop {
             let jobs = self.claim(p, &a).await?;
             if !jobs.is_empty() {
                 return Ok(jobs);
+            }
+            if waiting.is_none() && !a.wait.is_zero() {
+                waiting = Some(Waiting::new(&self.waiting_workers));
             }
             // A commit (or a lagging receiver): look again; the wait over, or the runtime
             // gone: nothing.
@@ -120,69 +149,124 @@ impl Desk {
         }
     }
 
+    /// How many `activate_jobs` calls are waiting for a job: each counts from its first
+    /// empty look until it answers or its caller goes away. A bench times a waiting
+    /// worker's wake-up only once the worker is really waiting.
+    pub fn waiting_workers(&self) -> tokio::sync::watch::Receiver<usize> {
+        self.waiting_workers.subscribe()
+    }
+
     async fn claim(&self, p: &Principal, a: &Activation) -> Result<Vec<ActivatedJob>, DeskError> {
         let now = self.clock.now();
-        let until = now
+        // Whole microseconds, as PostgreSQL keeps them: the lock is read back by value.
+        let until = (now
             + chrono::Duration::from_std(a.lock)
-                .map_err(|_| DeskError::Invalid("the lock duration is too long".into()))?;
+                .map_err(|_| DeskError::Invalid("the lock duration is too long".into()))?)
+        .trunc_subsecs(6);
         let rows = outbox::Entity::find()
             .filter(outbox::Column::Kind.eq("job"))
             .filter(outbox::Column::DeliveredAt.is_null())
             .filter(outbox::Column::NextAttemptAt.lte(now))
-            .filter(
-                Condition::any()
-                    .add(outbox::Column::LockedUntil.is_null())
-                    .add(outbox::Column::LockedUntil.lte(now)),
-            )
+            .filter(unlocked(now))
             .order_by_asc(outbox::Column::Id)
             .limit(SCAN)
             .all(&self.db)
             .await?;
+        let mut candidates: Vec<(outbox::Model, JobSpec)> = rows
+            .into_iter()
+            .filter_map(|row| {
+                let spec = serde_json::from_str::<JobSpec>(&row.payload).ok()?;
+                (spec.job_type == a.job_type).then_some((row, spec))
+            })
+            .collect();
+        if candidates.is_empty() {
+            return Ok(Vec::new());
+        }
+        let theirs = self
+            .in_tenant_of(p, candidates.iter().map(|(r, _)| r.case_id.clone()))
+            .await?;
+        candidates.retain(|(r, _)| theirs.contains(&r.case_id));
+
+        let holder = holder(p, &a.worker);
         let mut out = Vec::new();
-        for row in rows {
-            if out.len() as u64 >= a.max_jobs {
+        let mut rest = candidates.into_iter();
+        // Another worker may take some of a batch between our read and our update: the
+        // next candidates make up for them.
+        while (out.len() as u64) < a.max_jobs {
+            let batch: Vec<_> = rest
+                .by_ref()
+                .take((a.max_jobs - out.len() as u64) as usize)
+                .collect();
+            if batch.is_empty() {
                 break;
             }
-            let Ok(spec) = serde_json::from_str::<JobSpec>(&row.payload) else {
-                continue;
-            };
-            if spec.job_type != a.job_type || !self.in_tenant(p, &row.case_id).await? {
-                continue;
-            }
-            // Taken only if nobody took it since we read it.
+            let ids: Vec<i64> = batch.iter().map(|(r, _)| r.id).collect();
+            // Taken only if nobody took them since we read them.
             let taken = outbox::Entity::update_many()
-                .col_expr(
-                    outbox::Column::LockedBy,
-                    Expr::value(Some(holder(p, &a.worker))),
-                )
+                .col_expr(outbox::Column::LockedBy, Expr::value(Some(holder.clone())))
                 .col_expr(outbox::Column::LockedUntil, Expr::value(Some(until)))
-                .filter(outbox::Column::Id.eq(row.id))
+                .filter(outbox::Column::Id.is_in(ids.clone()))
                 .filter(outbox::Column::DeliveredAt.is_null())
-                .filter(
-                    Condition::any()
-                        .add(outbox::Column::LockedUntil.is_null())
-                        .add(outbox::Column::LockedUntil.lte(now)),
-                )
+                .filter(unlocked(now))
                 .exec(&self.db)
-                .await?;
-            if taken.rows_affected != 1 {
-                continue;
-            }
-            let Some(state) = self.runtime.case(&row.case_id).await? else {
-                continue;
+                .await?
+                .rows_affected;
+            let ours: HashSet<i64> = if taken == ids.len() as u64 {
+                ids.into_iter().collect()
+            } else if taken == 0 {
+                HashSet::new()
+            } else {
+                outbox::Entity::find()
+                    .select_only()
+                    .column(outbox::Column::Id)
+                    .filter(outbox::Column::Id.is_in(ids))
+                    .filter(outbox::Column::LockedBy.eq(holder.as_str()))
+                    .filter(outbox::Column::LockedUntil.eq(until))
+                    .into_tuple::<i64>()
+                    .all(&self.db)
+                    .await?
+                    .into_iter()
+                    .collect()
             };
-            out.push(ActivatedJob {
-                id: row.id,
-                case_id: row.case_id,
-                job_type: spec.job_type,
-                element_id: spec.element_id.to_string(),
-                retries: spec.retries,
-                headers: spec.headers,
-                variables: state.instance.visible_variables(spec.job),
-                locked_until: until,
-            });
+            for (row, spec) in batch {
+                if !ours.contains(&row.id) {
+                    continue;
+                }
+                let Some(state) = self.runtime.case(&row.case_id).await? else {
+                    continue;
+                };
+                out.push(ActivatedJob {
+                    id: row.id,
+                    case_id: row.case_id,
+                    job_type: spec.job_type,
+                    element_id: spec.element_id.to_string(),
+                    retries: spec.retries,
+                    headers: spec.headers,
+                    variables: state.instance.visible_variables(spec.job),
+                    locked_until: until,
+                });
+            }
         }
         Ok(out)
+    }
+
+    /// Which of these cases are in the caller's tenant, in one query.
+    async fn in_tenant_of(
+        &self,
+        p: &Principal,
+        case_ids: impl Iterator<Item = String>,
+    ) -> Result<HashSet<String>, DeskError> {
+        let ids: BTreeSet<String> = case_ids.collect();
+        Ok(cases::Entity::find()
+            .select_only()
+            .column(cases::Column::CaseId)
+            .filter(cases::Column::CaseId.is_in(ids))
+            .filter(cases::Column::Tenant.eq(p.tenant.as_str()))
+            .into_tuple::<String>()
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .collect())
     }
 
     async fn in_tenant(&self, p: &Principal, case_id: &str) -> Result<bool, DeskError> {
@@ -211,13 +295,17 @@ impl Desk {
         let Some(row) = row else {
             return Err(DeskError::JobNotFound(job_id));
         };
-        if !self.in_tenant(p, &row.case_id).await? {
-            return Err(DeskError::JobNotFound(job_id));
-        }
         let key = format!("job-{job_id}");
         let now = self.clock.now();
         // Already answered: the same answer again is the recorded one.
         if row.delivered_at.is_none() {
+            // The case's state names its tenant: no query for it.
+            let state = self
+                .runtime
+                .case(&row.case_id)
+                .await?
+                .filter(|s| s.tenant == p.tenant)
+                .ok_or(DeskError::JobNotFound(job_id))?;
             let holds = row.locked_by.as_deref() == Some(holder(p, worker).as_str())
                 && row.locked_until.is_some_and(|u| u > now);
             if !holds {
@@ -230,16 +318,13 @@ impl Desk {
                 DeskError::Runtime(crate::runtime::RuntimeError::Corrupt(e.to_string()))
             })?;
             may_work(p, &spec.job_type)?;
-            let state = self.runtime.case(&row.case_id).await?;
-            let open = state.as_ref().is_some_and(|s| {
-                matches!(
-                    s.instance.elements.get(&spec.job).map(|e| &e.wait),
-                    Some(Wait::Job { .. })
-                )
-            });
-            let Some(state) = state.filter(|_| open) else {
+            let open = matches!(
+                state.instance.elements.get(&spec.job).map(|e| &e.wait),
+                Some(Wait::Job { .. })
+            );
+            if !open {
                 return Err(DeskError::JobNotFound(job_id));
-            };
+            }
             // A voice bot's call is on the case (and its promise in the ledger) before
             // the job completes; a refusal leaves the job open for another answer.
             let answer = match answer {
@@ -279,13 +364,11 @@ impl Desk {
                 .runtime
                 .execute(&row.case_id, Command::Engine(event), &actor, Some(key))
                 .await?;
-            outbox::Entity::update_many()
-                .col_expr(outbox::Column::DeliveredAt, Expr::value(Some(now)))
-                .col_expr(outbox::Column::Attempts, Expr::value(row.attempts + 1))
-                .filter(outbox::Column::Id.eq(job_id))
-                .exec(&self.db)
-                .await?;
+            self.delivered.mark(&self.db, job_id, now).await?;
             return Ok(out);
+        }
+        if !self.in_tenant(p, &row.case_id).await? {
+            return Err(DeskError::JobNotFound(job_id));
         }
         if row.locked_by.as_deref() != Some(holder(p, worker).as_str()) {
             return Err(DeskError::JobLockLost {
