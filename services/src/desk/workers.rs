@@ -40,6 +40,10 @@ fn holder(p: &Principal, worker: &str) -> String {
 /// Candidate rows read per activation round; jobs of other types are skipped.
 const SCAN: u64 = 500;
 
+/// Most candidates one tenant check and one lock `UPDATE` take: short `IN` lists keep
+/// PostgreSQL on the primary keys.
+const LOCK_BATCH: u64 = 64;
+
 /// The first job rows ready for a worker now, oldest first.
 fn ready_jobs(now: DateTime<Utc>) -> sea_orm::Select<outbox::Entity> {
     outbox::Entity::find()
@@ -185,10 +189,8 @@ impl Desk {
         // batch at a time: a check of all 500 candidates' cases in one `IN` list got a
         // sequential scan of `cases` from PostgreSQL (0.3–0.9 s with 30,000 cases).
         while (out.len() as u64) < a.max_jobs {
-            let mut batch: Vec<_> = rest
-                .by_ref()
-                .take((a.max_jobs - out.len() as u64) as usize)
-                .collect();
+            let want = (a.max_jobs - out.len() as u64).min(LOCK_BATCH);
+            let mut batch: Vec<_> = rest.by_ref().take(want as usize).collect();
             if batch.is_empty() {
                 break;
             }
@@ -370,4 +372,3 @@ impl Desk {
             .ok_or(DeskError::JobNotFound(job_id))
     }
 }
-
