@@ -225,7 +225,8 @@ async fn workers_take_jobs_under_locks(db: &DatabaseConnection) {
 on_both!(job_workers, workers_take_jobs_under_locks);
 
 /// Activating many jobs costs a few statements, not two per job: one scan of the outbox,
-/// one tenant check for all candidates, one conditional update locking them all.
+/// then per lock batch one tenant check and one conditional update; another tenant's
+/// jobs are never handed out.
 async fn activation_costs_a_few_statements(db: &DatabaseConnection) {
     let statements: Arc<Mutex<Vec<String>>> = Arc::default();
     let mut counted = db.clone();
@@ -242,8 +243,25 @@ async fn activation_costs_a_few_statements(db: &DatabaseConnection) {
     )
     .await;
     let bot = worker_token(&w, &["contact.sms"]).await;
+    // Another tenant's jobs first, among the candidates the first lock batch reads.
+    let rt = h.desk.runtime();
+    rt.deploy("sms.bpmn", SMS, "elsewhere").await.unwrap();
+    for i in 0..3 {
+        rt.open_case(
+            "elsewhere",
+            "sms",
+            None,
+            Some(format!("ELSE-{i}")),
+            serde_json::Map::new(),
+            "test",
+            None,
+        )
+        .await
+        .unwrap();
+    }
+    let mut ours = Vec::new();
     for i in 0..40 {
-        open(&w, &format!("BULK-{i}")).await;
+        ours.push(open(&w, &format!("BULK-{i}")).await);
     }
     statements.lock().unwrap().clear();
     let got = h
@@ -255,27 +273,32 @@ async fn activation_costs_a_few_statements(db: &DatabaseConnection) {
         .await;
     let jobs = got["activateJobs"].as_array().unwrap();
     assert_eq!(jobs.len(), 32);
+    let own = |j: &Value| ours.iter().any(|c| j["caseId"] == c.as_str());
+    assert!(jobs.iter().all(own), "{jobs:#?}");
     let seen = statements.lock().unwrap().clone();
     let on = |table: &str| seen.iter().filter(|s| s.contains(table)).count();
-    // A scan, one update for all 32 (and a read-back only when another worker took some).
+    // A scan, then per lock batch one update (and a read-back only when another worker
+    // took some): the first batch of 32 had 3 jobs of the other tenant, a second made up
+    // for them.
     assert!(on("\"outbox\"") <= 3, "{seen:#?}");
-    // The tenant check reads `cases` once (waking a case that fell asleep meanwhile reads
+    // A tenant check of `cases` per batch (waking a case that fell asleep meanwhile reads
     // it with its journal: not the check's).
     let tenant_checks = seen
         .iter()
         .filter(|s| s.contains("\"cases\"") && !s.contains("\"case_journal\""))
         .count();
-    assert_eq!(tenant_checks, 1, "{seen:#?}");
+    assert_eq!(tenant_checks, 2, "{seen:#?}");
     // The locks hold: another worker gets the other 8, and none twice.
     let rest = h
         .ok(
             &bot,
-            "mutation { activateJobs(type: \"contact.sms\", maxJobs: 32, lockDuration: 60000, worker: \"other\") { id } }",
+            "mutation { activateJobs(type: \"contact.sms\", maxJobs: 32, lockDuration: 60000, worker: \"other\") { id caseId } }",
             json!({}),
         )
         .await;
     let rest = rest["activateJobs"].as_array().unwrap();
     assert_eq!(rest.len(), 8);
+    assert!(rest.iter().all(own), "{rest:#?}");
     assert!(
         rest.iter()
             .all(|r| !jobs.iter().any(|j| j["id"] == r["id"]))

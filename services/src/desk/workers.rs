@@ -41,6 +41,21 @@ fn holder(p: &Principal, worker: &str) -> String {
 /// Candidate rows read per activation round; jobs of other types are skipped.
 const SCAN: u64 = 500;
 
+/// Most candidates one tenant check and one lock `UPDATE` take: short `IN` lists keep
+/// PostgreSQL on the primary keys.
+const LOCK_BATCH: u64 = 64;
+
+/// The first job rows ready for a worker now, oldest first.
+fn ready_jobs(now: DateTime<Utc>) -> sea_orm::Select<outbox::Entity> {
+    outbox::Entity::find()
+        .filter(outbox::Column::Kind.eq("job"))
+        .filter(outbox::Column::DeliveredAt.is_null())
+        .filter(outbox::Column::NextAttemptAt.lte(now))
+        .filter(unlocked(now))
+        .order_by_asc(outbox::Column::Id)
+        .limit(SCAN)
+}
+
 /// Rows no worker holds now.
 fn unlocked(now: DateTime<Utc>) -> Condition {
     Condition::any()
@@ -163,42 +178,29 @@ impl Desk {
             + chrono::Duration::from_std(a.lock)
                 .map_err(|_| DeskError::Invalid("the lock duration is too long".into()))?)
         .trunc_subsecs(6);
-        let rows = outbox::Entity::find()
-            .filter(outbox::Column::Kind.eq("job"))
-            .filter(outbox::Column::DeliveredAt.is_null())
-            .filter(outbox::Column::NextAttemptAt.lte(now))
-            .filter(unlocked(now))
-            .order_by_asc(outbox::Column::Id)
-            .limit(SCAN)
-            .all(&self.db)
-            .await?;
-        let mut candidates: Vec<(outbox::Model, JobSpec)> = rows
-            .into_iter()
-            .filter_map(|row| {
-                let spec = serde_json::from_str::<JobSpec>(&row.payload).ok()?;
-                (spec.job_type == a.job_type).then_some((row, spec))
-            })
-            .collect();
-        if candidates.is_empty() {
-            return Ok(Vec::new());
-        }
-        let theirs = self
-            .in_tenant_of(p, candidates.iter().map(|(r, _)| r.case_id.clone()))
-            .await?;
-        candidates.retain(|(r, _)| theirs.contains(&r.case_id));
-
+        let rows = ready_jobs(now).all(&self.db).await?;
+        let mut rest = rows.into_iter().filter_map(|row| {
+            let spec = serde_json::from_str::<JobSpec>(&row.payload).ok()?;
+            (spec.job_type == a.job_type).then_some((row, spec))
+        });
         let holder = holder(p, &a.worker);
         let mut out = Vec::new();
-        let mut rest = candidates.into_iter();
-        // Another worker may take some of a batch between our read and our update: the
-        // next candidates make up for them.
+        // Another worker may take some of a batch between our read and our update, and
+        // some may be another tenant's: the next candidates make up for them. Checked a
+        // batch at a time: a check of all 500 candidates' cases in one `IN` list got a
+        // sequential scan of `cases` from PostgreSQL (0.3–0.9 s with 30,000 cases).
         while (out.len() as u64) < a.max_jobs {
-            let batch: Vec<_> = rest
-                .by_ref()
-                .take((a.max_jobs - out.len() as u64) as usize)
-                .collect();
+            let want = (a.max_jobs - out.len() as u64).min(LOCK_BATCH);
+            let mut batch: Vec<_> = rest.by_ref().take(want as usize).collect();
             if batch.is_empty() {
                 break;
+            }
+            let theirs = self
+                .in_tenant_of(p, batch.iter().map(|(r, _)| r.case_id.clone()))
+                .await?;
+            batch.retain(|(r, _)| theirs.contains(&r.case_id));
+            if batch.is_empty() {
+                continue;
             }
             let ids: Vec<i64> = batch.iter().map(|(r, _)| r.id).collect();
             // Taken only if nobody took them since we read them.
