@@ -266,14 +266,13 @@ fn builtin_jobs(
     for job_type in channels.job_types() {
         handlers = handlers.with_shared(job_type, contact_jobs.clone());
     }
-    let external = |t: &str| channels.external.iter().any(|e| e == t);
-    if !external("partner.place") {
+    if !channels.is_external("partner.place") {
         handlers = handlers.with("partner.place", PlaceWithPartner(partners.clone()));
     }
-    if !external("case.close") {
+    if !channels.is_external("case.close") {
         handlers = handlers.with("case.close", ReleasePlacement(partners.clone()));
     }
-    if !external("legal.file") {
+    if !channels.is_external("legal.file") {
         handlers = handlers.with("legal.file", RequestClaimFiling(partners));
     }
     Ok((handlers, receipts))

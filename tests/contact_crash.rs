@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::portal::graphql;
-use crate::serve::{Server, TempDir, recobro};
+use crate::portal::{graphql, token};
+use crate::serve::{Server, TempDir};
 
 const ONE_SMS: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" id="d" targetNamespace="t">
@@ -94,16 +94,6 @@ fn gateway(victim: Arc<AtomicU32>, seen: Arc<Mutex<Vec<Received>>>) -> u16 {
         }
     });
     port
-}
-
-fn token(dir: &TempDir, args: &[&str]) -> String {
-    let out = recobro()
-        .args(["token", "issue", "--data-dir", dir.0.to_str().unwrap()])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
 #[test]

@@ -77,9 +77,16 @@ pub(crate) fn graphql(addr: SocketAddr, token: &str, query: &str, variables: Val
 }
 
 pub(crate) fn token(dir: &TempDir, args: &[&str]) -> String {
+    token_with(dir, &[], args)
+}
+
+/// A token of the node's own issuer, minted by `recobro token issue` with `env` (the
+/// database the server uses).
+pub(crate) fn token_with(dir: &TempDir, env: &[(&str, &str)], args: &[&str]) -> String {
     let out = recobro()
         .args(["token", "issue", "--data-dir", dir.0.to_str().unwrap()])
         .args(args)
+        .envs(env.iter().copied())
         .output()
         .unwrap();
     assert!(

@@ -12,8 +12,8 @@ use serde_json::{Value, json};
 
 use orm::testing::TestDb;
 
-use crate::portal::{graphql, http_post};
-use crate::serve::{Server, TempDir, recobro};
+use crate::portal::{graphql, http_post, token_with as token};
+use crate::serve::{Server, TempDir};
 
 const MODEL: &str = include_str!("../docs/examples/collections.bpmn");
 
@@ -167,22 +167,6 @@ fn outbox(dir: &Path, channel: &str) -> Vec<Value> {
         .filter(|p| p.extension().is_some_and(|x| x == "json"))
         .map(|p| serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap())
         .collect()
-}
-
-/// A token of the node's own issuer, minted by `recobro token issue`.
-fn token(dir: &TempDir, env: &[(&str, &str)], args: &[&str]) -> String {
-    let out = recobro()
-        .args(["token", "issue", "--data-dir", dir.0.to_str().unwrap()])
-        .args(args)
-        .envs(env.iter().copied())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
 #[test]

@@ -81,6 +81,11 @@ impl ChannelsConfig {
             .unwrap_or_else(|| data_dir.join("outbox"))
     }
 
+    /// Whether the file leaves `job_type` to external workers.
+    pub fn is_external(&self, job_type: &str) -> bool {
+        self.external.iter().any(|e| e == job_type)
+    }
+
     /// The job types the built-in channels handle, with this configuration.
     pub fn job_types(&self) -> Vec<&'static str> {
         [
@@ -91,7 +96,7 @@ impl ChannelsConfig {
             "contact.call",
         ]
         .into_iter()
-        .filter(|t| !self.external.iter().any(|e| e == t))
+        .filter(|t| !self.is_external(t))
         .collect()
     }
 

@@ -152,15 +152,7 @@ impl ContactJobs {
         fact: ContactFact,
         step: &str,
     ) -> Result<(), JobFailure> {
-        let actor = format!("worker:{}", job.spec.job_type);
-        self.desk
-            .runtime()
-            .record_fact(
-                job.case_id,
-                CaseFact::Contact(fact),
-                &actor,
-                Some(format!("{}:{step}", job.key)),
-            )
+        job.record(self.desk.runtime(), CaseFact::Contact(fact), step)
             .await
             .map(|_| ())
             .map_err(|e| retry(e.to_string()))

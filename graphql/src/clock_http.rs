@@ -6,7 +6,6 @@
 
 use std::sync::Arc;
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -17,6 +16,7 @@ use services::desk::Desk;
 use services::error_code::{ApiError, ErrorCode};
 
 use crate::auth::Auth;
+use crate::errors::http_answer as answer;
 
 pub const PATH: &str = "/clock/advance";
 
@@ -34,13 +34,6 @@ struct Advance {
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route(PATH, web::post().to(advance));
-}
-
-fn answer(code: ErrorCode, message: impl Into<String>) -> HttpResponse {
-    let status =
-        StatusCode::from_u16(code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    HttpResponse::build(status)
-        .json(json!({"error": {"code": code.as_str(), "message": message.into()}}))
 }
 
 async fn advance(

@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use actix_web::http::StatusCode;
+use crate::errors::http_answer as answer;
 use actix_web::{HttpRequest, HttpResponse, web};
 use contact::receipts::{ReceiptError, record_receipt};
 use contact::sms::{ReceiptRequest, ReceiptVerifier};
@@ -55,13 +55,6 @@ impl ContactReceipts {
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route(PATH, web::post().to(callback));
-}
-
-fn answer(code: ErrorCode, message: impl Into<String>) -> HttpResponse {
-    let status =
-        StatusCode::from_u16(code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    HttpResponse::build(status)
-        .json(json!({"error": {"code": code.as_str(), "message": message.into()}}))
 }
 
 async fn callback(

@@ -52,3 +52,13 @@ pub fn code_for_engine_error(message: &str) -> ErrorCode {
         ErrorCode::GraphqlValidationFailed
     }
 }
+
+/// An error outside GraphQL's envelope (callbacks, the clock route): the code's HTTP
+/// status and `{"error": {"code", "message"}}`.
+pub fn http_answer(code: ErrorCode, message: impl Into<String>) -> actix_web::HttpResponse {
+    let status = actix_web::http::StatusCode::from_u16(code.http_status())
+        .unwrap_or(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR);
+    actix_web::HttpResponse::build(status).json(serde_json::json!({
+        "error": {"code": code.as_str(), "message": message.into()}
+    }))
+}

@@ -14,7 +14,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use actix_web::http::StatusCode;
+use crate::errors::http_answer as answer;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::NaiveDate;
 use collections::money::{Currency, Money};
@@ -82,13 +82,6 @@ struct Notice {
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route(PATH, web::post().to(callback));
-}
-
-fn answer(code: ErrorCode, message: impl Into<String>) -> HttpResponse {
-    let status =
-        StatusCode::from_u16(code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    HttpResponse::build(status)
-        .json(json!({"error": {"code": code.as_str(), "message": message.into()}}))
 }
 
 fn desk_error(e: &DeskError) -> HttpResponse {

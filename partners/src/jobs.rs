@@ -53,18 +53,7 @@ impl Partners {
         fact: CaseFact,
         step: &str,
     ) -> Result<(), JobFailure> {
-        let actor = format!("worker:{}", job.spec.job_type);
-        match self
-            .desk
-            .runtime()
-            .record_fact(
-                job.case_id,
-                fact,
-                &actor,
-                Some(format!("{}:{step}", job.key)),
-            )
-            .await
-        {
+        match job.record(self.desk.runtime(), fact, step).await {
             Ok(_) => Ok(()),
             Err(RuntimeError::Rejected(e)) => Err(JobFailure::Incident {
                 message: e.to_string(),

@@ -52,6 +52,30 @@ pub struct JobRun<'a> {
     pub key: &'a str,
 }
 
+impl JobRun<'_> {
+    /// The identity a job's outcome and facts are journalled under.
+    pub fn actor(&self) -> String {
+        format!("worker:{}", self.spec.job_type)
+    }
+
+    /// Records a fact on the job's case under a key derived from the job's (`step` tells
+    /// a job's facts apart), so a job redelivered after a crash records it only once.
+    pub async fn record(
+        &self,
+        rt: &Runtime,
+        fact: crate::case::CaseFact,
+        step: &str,
+    ) -> Result<super::Outcome, RuntimeError> {
+        rt.record_fact(
+            self.case_id,
+            fact,
+            &self.actor(),
+            Some(format!("{}:{step}", self.key)),
+        )
+        .await
+    }
+}
+
 /// Does the work of one job type.
 pub trait JobHandler: Send + Sync + 'static {
     fn run<'a>(&'a self, job: JobRun<'a>) -> JobFuture<'a>;
@@ -281,7 +305,7 @@ async fn dispatch(
             variables: Vars::new(),
         },
     };
-    let actor = format!("worker:{}", spec.job_type);
+    let actor = run.actor();
     match rt
         .execute(&row.case_id, Command::Engine(event), &actor, Some(key))
         .await
