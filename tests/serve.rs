@@ -332,6 +332,61 @@ fn bad_serve_input_exits_1_with_a_message() {
     );
 }
 
+/// A channels file that cannot be read, parsed or connected stops `serve` before it
+/// listens, with the file and the reason: a typo must not silently fall back to the
+/// file channel (no message would reach any debtor).
+#[test]
+fn a_bad_channels_file_stops_serve_with_the_reason() {
+    let tmp = TempDir::new();
+    let data = tmp.0.to_str().unwrap();
+    let file = tmp.0.join("channels.json");
+    let path = file.to_str().unwrap();
+    let missing = tmp.0.join("nowhere.json");
+    let out = run_fails(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--data-dir",
+        data,
+        "--channels",
+        missing.to_str().unwrap(),
+    ]);
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("cannot read the channels file") && err.contains("nowhere.json"),
+        "{err}"
+    );
+
+    for (content, says) in [
+        ("{\"emial\": {}}", "unknown field `emial`"),
+        ("{\"letters\": \"fax\"}", "unknown variant `fax`"),
+        ("[1, 2", "is invalid"),
+        (
+            r#"{"email": {"host": "smtp.example.com", "username": "collections",
+                          "from": {"address": "cobros@example.com"}}}"#,
+            "give both username and password, or neither",
+        ),
+        (
+            r#"{"messaging": [{"api": "twilio", "baseUrl": "https://api.twilio.com"}]}"#,
+            "twilio needs accountSid",
+        ),
+    ] {
+        std::fs::write(&file, content).unwrap();
+        let out = run_fails(&[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+            data,
+            "--channels",
+            path,
+        ]);
+        let err = text(&out.stderr);
+        assert!(err.contains(says), "{content}: {err}");
+        assert!(!text(&out.stdout).contains("listening"), "{content}");
+    }
+}
+
 // --- verify ---
 
 /// Writes chains of three valid entries for `case-a` and `case-b`.

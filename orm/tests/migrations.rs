@@ -2,7 +2,7 @@
 
 use orm::DatabaseConnection;
 use orm::migration::{Migrator, TABLES};
-use sea_orm::{ConnectionTrait, DbBackend, Statement};
+use sea_orm::{ConnectionTrait, DbBackend, EntityTrait, QueryOrder, Statement};
 use sea_orm_migration::{MigratorTrait, SchemaManager};
 
 use crate::support::{TestDb, on_both};
@@ -69,6 +69,47 @@ async fn down_one_step_removes_only_the_last_table(db: &DatabaseConnection) {
 on_both!(
     down_one_step,
     super::down_one_step_removes_only_the_last_table
+);
+
+/// Jobs written before the outbox had a `job_type` column get their type from the
+/// payload, so the dispatcher and workers, which now ask by type, still find them.
+async fn job_type_is_backfilled_from_the_payload(db: &DatabaseConnection) {
+    let all = Migrator::migrations().len() as u32;
+    Migrator::up(db, Some(all - 1)).await.unwrap();
+    let pending = Migrator::get_pending_migrations(db).await.unwrap();
+    assert_eq!(pending[0].name(), "m20261207_000100_outbox_job_type");
+    for (kind, payload) in [
+        ("job", r#"{"job":3,"job_type":"contact.sms","retries":3}"#),
+        ("message", r#"{"name":"payment-received"}"#),
+    ] {
+        db.execute_unprepared(&format!(
+            "INSERT INTO outbox (case_id, seq, kind, payload, created_at, next_attempt_at) \
+             VALUES ('C-1', 1, '{kind}', '{payload}', '2026-12-01T00:00:00+00:00', \
+             '2026-12-01T00:00:00+00:00')"
+        ))
+        .await
+        .unwrap();
+    }
+    orm::migrate(db).await.unwrap();
+    let types: Vec<(String, Option<String>)> = orm::entities::outbox::Entity::find()
+        .order_by_asc(orm::entities::outbox::Column::Id)
+        .all(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.kind, r.job_type))
+        .collect();
+    assert_eq!(
+        types,
+        [
+            ("job".to_owned(), Some("contact.sms".to_owned())),
+            ("message".to_owned(), None)
+        ]
+    );
+}
+on_both!(
+    job_type_backfill,
+    super::job_type_is_backfilled_from_the_payload
 );
 
 async fn pragma(db: &DatabaseConnection, name: &str) -> String {

@@ -826,6 +826,79 @@ mod jobs {
         retries_exhausted,
         super::exhausted_retries_become_an_incident_on_the_case
     );
+
+    const SCORING: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+  xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" id="d" targetNamespace="t">
+  <bpmn:process id="scoring" isExecutable="true">
+    <bpmn:startEvent id="s"/>
+    <bpmn:serviceTask id="Score"><bpmn:extensionElements><zeebe:taskDefinition type="bureau.score"/></bpmn:extensionElements></bpmn:serviceTask>
+    <bpmn:endEvent id="e"/>
+    <bpmn:sequenceFlow id="f0" sourceRef="s" targetRef="Score"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="Score" targetRef="e"/>
+  </bpmn:process>
+</bpmn:definitions>"#;
+
+    /// More jobs waiting for an external worker than the dispatcher reads at once, all
+    /// older than a job it handles: the handled job still runs at once, and the others
+    /// stay waiting for their worker.
+    async fn jobs_for_external_workers_do_not_hold_up_handled_ones(db: &DatabaseConnection) {
+        let clock = clock();
+        let rt = runtime(db, clock.clone()).await;
+        rt.deploy("scoring.bpmn", SCORING, "supervisor:eva")
+            .await
+            .unwrap();
+        let waiting = 130;
+        for i in 0..waiting {
+            rt.open_case(
+                "acme",
+                "scoring",
+                None,
+                Some(format!("S-{i}")),
+                Vars::new(),
+                "x",
+                None,
+            )
+            .await
+            .unwrap();
+        }
+        let id = to_the_agency_job(&rt, db, &clock).await;
+        let calls = Arc::new(AtomicU32::new(0));
+        let handlers = JobHandlers::default().with(
+            "partner.place",
+            Flaky {
+                fail_first: 0,
+                calls: calls.clone(),
+            },
+        );
+        let config = jobs::JobConfig::default();
+        assert!(config.batch < waiting, "older jobs fill a whole batch");
+        let dispatcher = jobs::spawn(rt.clone(), handlers, config);
+        let mut settled = dispatcher.settled.clone();
+        // A guard, not a synchronisation: a starved job fails the test instead of hanging it.
+        tokio::time::timeout(
+            std::time::Duration::from_secs(60),
+            settled.wait_for(|n| *n >= 1),
+        )
+        .await
+        .expect("the handled job was never dispatched")
+        .unwrap();
+        dispatcher.stop().await.unwrap();
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        let state = rt.case(&id).await.unwrap().unwrap();
+        assert_eq!(state.instance.status, bpmn::engine::Status::Completed);
+        let undelivered = outbox::Entity::find()
+            .filter(outbox::Column::JobType.eq("bureau.score"))
+            .filter(outbox::Column::DeliveredAt.is_null())
+            .count(db)
+            .await
+            .unwrap();
+        assert_eq!(undelivered, waiting);
+    }
+    on_both!(
+        external_jobs_do_not_starve_handled_ones,
+        super::jobs_for_external_workers_do_not_hold_up_handled_ones
+    );
 }
 
 async fn a_second_case_with_the_same_external_ref_is_refused(db: &DatabaseConnection) {

@@ -105,6 +105,7 @@ fn adding(case_id: &str, seq: i64, at: chrono::DateTime<chrono::Utc>, key: &str)
                 kind: "job",
                 payload: json!({"type": "partner.place", "b": 2, "a": 1}),
                 not_before: Some(at + Duration::minutes(5)),
+                job_type: Some("partner.place".into()),
             }],
             desk: CaseDesk {
                 debtor_id: Some("D-1".into()),

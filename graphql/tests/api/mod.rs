@@ -3,6 +3,7 @@
 
 mod authz;
 mod callbacks;
+mod clock;
 mod contact_receipts;
 mod contacts;
 mod debtors;
@@ -61,6 +62,15 @@ impl Harness {
     }
 
     pub async fn start_with(db: &DatabaseConnection, limits: Limits) -> Harness {
+        Self::start_full(db, limits, false).await
+    }
+
+    /// As `serve --virtual-clock`: an admin may move the harness clock over HTTP.
+    pub async fn start_with_clock_route(db: &DatabaseConnection) -> Harness {
+        Self::start_full(db, Limits::default(), true).await
+    }
+
+    async fn start_full(db: &DatabaseConnection, limits: Limits, clock_route: bool) -> Harness {
         orm::migrate(db).await.expect("migrate");
         let clock = Arc::new(VirtualClock::new(
             Utc.with_ymd_and_hms(2026, 3, 2, 8, 0, 0).unwrap(),
@@ -101,9 +111,12 @@ impl Harness {
             contact_receipts::verifiers(&format!("http://{addr}")),
         )
         .expect("messaging providers");
-        let app = HttpApp::new(desk.clone(), auth.clone(), documents, limits)
+        let mut app = HttpApp::new(desk.clone(), auth.clone(), documents, limits)
             .with_payment_providers(providers)
             .with_contact_receipts(receipts);
+        if clock_route {
+            app = app.with_virtual_clock(clock.clone());
+        }
         let server = HttpServer::new(move || App::new().configure(|cfg| app.configure(cfg)))
             .workers(1)
             .disable_signals()

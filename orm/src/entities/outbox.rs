@@ -20,6 +20,8 @@ pub struct Model {
     /// The external worker holding the job, until `locked_until`.
     pub locked_by: Option<String>,
     pub locked_until: Option<DateTimeUtc>,
+    /// A job's type (`kind = 'job'` only): what the dispatcher and workers ask for.
+    pub job_type: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

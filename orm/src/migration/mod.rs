@@ -38,6 +38,7 @@ mod m20261207_000060_maintenance_runs;
 mod m20261207_000070_drop_case_amount_index;
 mod m20261207_000080_job_locks;
 mod m20261207_000090_contact_templates;
+mod m20261207_000100_outbox_job_type;
 
 /// Names of the tables the migrations create, in creation order.
 pub const TABLES: [&str; 21] = [
@@ -98,6 +99,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000070_drop_case_amount_index::Migration),
             Box::new(m20261207_000080_job_locks::Migration),
             Box::new(m20261207_000090_contact_templates::Migration),
+            Box::new(m20261207_000100_outbox_job_type::Migration),
         ]
     }
 }

@@ -38,6 +38,8 @@ pub struct OutboxRow {
     pub payload: Value,
     /// Not to be delivered before (a job retry's back-off).
     pub not_before: Option<DateTime<Utc>>,
+    /// A job's type, stored beside the payload so waiting jobs are found by type.
+    pub job_type: Option<String>,
 }
 
 fn row(kind: &'static str, payload: Value) -> OutboxRow {
@@ -45,6 +47,7 @@ fn row(kind: &'static str, payload: Value) -> OutboxRow {
         kind,
         payload,
         not_before: None,
+        job_type: None,
     }
 }
 
@@ -270,6 +273,7 @@ pub fn changes(
                 kind: "job",
                 payload: json!(job),
                 not_before: job.not_before,
+                job_type: Some(job.job_type.clone()),
             }),
             Effect::CancelJob { job } => c.outbox.push(row("job_cancelled", json!({"job": job}))),
             Effect::PublishMessage {

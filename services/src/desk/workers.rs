@@ -38,22 +38,29 @@ fn holder(p: &Principal, worker: &str) -> String {
     format!("{}/{worker}", p.acting_identity())
 }
 
-/// Candidate rows read per activation round; jobs of other types are skipped.
+/// Most candidate rows read per activation round.
 const SCAN: u64 = 500;
 
 /// Most candidates one tenant check and one lock `UPDATE` take: short `IN` lists keep
 /// PostgreSQL on the primary keys.
 const LOCK_BATCH: u64 = 64;
 
-/// The first job rows ready for a worker now, oldest first.
-fn ready_jobs(now: DateTime<Utc>) -> sea_orm::Select<outbox::Entity> {
+/// The first rows of jobs of `job_type` ready for a worker now, oldest first: twice what
+/// the worker asks for (at least one lock batch), so jobs another worker takes meanwhile
+/// or another tenant owns are made up for without reading hundreds of rows for one job.
+fn ready_jobs(
+    job_type: &str,
+    max_jobs: u64,
+    now: DateTime<Utc>,
+) -> sea_orm::Select<outbox::Entity> {
     outbox::Entity::find()
         .filter(outbox::Column::Kind.eq("job"))
+        .filter(outbox::Column::JobType.eq(job_type))
         .filter(outbox::Column::DeliveredAt.is_null())
         .filter(outbox::Column::NextAttemptAt.lte(now))
         .filter(unlocked(now))
         .order_by_asc(outbox::Column::Id)
-        .limit(SCAN)
+        .limit(max_jobs.saturating_mul(2).clamp(LOCK_BATCH, SCAN))
 }
 
 /// Rows no worker holds now.
@@ -178,10 +185,12 @@ impl Desk {
             + chrono::Duration::from_std(a.lock)
                 .map_err(|_| DeskError::Invalid("the lock duration is too long".into()))?)
         .trunc_subsecs(6);
-        let rows = ready_jobs(now).all(&self.db).await?;
+        let rows = ready_jobs(&a.job_type, a.max_jobs, now)
+            .all(&self.db)
+            .await?;
         let mut rest = rows.into_iter().filter_map(|row| {
             let spec = serde_json::from_str::<JobSpec>(&row.payload).ok()?;
-            (spec.job_type == a.job_type).then_some((row, spec))
+            Some((row, spec))
         });
         let holder = holder(p, &a.worker);
         let mut out = Vec::new();

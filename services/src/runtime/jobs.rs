@@ -211,10 +211,15 @@ async fn deliver_due(
     handlers: &JobHandlers,
     cfg: &JobConfig,
 ) -> Result<u64, RuntimeError> {
+    if handlers.by_type.is_empty() {
+        return Ok(0);
+    }
     let now = rt.clock().now();
-    let types: Vec<String> = handlers.by_type.keys().cloned().collect();
+    // Only the types handled here: jobs of other types wait for external workers, and
+    // however many of them wait, they must not hide these behind them.
     let rows = outbox::Entity::find()
         .filter(outbox::Column::Kind.eq("job"))
+        .filter(outbox::Column::JobType.is_in(handlers.by_type.keys().cloned()))
         .filter(outbox::Column::DeliveredAt.is_null())
         .filter(outbox::Column::NextAttemptAt.lte(now))
         .order_by_asc(outbox::Column::Id)
@@ -226,12 +231,7 @@ async fn deliver_due(
         let Ok(spec) = serde_json::from_str::<JobSpec>(&row.payload) else {
             continue;
         };
-        // Jobs of types with no handler here wait for an external worker.
-        let Some(handler) = handlers
-            .by_type
-            .get(&spec.job_type)
-            .filter(|_| types.contains(&spec.job_type))
-        else {
+        let Some(handler) = handlers.by_type.get(&spec.job_type) else {
             continue;
         };
         dispatch(rt, cfg, handler.as_ref(), &row, &spec).await?;

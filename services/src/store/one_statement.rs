@@ -130,6 +130,7 @@ struct Columns<'a> {
     o_payload: Vec<String>,
     o_at: Vec<DateTime<Utc>>,
     o_next: Vec<DateTime<Utc>>,
+    o_job_type: Vec<Option<&'a str>>,
     // idempotency keys
     k_tenant: Vec<&'a str>,
     k_key: Vec<&'a str>,
@@ -228,6 +229,7 @@ fn columns(batch: &[Commit]) -> Columns<'_> {
             r.o_payload.push(canonical_json(&row.payload));
             r.o_at.push(at);
             r.o_next.push(row.not_before.unwrap_or(at));
+            r.o_job_type.push(row.job_type.as_deref());
         }
         if let Some((key, response)) = &c.idempotency {
             r.k_tenant.push(&c.tenant);
@@ -278,9 +280,9 @@ const TIMERS_SET: &str = "timers_set AS (INSERT INTO timers (case_id, timer_id, 
  SELECT * FROM unnest($1::text[], $2::int8[], $3::text[], $4::timestamptz[]))";
 const SUBSCRIBED: &str = "subscribed AS (INSERT INTO message_subscriptions (case_id, subscription_id, name, correlation_key) \
  SELECT * FROM unnest($1::text[], $2::int8[], $3::text[], $4::text[]))";
-const OUTBOXED: &str = "outboxed AS (INSERT INTO outbox (case_id, seq, kind, payload, created_at, next_attempt_at, attempts) \
+const OUTBOXED: &str = "outboxed AS (INSERT INTO outbox (case_id, seq, kind, payload, created_at, next_attempt_at, job_type, attempts) \
  SELECT *, 0 FROM unnest($1::text[], $2::int8[], $3::text[], $4::text[], $5::timestamptz[], \
- $6::timestamptz[]))";
+ $6::timestamptz[], $7::text[]))";
 const KEYED: &str = "keyed AS (INSERT INTO idempotency_keys (tenant, \"key\", case_id, seq, response, created_at) \
  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[], $5::text[], $6::timestamptz[]))";
 /// Fails the whole statement (division by zero, SQLSTATE 22012) unless every case row
@@ -468,7 +470,8 @@ pub(super) async fn write(conn: &mut PgConnection, batch: &[Commit]) -> Result<(
             r.o_kind,
             r.o_payload,
             r.o_at,
-            r.o_next
+            r.o_next,
+            r.o_job_type
         );
     }
     if !r.k_case.is_empty() {
@@ -548,7 +551,7 @@ mod tests {
             OUTBOXED,
             KEYED,
         ];
-        assert_eq!(parameters(&statement(&all)), (1..=73).collect::<Vec<_>>());
+        assert_eq!(parameters(&statement(&all)), (1..=74).collect::<Vec<_>>());
         let timer_fired = statement(&[JOURNAL, MOVED, TIMERS_GONE]);
         assert_eq!(parameters(&timer_fired), (1..=25).collect::<Vec<_>>());
         assert!(
