@@ -23,7 +23,9 @@
 //!   candidate time zones, flags with history and related parties;
 //! - [`contact`]: contact attempts (channel, template version, destination, delivery
 //!   status, outcome) and how destinations are masked in logs;
-//! - [`template`]: message templates rendered strictly (a missing variable is an error).
+//! - [`template`]: message templates rendered strictly (a missing variable is an error);
+//! - [`holidays`]: public holidays of CO, MX, CL, ES and the US in 2020–2040, generated
+//!   from the `holidays` package; outside those an error, never a working day.
 //!
 //! The contact-rule packs come here as they are built (see
 //! `docs/decisions/0014-crate-layout.md`).
@@ -33,6 +35,7 @@ pub mod allocation;
 pub mod contact;
 pub mod creditor;
 pub mod debtor;
+pub mod holidays;
 pub mod ledger;
 pub mod money;
 pub mod promise;
