@@ -27,11 +27,13 @@
 //! - [`holidays`]: public holidays of CO, MX, CL, ES and the US in 2020–2040, generated
 //!   from the `holidays` package; outside those an error, never a working day.
 //!
-//! The contact-rule packs come here as they are built (see
-//! `docs/decisions/0014-crate-layout.md`).
+//! - [`compliance`]: the contact compliance gate: versioned rule packs per jurisdiction
+//!   (and creditors' stricter policies), each decision with its reasons and the next
+//!   lawful slot.
 
 pub mod agenda;
 pub mod allocation;
+pub mod compliance;
 pub mod contact;
 pub mod creditor;
 pub mod debtor;

@@ -13,7 +13,7 @@ use super::consent::Contact;
 use super::{DebtorError, DebtorKind, not_blank};
 
 /// How a party relates to the debtor.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Relationship {
     Guarantor,
