@@ -1,6 +1,7 @@
 //! `recobro`: the one binary of Recobro.
 
 mod bench;
+mod compliance_cmd;
 mod demo;
 mod documents_cmd;
 mod load;
@@ -44,6 +45,9 @@ enum Command {
     Verify(verify_cmd::VerifyArgs),
     /// Rebuild a case from its journal and compare it with the projections.
     Replay(replay_cmd::ReplayArgs),
+    /// The contact compliance gate: replay past contacts under the rules of their day.
+    #[command(subcommand)]
+    Compliance(compliance_cmd::ComplianceCommand),
     /// Load driver for crash tests and demos: opens N cases of a built-in dunning model and
     /// drives them all to completion through the durable runtime (tasks, timers on a
     /// virtual clock, jobs), resuming from the database after a crash. Prints
@@ -104,6 +108,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve::run(args),
         Command::Verify(args) => verify_cmd::run(args),
         Command::Replay(args) => replay_cmd::run(args),
+        Command::Compliance(cmd) => compliance_cmd::run(cmd),
         Command::Load(args) => load::main(args),
         Command::Documents(cmd) => documents_cmd::run(cmd),
         Command::Bench(cmd) => bench::run(cmd),

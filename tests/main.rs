@@ -2,6 +2,7 @@
 
 mod bench;
 mod cli;
+mod compliance;
 mod contact_crash;
 mod crash;
 mod documents;

@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use chrono::Datelike as _;
 use serde_json::{Value, json};
 
 use orm::testing::TestDb;
@@ -95,6 +96,37 @@ impl Run {
         );
     }
 
+    /// Moves case time to the next working weekday morning in Bogotá (10:00, not a
+    /// Colombian holiday): the SMS reminders go out at once only in lawful hours.
+    fn to_a_lawful_morning(&self) {
+        let now: chrono::DateTime<chrono::Utc> = self.advance("PT0S").parse().unwrap();
+        let co = collections::debtor::Country::from_code("CO").unwrap();
+        let morning = (0..30)
+            .map(|d| {
+                (now.date_naive() + chrono::Days::new(d))
+                    .and_hms_opt(15, 0, 0)
+                    .unwrap()
+                    .and_utc()
+            })
+            .find(|t| {
+                *t > now
+                    && !matches!(t.weekday(), chrono::Weekday::Sat | chrono::Weekday::Sun)
+                    && collections::holidays::holiday(co, t.date_naive()) == Ok(None)
+            })
+            .unwrap();
+        let auth = format!("Bearer {}", self.admin);
+        let (status, body) = http_post(
+            self.addr,
+            "/clock/advance",
+            &[
+                ("Authorization", &auth),
+                ("Content-Type", "application/json"),
+            ],
+            &json!({"to": morning}).to_string(),
+        );
+        assert_eq!(status, 200, "{body}");
+    }
+
     /// Moves case time on; answers the clock's new time.
     fn advance(&self, by: &str) -> String {
         let auth = format!("Bearer {}", self.admin);
@@ -120,7 +152,10 @@ impl Run {
             "id": debtor, "kind": "PERSON", "name": format!("Deudor {n}"), "country": "CO",
             "language": "es-CO",
             "contacts": [
-                {"point": {"phone": {"number": format!("+57 310 123 456{n}")}}},
+                // Ley 2300: only the channels the debtor authorised.
+                {"point": {"phone": {"number": format!("+57 310 123 456{n}")}},
+                 "consents": [{"channel": "SMS", "how": "WRITTEN", "givenBy": "debtor",
+                               "givenAt": "2025-06-01T15:00:00Z"}]},
                 {"point": {"postalAddress": {"lines": [format!("Calle {n} # 5-20")],
                     "locality": "Bogotá", "country": "CO"}}}
             ]}}),
@@ -224,6 +259,7 @@ fn every_end(env: &[(&str, &str)]) {
         "mutation { registerPartner(name: \"Lex & Co\", kind: LAW_FIRM) { id } }",
         json!({}),
     );
+    run.to_a_lawful_morning();
     let [paid, plan, at_agency, legal] = [1, 2, 3, 4].map(|n| run.open(n));
 
     // Early: every case gets its SMS reminder from the file channel, rendered with the

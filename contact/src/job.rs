@@ -4,12 +4,14 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use bpmn::expr::Vars;
+use collections::compliance::Request;
 use collections::contact::{Channel, ContactAttempt, DeliveryStatus, mask};
 use collections::debtor::Debtor;
 use serde_json::json;
 use services::access::{Principal, Role};
 use services::case::{CaseFact, CaseState, ContactFact};
-use services::desk::Desk;
+use services::desk::compliance::recipient_of;
+use services::desk::{Desk, DeskError};
 use services::runtime::jobs::{JobFailure, JobFuture, JobHandler, JobRun};
 
 use crate::context::{Inputs, addressee, message_context, recipient_role};
@@ -85,6 +87,7 @@ impl ContactJobs {
             }
             Some(a) => return Ok(result(a)),
             None => {
+                self.ask_the_gate(&job, channel).await?;
                 let (message, attempt) = self.compose(&job, &state, channel, None).await?;
                 self.record(
                     &job,
@@ -143,6 +146,40 @@ impl ContactJobs {
                 code: "CHANNEL_REJECTED".into(),
                 message: m,
             }),
+        }
+    }
+
+    /// The compliance gate, before anything is made: a blocked contact waits for its
+    /// next lawful slot (the job is deferred, not failed), or becomes a BPMN error
+    /// `CONTACT_BLOCKED` when the task's header `onBlocked` is `error` (for a model that
+    /// takes another path), or an incident when no slot will come while the facts hold
+    /// (cease, dispute, no consent): a person decides then.
+    async fn ask_the_gate(&self, job: &JobRun<'_>, channel: Channel) -> Result<(), JobFailure> {
+        let req = Request {
+            channel,
+            recipient: recipient_of(&recipient_role(job.variables)),
+        };
+        let decision = self
+            .desk
+            .check_contact(job.tenant, job.case_id, req, &job.actor(), job.key)
+            .await
+            .map_err(|e| retry(e.to_string()))?;
+        if decision.allowed() {
+            return Ok(());
+        }
+        let why = DeskError::ContactBlocked(Box::new(decision.clone())).to_string();
+        if job.spec.headers.get("onBlocked").map(String::as_str) == Some("error") {
+            return Err(JobFailure::BpmnError {
+                code: "CONTACT_BLOCKED".into(),
+                message: why,
+            });
+        }
+        match decision.next_slot {
+            Some(until) => Err(JobFailure::Defer {
+                until,
+                message: why,
+            }),
+            None => Err(incident(why)),
         }
     }
 

@@ -8,7 +8,8 @@ use std::sync::Arc;
 use chrono::{Duration, TimeZone, Utc};
 use collections::contact::{Channel, DeliveryStatus};
 use collections::debtor::{
-    ContactOwner, ContactPoint, DebtorChange, DebtorKind, Email, Jurisdiction,
+    ConsentGrant, ConsentMethod, ContactOwner, ContactPoint, DebtorChange, DebtorKind, Email,
+    Jurisdiction,
 };
 use contact::ContactJobs;
 use contact::email::{SmtpChannel, SmtpConfig};
@@ -63,7 +64,8 @@ struct Case {
 async fn case_mailing(db: &DatabaseConnection, to: &str, smtp: SmtpChannel) -> Case {
     orm::migrate(db).await.expect("migrate");
     let clock = Arc::new(VirtualClock::new(
-        Utc.with_ymd_and_hms(2026, 1, 5, 8, 0, 0).unwrap(),
+        // Monday 5 January 2026, 9:00 in Bogotá: a lawful hour (Ley 2300).
+        Utc.with_ymd_and_hms(2026, 1, 5, 14, 0, 0).unwrap(),
     ));
     let rt = Runtime::start(db.clone(), clock.clone(), RuntimeConfig::default());
     let desk = Desk::new(rt.clone());
@@ -83,7 +85,12 @@ async fn case_mailing(db: &DatabaseConnection, to: &str, smtp: SmtpChannel) -> C
             DebtorChange::ContactAdded {
                 owner: ContactOwner::Debtor,
                 point: ContactPoint::Email(Email::parse(to).unwrap()),
-                consents: Vec::new(),
+                consents: vec![ConsentGrant {
+                    channel: Channel::Email,
+                    given_at: Utc.with_ymd_and_hms(2025, 1, 10, 15, 0, 0).unwrap(),
+                    how: ConsentMethod::Written,
+                    given_by: "Ana Pérez".into(),
+                }],
             },
         ],
         None,

@@ -6,6 +6,7 @@
 
 mod dialer;
 mod email;
+mod gate;
 mod jobs;
 mod letters;
 mod pdf_check;

@@ -234,6 +234,12 @@ fn desk_errors() -> Vec<DeskError> {
             worker: "w1".into(),
         },
         DeskError::IdentityNotVerified(42),
+        DeskError::ContactBlocked(Box::new(blocked(None))),
+        DeskError::ContactBlocked(Box::new(blocked(Some(
+            collections::compliance::GateRefusal::UnknownJurisdiction {
+                country: "PE".into(),
+            },
+        )))),
         DeskError::PaymentMustBeReported("banco-mx".into()),
     ];
     all.extend(settings_errors().into_iter().map(DeskError::Settings));
@@ -545,4 +551,30 @@ fn engine_errors_get_their_codes() {
         code_for_engine_error("Unknown field \"x\" on type \"Query\"."),
         ErrorCode::GraphqlValidationFailed
     );
+}
+
+/// A gate decision blocking a contact: by a rule, or refused outright.
+fn blocked(
+    refusal: Option<collections::compliance::GateRefusal>,
+) -> collections::compliance::Decision {
+    let at = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+    collections::compliance::Decision {
+        at,
+        packs: Vec::new(),
+        blocks: match refusal {
+            Some(_) => Vec::new(),
+            None => vec![collections::compliance::Block {
+                pack: collections::compliance::PackRef {
+                    id: "co-ley-2300".into(),
+                    version: 1,
+                },
+                rule: "hours".into(),
+                reference: "Ley 2300 de 2023 art. 3".into(),
+                reason: "outside the permitted hours".into(),
+            }],
+        },
+        next_slot: refusal.is_none().then_some(at),
+        refusal,
+        basis: Default::default(),
+    }
 }

@@ -126,6 +126,8 @@ error_codes! {
     InvalidTemplate = "INVALID_TEMPLATE", 400, final, "the template does not parse, names a variable a message cannot have, or lacks the opt-out text its channel requires";
     ContactAttemptConflict = "CONTACT_ATTEMPT_CONFLICT", 409, final, "the contact attempt does not exist on the case, or one with this key is already recorded";
     JobLockLost = "JOB_LOCK_LOST", 409, final, "the worker no longer holds the job: its lock expired and another worker may have it";
+    ContactBlocked = "CONTACT_BLOCKED", 409, final, "the compliance gate blocks this contact now: `blocks` names each rule and its legal reference, `nextLawfulSlot` when it is next allowed (null: not while the facts hold)";
+    UnknownJurisdiction = "UNKNOWN_JURISDICTION", 409, final, "no rule pack covers the debtor's country: contact is refused until one is deployed (fail safe)";
     IdentityNotVerified = "IDENTITY_NOT_VERIFIED", 400, final, "a voice bot reports a promise to pay from someone whose identity it did not verify: the job stays open for a corrected answer";
     DocumentNotFound = "DOCUMENT_NOT_FOUND", 404, final, "no such document (or not visible to the caller)";
     UploadNotFound = "UPLOAD_NOT_FOUND", 404, final, "no such pending upload (or already confirmed)";

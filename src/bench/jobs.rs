@@ -16,6 +16,7 @@ use actix_web::{App, HttpServer};
 use anyhow::{Context as _, bail, ensure};
 use clap::Args;
 use documents::{DocumentConfig, DocumentService, StoreConfig};
+use futures_util::StreamExt as _;
 use graphql::auth::{Auth, AuthConfig};
 use graphql::schema::Limits;
 use orm::entities::outbox;
@@ -43,6 +44,11 @@ pub struct JobsArgs {
     /// `maxJobs` of each activation.
     #[arg(long, default_value_t = 32)]
     max_jobs: usize,
+    /// Jobs a worker completes at once, out of those it activated (Zeebe's job workers
+    /// run up to `maxJobsActive`, 32 by default, concurrently); 1 completes them one by
+    /// one.
+    #[arg(long, default_value_t = 32)]
+    in_flight: usize,
     /// Jobs per throughput round (one case each, opened before the round's clock starts).
     #[arg(long, default_value_t = 10_000)]
     jobs: usize,
@@ -213,21 +219,21 @@ async fn bench(b: Arc<BenchDb>, a: JobsArgs) -> anyhow::Result<()> {
     actix_web::rt::spawn(server);
     let api = Api {
         http: reqwest::Client::builder()
-            .pool_max_idle_per_host(a.workers + 1)
+            .pool_max_idle_per_host(a.workers * a.in_flight.max(1) + 1)
             .build()?,
         url: format!("http://{addr}/graphql"),
         token: token.into(),
     };
     println!(
-        "jobs: {} workers (maxJobs {}), {} jobs per round, {} rounds per side; journal baseline: {} cases, {:.1} s per round; server workers: actix default",
-        a.workers, a.max_jobs, a.jobs, a.rounds, a.journal_clients, a.seconds
+        "jobs: {} workers (maxJobs {}, {} completions in flight each), {} jobs per round, {} rounds per side; journal baseline: {} cases, {:.1} s per round; server workers: actix default",
+        a.workers, a.max_jobs, a.in_flight, a.jobs, a.rounds, a.journal_clients, a.seconds
     );
 
     let mut loop_cases = open_loop_cases(&rt, a.journal_clients.max(1), "J").await?;
     // Warm up both paths (connections, token key, statement caches, actors).
     transitions_per_second(&rt, &mut loop_cases, Duration::from_millis(300)).await?;
     open_job_cases(&rt, a.jobs.min(200), "warm").await?;
-    drain(&api, &b, a.workers, a.max_jobs, a.jobs.min(200)).await?;
+    drain(&api, &b, &a, a.jobs.min(200)).await?;
 
     let (mut journal_rates, mut job_rates) = (Vec::new(), Vec::new());
     for round in 0..a.rounds {
@@ -235,7 +241,7 @@ async fn bench(b: Arc<BenchDb>, a: JobsArgs) -> anyhow::Result<()> {
             transitions_per_second(&rt, &mut loop_cases, Duration::from_secs_f64(a.seconds))
                 .await?;
         open_job_cases(&rt, a.jobs, &format!("r{round}")).await?;
-        let (jobs, elapsed) = drain(&api, &b, a.workers, a.max_jobs, a.jobs).await?;
+        let (jobs, elapsed) = drain(&api, &b, &a, a.jobs).await?;
         println!(
             "round {}: journal {steps:.0} transitions/s, jobs {jobs:.0} activated+completed/s ({} in {:.2} s)",
             round + 1,
@@ -307,16 +313,16 @@ async fn open_job_case(rt: &Runtime, external_ref: &str) -> anyhow::Result<()> {
 async fn drain(
     api: &Api,
     b: &BenchDb,
-    workers_n: usize,
-    max_jobs: usize,
+    a: &JobsArgs,
     total: usize,
 ) -> anyhow::Result<(f64, Duration)> {
     let total = total as u64;
+    let (max_jobs, in_flight) = (a.max_jobs, a.in_flight.max(1));
     let done = Arc::new(AtomicU64::new(0));
     let spent = Arc::new(Spent::default());
     let last = Arc::new(Mutex::new(None::<Instant>));
     let started = Instant::now();
-    workers(workers_n.max(1), |i| {
+    workers(a.workers.max(1), |i| {
         let (api, done, last, spent) = (api.clone(), done.clone(), last.clone(), spent.clone());
         async move {
             let name = format!("w{i}");
@@ -334,10 +340,20 @@ async fn drain(
                     continue;
                 }
                 progress = Instant::now();
-                for job in jobs {
-                    let t = Instant::now();
-                    api.complete(&name, &job).await?;
-                    spent.completions.add(t, 1);
+                let completions = futures_util::stream::iter(jobs)
+                    .map(|job| {
+                        let (api, name, spent) = (&api, &name, &spent);
+                        async move {
+                            let t = Instant::now();
+                            api.complete(name, &job).await?;
+                            spent.completions.add(t, 1);
+                            anyhow::Ok(())
+                        }
+                    })
+                    .buffer_unordered(in_flight);
+                futures_util::pin_mut!(completions);
+                while let Some(completed) = completions.next().await {
+                    completed?;
                     if done.fetch_add(1, Ordering::Relaxed) + 1 == total {
                         *last.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
                     }

@@ -46,6 +46,7 @@ pub struct Facts<'a> {
     pub flags: &'a Flags,
     /// The contact point the contact would use, with its consents.
     pub contact: Option<&'a Contact>,
-    /// Every earlier contact of the debtor, oldest first.
+    /// Every contact of the debtor made up to the instant asked about, oldest first
+    /// (one made at that very instant counts: it was made first).
     pub history: &'a [PastContact],
 }

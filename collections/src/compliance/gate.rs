@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use super::facts::{Facts, Recipient, Request};
 use super::pack::{Authority, Check, PackError, Period, Rule, RulePack};
 use super::{local, rules};
-use crate::debtor::Country;
+use crate::debtor::{Country, FlagKind};
 
 /// How far ahead the gate looks for a lawful slot.
 pub const HORIZON_DAYS: i64 = 400;
@@ -44,6 +44,10 @@ pub struct Block {
 pub enum GateRefusal {
     #[error("no rule pack for the law of {country}: contact is refused until one is deployed")]
     UnknownJurisdiction { country: String },
+    #[error(
+        "the case has no registered debtor: the law that protects them is unknown, so no contact"
+    )]
+    UnknownDebtor,
     #[error("the law pack {pack} of {country} takes effect only on {from}")]
     NoPackInForce {
         country: String,
@@ -67,6 +71,34 @@ pub struct Decision {
     /// within [`HORIZON_DAYS`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_slot: Option<DateTime<Utc>>,
+    /// The facts the decision rested on, as an auditor reads them.
+    pub basis: Basis,
+}
+
+/// What the gate knew when it decided.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Basis {
+    pub country: String,
+    /// The candidate zones the local-time rules were checked in.
+    pub zones: Vec<String>,
+    /// The debtor's flags active at the instant.
+    pub flags: Vec<FlagKind>,
+    /// Whether a consent for the channel was in force on the contact point used.
+    pub consent: Option<bool>,
+    /// Earlier contacts of the debtor the rules could count (all debts).
+    pub earlier_contacts: usize,
+}
+
+impl Basis {
+    fn of(facts: &Facts<'_>, req: &Request, at: DateTime<Utc>) -> Basis {
+        Basis {
+            country: facts.country.code().to_owned(),
+            zones: facts.zones.iter().map(|z| z.name().to_owned()).collect(),
+            flags: facts.flags.active_flags(at).into_iter().collect(),
+            consent: facts.contact.map(|c| c.authorised(req.channel, at)),
+            earlier_contacts: facts.history.partition_point(|c| c.at <= at),
+        }
+    }
 }
 
 impl Decision {
@@ -230,6 +262,7 @@ impl Gate {
                     blocks: Vec::new(),
                     refusal: Some(refusal),
                     next_slot: None,
+                    basis: Basis::of(facts, req, at),
                 };
             }
         };
@@ -266,6 +299,7 @@ impl Gate {
             blocks,
             refusal: None,
             next_slot,
+            basis: Basis::of(facts, req, at),
         }
     }
 

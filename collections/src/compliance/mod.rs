@@ -21,5 +21,5 @@ mod rules;
 mod tests;
 
 pub use facts::{Facts, PastContact, Recipient, Request};
-pub use gate::{BUNDLED, Block, Decision, Gate, GateRefusal, HORIZON_DAYS, PackRef};
+pub use gate::{BUNDLED, Basis, Block, Decision, Gate, GateRefusal, HORIZON_DAYS, PackRef};
 pub use pack::{Authority, PackError, Rule, RulePack};

@@ -42,7 +42,7 @@ pub fn next_allowed(
             period,
             min_gap,
         } => {
-            let counted = |c: &&PastContact| c.at < t && counts(rule, *scope, c);
+            let counted = |c: &&PastContact| c.at <= t && counts(rule, *scope, c);
             let after_gap = match min_gap {
                 Some(gap) => facts
                     .history
@@ -80,7 +80,7 @@ pub fn next_allowed(
                 .history
                 .iter()
                 .rev()
-                .find(|c| c.at < t && c.conversation && counts(rule, *scope, c))
+                .find(|c| c.at <= t && c.conversation && counts(rule, *scope, c))
                 .map_or(t, |c| (c.at + *pause).max(t)),
         ),
         Check::Flag(flag) => (!facts.flags.is_active(*flag, t)).then_some(t),
@@ -144,12 +144,12 @@ fn count_since(
     let from = history.partition_point(|c| c.at < since);
     history[from..]
         .iter()
-        .take_while(|c| c.at < t)
+        .take_while(|c| c.at <= t)
         .filter(|c| counts(rule, scope, c))
         .count() as u32
 }
 
-/// A rolling span `(t - span, t)`: with `max` or more contacts in it, the contact is
+/// A rolling span `(t - span, t]`: with `max` or more contacts in it, the contact is
 /// allowed once enough of them have left it.
 fn rolling(
     history: &[PastContact],
@@ -163,7 +163,7 @@ fn rolling(
     let inside = || {
         history[from..]
             .iter()
-            .take_while(|c| c.at < t)
+            .take_while(|c| c.at <= t)
             .filter(|c| counts(rule, scope, c))
     };
     let n = inside().count() as u32;

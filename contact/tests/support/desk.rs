@@ -4,7 +4,8 @@ use std::sync::Arc;
 
 use chrono::{TimeZone, Utc};
 use collections::debtor::{
-    ContactOwner, ContactPoint, DebtorChange, DebtorKind, Jurisdiction, LanguageTag, Phone,
+    Channel, ConsentGrant, ConsentMethod, ContactOwner, ContactPoint, DebtorChange, DebtorKind,
+    Jurisdiction, LanguageTag, Phone,
 };
 use sea_orm::DatabaseConnection;
 use services::access::{Principal, Role};
@@ -44,7 +45,16 @@ pub async fn register_debtor(desk: &Desk, id: &str, name: &str, language: &str) 
             DebtorChange::ContactAdded {
                 owner: ContactOwner::Debtor,
                 point: ContactPoint::Phone(Phone::parse("+57 310 1234567", None).unwrap()),
-                consents: Vec::new(),
+                // Ley 2300: only the channels the debtor authorised.
+                consents: [Channel::Sms, Channel::WhatsApp, Channel::Call]
+                    .into_iter()
+                    .map(|channel| ConsentGrant {
+                        channel,
+                        given_at: Utc.with_ymd_and_hms(2025, 1, 10, 15, 0, 0).unwrap(),
+                        how: ConsentMethod::Written,
+                        given_by: name.into(),
+                    })
+                    .collect(),
             },
         ],
         None,

@@ -127,4 +127,23 @@ impl ContactMutation {
                 .await,
         )
     }
+
+    /// Starts a call to the debtor (or `recipient`: `guarantor`, `co_debtor`): the
+    /// compliance gate is asked first and its decision journalled; a blocked call is
+    /// refused with `CONTACT_BLOCKED` (each rule, its reference and `nextLawfulSlot`
+    /// in the error's extensions) and nothing is dialled. Allowed, the attempt is
+    /// recorded (`agent`); record its outcome when the call ends.
+    async fn start_call(
+        &self,
+        ctx: &Context<'_>,
+        case_id: ID,
+        #[graphql(default = "debtor")] recipient: String,
+        idempotency_key: Option<String>,
+    ) -> Result<ContactAttempt> {
+        desk(ctx)?
+            .start_call(principal(ctx)?, &case_id, &recipient, idempotency_key)
+            .await
+            .map(Into::into)
+            .map_err(errors::api)
+    }
 }

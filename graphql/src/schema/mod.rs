@@ -4,6 +4,7 @@
 //! enforced by [`services::desk::Desk`].
 
 mod clients;
+mod compliance;
 mod contacts;
 mod creditors;
 mod debtor_mutation;

@@ -213,6 +213,26 @@ impl Case {
     ) -> Result<Vec<super::contacts::ContactAttempt>> {
         super::contacts::of_case(ctx, &self.0.case_id).await
     }
+    /// May `channel` be used to reach the debtor (or `recipient`: `guarantor`,
+    /// `co_debtor`) now? If not, each rule that blocks with its legal reference, and
+    /// the next lawful slot in UTC and in the debtor's local time. Asking contacts no
+    /// one and is not journalled.
+    async fn contact_permission(
+        &self,
+        ctx: &Context<'_>,
+        channel: super::debtors::ContactChannel,
+        #[graphql(default = "debtor")] recipient: String,
+    ) -> Result<super::compliance::ComplianceDecision> {
+        super::compliance::permission(ctx, &self.0.case_id, channel, &recipient).await
+    }
+    /// Every decision the compliance gate journalled on the case, oldest first, with the
+    /// rule packs and facts it rested on: auditors, supervisors and admins.
+    async fn compliance_decisions(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Vec<super::compliance::ComplianceDecision>> {
+        super::compliance::decisions(ctx, &self.0.case_id).await
+    }
     /// What stopped the case (status `incident`): supervisors, admins and auditors.
     async fn incidents(&self, ctx: &Context<'_>) -> Result<Vec<Incident>> {
         let open = desk(ctx)?

@@ -4,6 +4,7 @@
 mod authz;
 mod callbacks;
 mod clock;
+mod compliance;
 mod contact_receipts;
 mod contacts;
 mod debtors;

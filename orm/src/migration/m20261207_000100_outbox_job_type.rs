@@ -23,7 +23,7 @@ impl MigrationTrait for Migration {
             .alter_table(
                 Table::alter()
                     .table(Outbox::Table)
-                    .add_column(&mut string_null(Outbox::JobType))
+                    .add_column(string_null(Outbox::JobType))
                     .to_owned(),
             )
             .await?;

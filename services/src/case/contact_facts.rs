@@ -27,6 +27,12 @@ pub enum ContactFact {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         detail: Option<String>,
     },
+    /// The compliance gate's decision on a contact, with the packs and facts it rested
+    /// on: the evidence that each contact made was lawful, and why others were not.
+    GateChecked {
+        request: collections::compliance::Request,
+        decision: collections::compliance::Decision,
+    },
     /// What came of it: reached, wrong number, a promise.
     OutcomeRecorded {
         attempt: u32,
@@ -42,6 +48,7 @@ impl ContactFact {
             ContactFact::AttemptMade { .. } => "ContactAttempted",
             ContactFact::DeliveryUpdated { .. } => "ContactDeliveryUpdated",
             ContactFact::OutcomeRecorded { .. } => "ContactOutcomeRecorded",
+            ContactFact::GateChecked { .. } => "ContactGateChecked",
         }
     }
 }
@@ -123,6 +130,8 @@ pub(super) fn apply_contact(
             a.outcome = Some(*outcome);
             a.updated_at = at;
         }
+        // Evidence only: the journal keeps it, the state does not need it.
+        ContactFact::GateChecked { .. } => {}
     }
     Ok(())
 }

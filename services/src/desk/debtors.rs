@@ -164,6 +164,21 @@ impl Desk {
         self.visible_debtor(p, debtor_id).await
     }
 
+    /// The debtor as the system sees it (the compliance gate), without a caller's rights.
+    pub(super) async fn debtor_state(
+        &self,
+        tenant: &str,
+        debtor_id: &str,
+    ) -> Result<Option<Debtor>, DeskError> {
+        let row = debtors::Entity::find_by_id((tenant.to_string(), debtor_id.to_string()))
+            .one(&self.db)
+            .await?;
+        match row {
+            Some(row) => Ok(DebtorRecord::of(row)?.file),
+            None => Ok(None),
+        }
+    }
+
     async fn visible_debtor(
         &self,
         p: &Principal,

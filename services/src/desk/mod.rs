@@ -7,6 +7,7 @@
 //! for a case that does not exist, so ids cannot be probed.
 
 mod cases;
+pub mod compliance;
 mod contacts;
 mod creditors;
 mod debtors;
@@ -78,6 +79,8 @@ pub enum DeskError {
         "job {0}: the bot reports a promise to pay without having verified the debtor's identity; a promise is taken only from a verified debtor"
     )]
     IdentityNotVerified(i64),
+    #[error("contact blocked: {}", blocked_reason(.0))]
+    ContactBlocked(Box<collections::compliance::Decision>),
     #[error("{0}")]
     Invalid(String),
     #[error("{0}")]
@@ -92,6 +95,25 @@ pub enum DeskError {
     Settings(#[from] collections::creditor::SettingsError),
     #[error(transparent)]
     Runtime(#[from] RuntimeError),
+}
+
+/// A blocked decision in one line: the refusal, or each rule with its reference.
+fn blocked_reason(d: &collections::compliance::Decision) -> String {
+    if let Some(r) = &d.refusal {
+        return r.to_string();
+    }
+    let rules: Vec<String> = d
+        .blocks
+        .iter()
+        .map(|b| format!("{} ({}): {}", b.rule, b.reference, b.reason))
+        .collect();
+    match d.next_slot {
+        Some(at) => format!("{}; next lawful slot {at}", rules.join("; ")),
+        None => format!(
+            "{}; no lawful slot while these facts hold",
+            rules.join("; ")
+        ),
+    }
 }
 
 impl From<sea_orm::DbErr> for DeskError {
@@ -117,6 +139,12 @@ impl ApiError for DeskError {
             DeskError::JobNotFound(_) => ErrorCode::JobNotFound,
             DeskError::JobLockLost { .. } => ErrorCode::JobLockLost,
             DeskError::IdentityNotVerified(_) => ErrorCode::IdentityNotVerified,
+            DeskError::ContactBlocked(d) => match d.refusal {
+                Some(collections::compliance::GateRefusal::UnknownJurisdiction { .. }) => {
+                    ErrorCode::UnknownJurisdiction
+                }
+                _ => ErrorCode::ContactBlocked,
+            },
             DeskError::Invalid(_) => ErrorCode::BadInput,
             DeskError::Conflict(_) => ErrorCode::Conflict,
             DeskError::InvalidModel(_) => ErrorCode::InvalidModel,
@@ -130,6 +158,10 @@ impl ApiError for DeskError {
         let mut fields = serde_json::Map::new();
         if let DeskError::InvalidModel(problems) = self {
             fields.insert("problems".into(), serde_json::json!(problems));
+        }
+        if let DeskError::ContactBlocked(d) = self {
+            fields.insert("blocks".into(), serde_json::json!(d.blocks));
+            fields.insert("nextLawfulSlot".into(), serde_json::json!(d.next_slot));
         }
         fields
     }
@@ -145,6 +177,8 @@ pub struct Desk {
     waiting_workers: Arc<tokio::sync::watch::Sender<usize>>,
     /// Answered jobs' outbox rows waiting to be marked delivered, shared likewise.
     delivered: Arc<delivered::DeliveredMarks>,
+    /// The contact compliance gate: law packs and creditors' policies.
+    gate: Arc<collections::compliance::Gate>,
 }
 
 impl std::fmt::Debug for Desk {
@@ -163,6 +197,7 @@ impl Desk {
             clock,
             waiting_workers: Arc::new(tokio::sync::watch::channel(0).0),
             delivered: Arc::default(),
+            gate: compliance::bundled_gate(),
         }
     }
 

@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use bpmn::engine::{Event, JobSpec, Wait};
 use bpmn::expr::Vars;
+use chrono::{DateTime, Utc};
 use orm::entities::outbox;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
@@ -35,6 +36,12 @@ pub enum JobFailure {
     /// Retrying cannot help (a template names a variable the case does not have): an
     /// incident at once, for a person to fix and retry.
     Incident { message: String },
+    /// Not now, and not a failure: the job waits in the outbox until `until` (the
+    /// compliance gate's next lawful slot) and is run again then, retries untouched.
+    Defer {
+        until: DateTime<Utc>,
+        message: String,
+    },
 }
 
 pub type JobFuture<'a> = Pin<Box<dyn Future<Output = Result<Vars, JobFailure>> + Send + 'a>>;
@@ -234,28 +241,31 @@ async fn deliver_due(
         let Some(handler) = handlers.by_type.get(&spec.job_type) else {
             continue;
         };
-        dispatch(rt, cfg, handler.as_ref(), &row, &spec).await?;
-        outbox::Entity::update_many()
-            .col_expr(outbox::Column::DeliveredAt, Expr::value(rt.clock().now()))
+        let update = outbox::Entity::update_many()
             .col_expr(outbox::Column::Attempts, Expr::value(row.attempts + 1))
-            .filter(outbox::Column::Id.eq(row.id))
-            .exec(rt.store().db())
-            .await?;
+            .filter(outbox::Column::Id.eq(row.id));
+        let update = match dispatch(rt, cfg, handler.as_ref(), &row, &spec).await? {
+            // The row itself is the durable timer: it comes due again at the slot.
+            Some(until) => update.col_expr(outbox::Column::NextAttemptAt, Expr::value(until)),
+            None => update.col_expr(outbox::Column::DeliveredAt, Expr::value(rt.clock().now())),
+        };
+        update.exec(rt.store().db()).await?;
         done += 1;
     }
     Ok(done)
 }
 
+/// Runs one job; answers the instant it is deferred to, if the handler deferred it.
 async fn dispatch(
     rt: &Runtime,
     cfg: &JobConfig,
     handler: &dyn JobHandler,
     row: &outbox::Model,
     spec: &JobSpec,
-) -> Result<(), RuntimeError> {
+) -> Result<Option<DateTime<Utc>>, RuntimeError> {
     let key = format!("job-{}", row.id);
     let Some(state) = rt.case(&row.case_id).await? else {
-        return Ok(());
+        return Ok(None);
     };
     // Cancelled, completed or retried elsewhere since the row was written: nothing to do.
     let open = matches!(
@@ -263,7 +273,7 @@ async fn dispatch(
         Some(Wait::Job { .. })
     );
     if !open || rt.store().idempotent(&state.tenant, &key).await?.is_some() {
-        return Ok(());
+        return Ok(None);
     }
     let variables = state.instance.visible_variables(spec.job);
     let run = JobRun {
@@ -304,13 +314,17 @@ async fn dispatch(
             message,
             variables: Vars::new(),
         },
+        Err(JobFailure::Defer { until, message }) => {
+            tracing::info!(case = %row.case_id, job = spec.job, %until, "job deferred: {message}");
+            return Ok(Some(until));
+        }
     };
     let actor = run.actor();
     match rt
         .execute(&row.case_id, Command::Engine(event), &actor, Some(key))
         .await
     {
-        Ok(_) | Err(RuntimeError::Rejected(ApplyError::Engine(_))) => Ok(()),
+        Ok(_) | Err(RuntimeError::Rejected(ApplyError::Engine(_))) => Ok(None),
         Err(e) => Err(e),
     }
 }

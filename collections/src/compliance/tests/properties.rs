@@ -131,7 +131,7 @@ proptest! {
             .is_some();
         let today = d.history.iter().any(|c| {
             c.channel != Channel::Letter
-                && c.at < at
+                && c.at <= at
                 && c.at.with_timezone(&chrono_tz::America::Bogota).date_naive() == local.date_naive()
         });
         let lawful = if channel == Channel::Letter {
@@ -153,7 +153,7 @@ proptest! {
         let week: Vec<&PastContact> = d
             .history
             .iter()
-            .filter(|c| c.at < at && c.at > at - Duration::days(7) && c.same_debt && c.channel == Channel::Call)
+            .filter(|c| c.at <= at && c.at > at - Duration::days(7) && c.same_debt && c.channel == Channel::Call)
             .collect();
         let calls_ok = channel != Channel::Call || (week.len() < 7 && !week.iter().any(|c| c.conversation));
         prop_assert_eq!(gate().allows(&d.facts(), &req, at), hours && calls_ok);

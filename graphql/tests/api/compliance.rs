@@ -1,0 +1,264 @@
+//! The compliance gate through GraphQL: an agent asks whether a channel may be used now
+//! (and when next, in UTC and local time); auditors read the decisions journalled on a
+//! case; a partner asks only about cases placed with it and never reads the evidence.
+
+use collections::compliance::{Recipient, Request};
+use collections::debtor::Channel;
+use sea_orm::DatabaseConnection;
+use serde_json::{Value, json};
+
+use super::{World, on_both};
+
+const REGISTER: &str =
+    "mutation($i: RegisterDebtorInput!) { registerDebtor(input: $i) { debtor { id } } }";
+
+const PERMISSION: &str =
+    "query($c: ID!, $ch: ContactChannel!, $r: String! = \"debtor\") { case(id: $c) {
+    contactPermission(channel: $ch, recipient: $r) { allowed channel recipient
+      packs { id version } blocks { pack version rule reference reason }
+      refusal refusalMessage nextLawfulSlot nextLawfulSlotLocal { zone local }
+      basis { country zones flags consentInForce earlierContacts } actor } } }";
+
+const DECISIONS: &str = "query($c: ID!) { case(id: $c) { complianceDecisions {
+    at allowed actor channel blocks { rule reference } nextLawfulSlot } } }";
+
+/// A Colombian debtor in Bogotá with a mobile authorised for SMS and calls.
+async fn colombian(w: &World, id: &str) {
+    w.h.ok(
+        &w.agent,
+        REGISTER,
+        json!({"i": {
+            "id": id, "kind": "PERSON", "name": "Ana Pérez", "country": "CO",
+            "timeZone": "America/Bogota",
+            "contacts": [{"point": {"phone": {"number": "+57 310 1234567"}},
+                          "consents": [{"channel": "SMS", "how": "WRITTEN", "givenBy": "debtor",
+                                        "givenAt": "2025-12-01T10:00:00Z"},
+                                       {"channel": "CALL", "how": "WRITTEN", "givenBy": "debtor",
+                                        "givenAt": "2025-12-01T10:00:00Z"}]}],
+        }}),
+    )
+    .await;
+}
+
+async fn permission(
+    w: &World,
+    token: &str,
+    case: &str,
+    channel: &str,
+    recipient: Option<&str>,
+) -> Value {
+    w.h.ok(
+        token,
+        PERMISSION,
+        json!({"c": case, "ch": channel, "r": recipient.unwrap_or("debtor")}),
+    )
+    .await["case"]["contactPermission"]
+        .clone()
+}
+
+async fn agents_see_why_and_until_when(db: &DatabaseConnection) {
+    let w = World::new(db).await;
+    colombian(&w, "D-CO-1").await;
+    let case = w.open_case("CO-1", 100_000.0).await;
+    // Harness time: Monday 2 March 2026, 8:00 UTC = 3:00 in Bogotá.
+    let sms = permission(&w, &w.agent, &case, "SMS", None).await;
+    assert_eq!(sms["allowed"], false, "{sms}");
+    assert_eq!(sms["packs"], json!([{"id": "co-ley-2300", "version": 1}]));
+    assert_eq!(sms["blocks"][0]["rule"], "hours");
+    assert_eq!(sms["blocks"][0]["reference"], "Ley 2300 de 2023 art. 3");
+    assert_eq!(sms["nextLawfulSlot"], "2026-03-02T12:00:00+00:00");
+    assert_eq!(
+        sms["nextLawfulSlotLocal"],
+        json!([{"zone": "America/Bogota", "local": "2026-03-02T07:00:00-05:00"}])
+    );
+    assert_eq!(sms["basis"]["country"], "CO");
+    assert_eq!(sms["basis"]["consentInForce"], true);
+    assert_eq!(sms["actor"], Value::Null, "asking is not journalled");
+    // WhatsApp was never authorised: no hour will do.
+    let whatsapp = permission(&w, &w.agent, &case, "WHATSAPP", None).await;
+    let rules: Vec<&str> = whatsapp["blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(rules, ["hours", "authorised-channels"]);
+    assert_eq!(whatsapp["nextLawfulSlot"], Value::Null);
+    // A relative is never told, at any hour.
+    let relative = permission(&w, &w.agent, &case, "CALL", Some("relative")).await;
+    assert!(
+        relative["blocks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|b| b["rule"] == "third-parties"),
+        "{relative}"
+    );
+    // Five hours later the SMS is lawful.
+    w.h.clock.advance(chrono::Duration::hours(5));
+    let agent = w.h.token(services::access::Role::Agent, "alex", None).await;
+    let later = permission(&w, &agent, &case, "SMS", None).await;
+    assert_eq!(later["allowed"], true, "{later}");
+    assert_eq!(later["blocks"], json!([]));
+    assert_eq!(later["nextLawfulSlot"], Value::Null);
+    w.h.stop().await;
+}
+on_both!(contact_permission, super::agents_see_why_and_until_when);
+
+async fn a_case_without_a_debtor_file_or_a_known_law_is_refused(db: &DatabaseConnection) {
+    let w = World::new(db).await;
+    let unregistered = w.open_case("NF-1", 100_000.0).await;
+    let sms = permission(&w, &w.agent, &unregistered, "SMS", None).await;
+    assert_eq!(sms["allowed"], false);
+    assert_eq!(sms["refusal"], "UNKNOWN_DEBTOR");
+    w.h.ok(
+        &w.agent,
+        REGISTER,
+        json!({"i": {"id": "D-PE-1", "kind": "PERSON", "name": "Rosa Quispe", "country": "PE",
+                     "contacts": [{"point": {"phone": {"number": "+51 912 345 678"}}}]}}),
+    )
+    .await;
+    let peru = w.open_case("PE-1", 100_000.0).await;
+    let sms = permission(&w, &w.agent, &peru, "SMS", None).await;
+    assert_eq!(sms["refusal"], "UNKNOWN_JURISDICTION");
+    assert!(
+        sms["refusalMessage"]
+            .as_str()
+            .unwrap()
+            .contains("no rule pack for the law of PE")
+    );
+    w.h.stop().await;
+}
+on_both!(
+    refused_without_law,
+    super::a_case_without_a_debtor_file_or_a_known_law_is_refused
+);
+
+async fn auditors_read_the_journalled_decisions_and_partners_do_not(db: &DatabaseConnection) {
+    let w = World::new(db).await;
+    colombian(&w, "D-CO-2").await;
+    let case = w.open_case("CO-2", 100_000.0).await;
+    let sms = Request {
+        channel: Channel::Sms,
+        recipient: Recipient::Debtor,
+    };
+    let decision =
+        w.h.desk
+            .check_contact("acme", &case, sms, "worker:contact.sms", "job-7")
+            .await
+            .unwrap();
+    assert!(!decision.allowed());
+    let read =
+        w.h.ok(&w.auditor, DECISIONS, json!({"c": case})).await["case"]["complianceDecisions"]
+            .clone();
+    assert_eq!(read.as_array().unwrap().len(), 1, "{read}");
+    assert_eq!(read[0]["actor"], "worker:contact.sms");
+    assert_eq!(read[0]["channel"], "SMS");
+    assert_eq!(read[0]["blocks"][0]["reference"], "Ley 2300 de 2023 art. 3");
+    assert_eq!(read[0]["nextLawfulSlot"], "2026-03-02T12:00:00+00:00");
+    // Agents too; a partner reaches the case once placed, but not the evidence.
+    let by_agent = w.h.ok(&w.agent, DECISIONS, json!({"c": case})).await;
+    assert_eq!(by_agent["case"]["complianceDecisions"], read);
+    assert_eq!(
+        w.h.err(&w.agency_token, PERMISSION, json!({"c": case, "ch": "SMS"}))
+            .await,
+        "CASE_NOT_FOUND"
+    );
+    w.place(&case, &w.agency).await;
+    let placed = permission(&w, &w.agency_token, &case, "SMS", None).await;
+    assert_eq!(placed["allowed"], false);
+    assert_eq!(
+        w.h.err(&w.agency_token, DECISIONS, json!({"c": case}))
+            .await,
+        "FORBIDDEN"
+    );
+    w.h.stop().await;
+}
+on_both!(
+    decisions_for_auditors,
+    super::auditors_read_the_journalled_decisions_and_partners_do_not
+);
+
+const CALL: &str = "mutation($c: ID!, $k: String) { startCall(caseId: $c, idempotencyKey: $k) {
+    id channel provider status destination } }";
+
+async fn a_call_is_placed_only_when_the_law_allows(db: &DatabaseConnection) {
+    let w = World::new(db).await;
+    colombian(&w, "D-CO-3").await;
+    let case = w.open_case("CO-3", 100_000.0).await;
+    // 3:00 in Bogotá: refused, with the rule and the slot in the error.
+    let (status, body) =
+        w.h.post(
+            Some(&w.agent),
+            json!({"query": CALL, "variables": {"c": case, "k": "a"}}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let error = &body["errors"][0];
+    assert_eq!(error["extensions"]["code"], "CONTACT_BLOCKED", "{body}");
+    assert_eq!(error["extensions"]["blocks"][0]["rule"], "hours");
+    assert_eq!(
+        error["extensions"]["nextLawfulSlot"],
+        "2026-03-02T12:00:00Z"
+    );
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("Ley 2300 de 2023 art. 3")
+    );
+    // 10:00: placed and recorded.
+    w.h.clock.advance(chrono::Duration::hours(7));
+    let agent = w.h.token(services::access::Role::Agent, "alex", None).await;
+    let call = w.h.ok(&agent, CALL, json!({"c": case, "k": "b"})).await["startCall"].clone();
+    assert_eq!(call["provider"], "agent");
+    assert_eq!(call["channel"], "CALL");
+    assert_eq!(call["destination"], "+573101234567");
+    // The same key again: the same attempt, not a second call.
+    let again = w.h.ok(&agent, CALL, json!({"c": case, "k": "b"})).await["startCall"].clone();
+    assert_eq!(again["id"], call["id"]);
+    // Another call the same day: Ley 2300 allows one contact a day.
+    let (_, body) =
+        w.h.post(
+            Some(&agent),
+            json!({"query": CALL, "variables": {"c": case, "k": "c"}}),
+        )
+        .await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "CONTACT_BLOCKED",
+        "{body}"
+    );
+    assert_eq!(
+        body["errors"][0]["extensions"]["blocks"][0]["rule"],
+        "once-a-day"
+    );
+    assert_eq!(
+        body["errors"][0]["extensions"]["nextLawfulSlot"],
+        "2026-03-03T12:00:00Z"
+    );
+    let attempts = w
+        .h
+        .ok(&agent, "query($c: ID!) { case(id: $c) { contactAttempts { id } complianceDecisions { allowed } } }", json!({"c": case}))
+        .await;
+    assert_eq!(
+        attempts["case"]["contactAttempts"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        attempts["case"]["complianceDecisions"],
+        json!([{"allowed": false}, {"allowed": true}, {"allowed": false}])
+    );
+    // Auditors change nothing: they cannot call.
+    let auditor =
+        w.h.token(services::access::Role::Auditor, "aud", None)
+            .await;
+    assert_eq!(
+        w.h.err(&auditor, CALL, json!({"c": case})).await,
+        "FORBIDDEN"
+    );
+    w.h.stop().await;
+}
+on_both!(start_call, super::a_call_is_placed_only_when_the_law_allows);

@@ -1,0 +1,514 @@
+//! The compliance gate on a case: the facts the pure gate needs, gathered from the
+//! debtor's file and every case of the debtor, and each decision journalled on the case
+//! with the packs and the facts it rested on (decision 0022).
+
+use std::sync::{Arc, OnceLock};
+
+use chrono::{DateTime, Utc};
+use collections::compliance::{
+    Basis, Decision, Facts, Gate, GateRefusal, PastContact, Recipient, Request,
+};
+use collections::contact::{ContactOutcome, DeliveryStatus};
+use collections::debtor::{Channel, Contact, Debtor, Relationship, Tz, candidate_zones};
+use orm::entities::cases;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
+
+use super::{Desk, DeskError, require};
+use crate::access::{Operation, Principal};
+use crate::case::{CaseFact, ContactFact};
+
+/// The bundled law packs, parsed once per process.
+pub fn bundled_gate() -> Arc<Gate> {
+    static BUNDLED: OnceLock<Arc<Gate>> = OnceLock::new();
+    BUNDLED
+        .get_or_init(|| {
+            Arc::new(Gate::bundled().expect("the bundled rule packs are checked by tests"))
+        })
+        .clone()
+}
+
+/// What the gate is told about a case's debtor.
+pub struct GateInputs {
+    pub debtor: Option<Debtor>,
+    pub creditor: String,
+    pub zones: Vec<Tz>,
+    /// Every attempt on every case of the debtor, oldest first.
+    pub history: Vec<PastContact>,
+}
+
+impl GateInputs {
+    /// The decision on `req` at `at`, through the contact point `contact` when known
+    /// (else the first of the channel's kind with a consent in force, else the first).
+    pub fn decide(&self, gate: &Gate, req: &Request, at: DateTime<Utc>) -> Decision {
+        let Some(debtor) = &self.debtor else {
+            return Decision {
+                at,
+                packs: Vec::new(),
+                blocks: Vec::new(),
+                refusal: Some(GateRefusal::UnknownDebtor),
+                next_slot: None,
+                basis: Basis::default(),
+            };
+        };
+        let contact = contact_point(debtor, req, at);
+        let facts = Facts {
+            country: debtor.jurisdiction.country,
+            creditor: &self.creditor,
+            zones: &self.zones,
+            flags: &debtor.flags,
+            contact,
+            history: &self.history,
+        };
+        gate.decide(&facts, req, at)
+    }
+}
+
+/// The contact point a contact on `req.channel` to `req.recipient` would use.
+fn contact_point<'a>(debtor: &'a Debtor, req: &Request, at: DateTime<Utc>) -> Option<&'a Contact> {
+    let contacts: &[Contact] = match req.recipient {
+        Recipient::Debtor => debtor.contacts(),
+        Recipient::Party(r) => debtor
+            .related
+            .iter()
+            .find(|p| p.relationship == r)
+            .map_or(&[], |p| p.contacts.as_slice()),
+    };
+    let usable = contacts
+        .iter()
+        .filter(|c| c.point.kind() == req.channel.uses());
+    usable
+        .clone()
+        .find(|c| c.authorised(req.channel, at))
+        .or_else(|| usable.clone().next())
+}
+
+/// Who a recipient role names, as contact jobs give it (`debtor`, `guarantor`, …).
+pub fn recipient_of(role: &str) -> Recipient {
+    match role {
+        "guarantor" => Recipient::Party(Relationship::Guarantor),
+        "co_debtor" | "co-debtor" | "codebtor" => Recipient::Party(Relationship::CoDebtor),
+        "employer" => Recipient::Party(Relationship::Employer),
+        "relative" => Recipient::Party(Relationship::Relative),
+        _ => Recipient::Debtor,
+    }
+}
+
+/// A decision as journalled on a case.
+#[derive(Debug, Clone)]
+pub struct GateRecord {
+    pub seq: i64,
+    pub actor: String,
+    pub request: Request,
+    pub decision: Decision,
+}
+
+impl Desk {
+    /// Every gate decision journalled on the case, oldest first: the evidence an
+    /// auditor reads (who asked, under which packs, on what facts, with what answer).
+    pub async fn compliance_decisions(
+        &self,
+        p: &Principal,
+        case_id: &str,
+    ) -> Result<Vec<GateRecord>, DeskError> {
+        require(p, Operation::ReadCase, "read cases")?;
+        self.case(p, case_id).await?;
+        require(p, Operation::ReadHistory, "read compliance decisions")?;
+        let entries = self
+            .runtime
+            .store()
+            .journal(case_id, 0)
+            .await
+            .map_err(crate::runtime::RuntimeError::from)?;
+        let mut out = Vec::new();
+        for e in entries
+            .into_iter()
+            .filter(|e| e.event_type == "ContactGateChecked")
+        {
+            let event: crate::case::CaseEvent =
+                serde_json::from_value(e.payload).map_err(|err| {
+                    crate::runtime::RuntimeError::Corrupt(format!(
+                        "{case_id} entry {}: {err}",
+                        e.seq
+                    ))
+                })?;
+            if let crate::case::CaseEvent::Fact {
+                fact: CaseFact::Contact(ContactFact::GateChecked { request, decision }),
+            } = event
+            {
+                out.push(GateRecord {
+                    seq: e.seq,
+                    actor: e.actor,
+                    request,
+                    decision,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Uses `gate` (the bundled law packs plus creditors' policies) instead of the
+    /// bundled law packs alone.
+    pub fn with_gate(mut self, gate: Arc<Gate>) -> Self {
+        self.gate = gate;
+        self
+    }
+
+    pub fn gate(&self) -> &Gate {
+        &self.gate
+    }
+
+    /// The facts about the debtor of `case_id` in `tenant`.
+    pub async fn gate_inputs(&self, tenant: &str, case_id: &str) -> Result<GateInputs, DeskError> {
+        let state = self
+            .runtime
+            .case(case_id)
+            .await?
+            .ok_or_else(|| DeskError::CaseNotFound(case_id.to_string()))?;
+        let creditor = state
+            .ledger
+            .as_ref()
+            .and_then(|l| l.creditor())
+            .unwrap_or(collections::creditor::DEFAULT_CREDITOR)
+            .to_string();
+        let debtor_id = cases::Entity::find_by_id(case_id.to_string())
+            .select_only()
+            .column(cases::Column::DebtorId)
+            .into_tuple::<Option<String>>()
+            .one(&self.db)
+            .await?
+            .flatten();
+        let Some(debtor_id) = debtor_id else {
+            return Ok(GateInputs {
+                debtor: None,
+                creditor,
+                zones: Vec::new(),
+                history: Vec::new(),
+            });
+        };
+        let debtor = match self.debtor_state(tenant, &debtor_id).await? {
+            Some(d) => d,
+            None => {
+                return Ok(GateInputs {
+                    debtor: None,
+                    creditor,
+                    zones: Vec::new(),
+                    history: Vec::new(),
+                });
+            }
+        };
+        // Every debt of the debtor: "once a day" and "once a week" count them all.
+        let siblings: Vec<String> = cases::Entity::find()
+            .select_only()
+            .column(cases::Column::CaseId)
+            .filter(cases::Column::Tenant.eq(tenant))
+            .filter(cases::Column::DebtorId.eq(debtor_id.as_str()))
+            .into_tuple::<String>()
+            .all(&self.db)
+            .await?;
+        let mut history = Vec::new();
+        for id in siblings {
+            let contacts = if id == case_id {
+                state.contacts.clone()
+            } else {
+                match self.runtime.case(&id).await? {
+                    Some(s) => s.contacts,
+                    None => continue,
+                }
+            };
+            // A message that failed never reached anyone; a call attempt counts even
+            // unanswered or unconnected (Regulation F counts attempts).
+            let reached = |a: &&collections::contact::ContactAttempt| {
+                a.status != DeliveryStatus::Failed || a.channel == Channel::Call
+            };
+            history.extend(contacts.iter().filter(reached).map(|a| PastContact {
+                at: a.made_at,
+                channel: a.channel,
+                same_debt: id == case_id,
+                conversation: matches!(
+                    a.outcome,
+                    Some(
+                        ContactOutcome::Reached | ContactOutcome::Promise | ContactOutcome::Refused
+                    )
+                ),
+            }));
+        }
+        history.sort_by_key(|c| c.at);
+        Ok(GateInputs {
+            zones: candidate_zones(&debtor),
+            debtor: Some(debtor),
+            creditor,
+            history,
+        })
+    }
+
+    /// Asks the gate whether the case's debtor (or `recipient`) may be contacted on
+    /// `channel` now, and journals the decision on the case under `key`.
+    pub async fn check_contact(
+        &self,
+        tenant: &str,
+        case_id: &str,
+        req: Request,
+        actor: &str,
+        key: &str,
+    ) -> Result<Decision, DeskError> {
+        let now = self.clock.now();
+        let decision = self
+            .gate_inputs(tenant, case_id)
+            .await?
+            .decide(&self.gate, &req, now);
+        let fact = CaseFact::Contact(ContactFact::GateChecked {
+            request: req,
+            decision: decision.clone(),
+        });
+        // One record per evaluation: a deferred job asks again, under a new key.
+        let key = format!("{key}:gate@{}", now.timestamp_micros());
+        self.runtime
+            .record_fact(case_id, fact, actor, Some(key))
+            .await?;
+        Ok(decision)
+    }
+
+    /// Whether the case's debtor may be contacted on `channel` now and, if not, why and
+    /// from when: for the agent deciding what to do next. Not journalled: nothing is
+    /// contacted.
+    pub async fn contact_permission(
+        &self,
+        p: &Principal,
+        case_id: &str,
+        channel: Channel,
+        recipient: Recipient,
+    ) -> Result<Decision, DeskError> {
+        require(p, Operation::ReadCase, "read cases")?;
+        self.case(p, case_id).await?;
+        let req = Request { channel, recipient };
+        Ok(self
+            .gate_inputs(&p.tenant, case_id)
+            .await?
+            .decide(&self.gate, &req, self.clock.now()))
+    }
+}
+
+/// A contact made that the gate, asked again now under the pack version of its day,
+/// would have refused.
+#[derive(Debug, Clone)]
+pub struct Violation {
+    pub tenant: String,
+    pub case_id: String,
+    pub attempt: u32,
+    pub channel: Channel,
+    pub made_at: DateTime<Utc>,
+    pub decision: Decision,
+}
+
+/// What a compliance replay checked.
+#[derive(Debug, Default)]
+pub struct ReplayReport {
+    pub cases: usize,
+    pub contacts: usize,
+    pub violations: Vec<Violation>,
+}
+
+impl Desk {
+    /// Re-evaluates every contact made (on `case`, or on every case) under the rule pack
+    /// versions in force when it was made, with the debtor's flags and consents as they
+    /// stood then and the contacts made before it; lists those the gate would refuse.
+    /// The debtor's zones and jurisdiction are taken as they are now (their history is
+    /// not kept).
+    pub async fn replay_compliance(&self, case: Option<&str>) -> Result<ReplayReport, DeskError> {
+        let mut rows = cases::Entity::find()
+            .select_only()
+            .column(cases::Column::CaseId)
+            .column(cases::Column::Tenant)
+            .column(cases::Column::DebtorId);
+        if let Some(id) = case {
+            let debtor = cases::Entity::find_by_id(id.to_string())
+                .one(&self.db)
+                .await?
+                .ok_or_else(|| DeskError::CaseNotFound(id.to_string()))?;
+            rows = match &debtor.debtor_id {
+                // The debtor's other debts count for its limits.
+                Some(d) => rows
+                    .filter(cases::Column::Tenant.eq(debtor.tenant.as_str()))
+                    .filter(cases::Column::DebtorId.eq(d.as_str())),
+                None => rows.filter(cases::Column::CaseId.eq(id)),
+            };
+        }
+        let rows: Vec<(String, String, Option<String>)> = rows.into_tuple().all(&self.db).await?;
+        // One group per debtor (a case without one is a group of its own).
+        type Group = (Option<String>, Vec<String>);
+        let mut groups: std::collections::BTreeMap<(String, String), Group> = Default::default();
+        for (case_id, tenant, debtor) in rows {
+            let key = (
+                tenant,
+                debtor.clone().unwrap_or_else(|| format!("case {case_id}")),
+            );
+            let group = groups.entry(key).or_default();
+            group.0 = debtor;
+            group.1.push(case_id);
+        }
+        let mut report = ReplayReport::default();
+        for ((tenant, _), (debtor_id, case_ids)) in groups {
+            let debtor = match &debtor_id {
+                Some(d) => self.debtor_state(&tenant, d).await?,
+                None => None,
+            };
+            let zones = debtor.as_ref().map(candidate_zones).unwrap_or_default();
+            // Every attempt of the debtor, with its case and creditor.
+            let mut made = Vec::new();
+            for id in &case_ids {
+                let Some(state) = self.runtime.case(id).await? else {
+                    continue;
+                };
+                let creditor = state
+                    .ledger
+                    .as_ref()
+                    .and_then(|l| l.creditor())
+                    .unwrap_or(collections::creditor::DEFAULT_CREDITOR)
+                    .to_string();
+                report.cases += usize::from(case.is_none_or(|c| c == id));
+                for a in state.contacts {
+                    made.push((id.clone(), creditor.clone(), a));
+                }
+            }
+            made.sort_by_key(|(_, _, a)| a.made_at);
+            for (i, (case_id, creditor, attempt)) in made.iter().enumerate() {
+                if case.is_some_and(|c| c != case_id) {
+                    continue;
+                }
+                report.contacts += 1;
+                let history: Vec<PastContact> = made[..i]
+                    .iter()
+                    .filter(|(_, _, a)| {
+                        a.status != DeliveryStatus::Failed || a.channel == Channel::Call
+                    })
+                    .map(|(c, _, a)| PastContact {
+                        at: a.made_at,
+                        channel: a.channel,
+                        same_debt: c == case_id,
+                        conversation: matches!(
+                            a.outcome,
+                            Some(
+                                ContactOutcome::Reached
+                                    | ContactOutcome::Promise
+                                    | ContactOutcome::Refused
+                            )
+                        ),
+                    })
+                    .collect();
+                let inputs = GateInputs {
+                    debtor: debtor.clone(),
+                    creditor: creditor.clone(),
+                    zones: zones.clone(),
+                    history,
+                };
+                let req = Request {
+                    channel: attempt.channel,
+                    recipient: recipient_of(&attempt.recipient),
+                };
+                let decision = inputs.decide(&self.gate, &req, attempt.made_at);
+                if !decision.allowed() {
+                    report.violations.push(Violation {
+                        tenant: tenant.clone(),
+                        case_id: case_id.clone(),
+                        attempt: attempt.id,
+                        channel: attempt.channel,
+                        made_at: attempt.made_at,
+                        decision,
+                    });
+                }
+            }
+        }
+        Ok(report)
+    }
+}
+
+impl Desk {
+    /// An agent (or a partner's) call to the debtor or a related party, asked of the gate
+    /// first: blocked, it is refused with each rule and the next lawful slot
+    /// (`CONTACT_BLOCKED`) and nothing is dialled; allowed, the attempt is recorded
+    /// (`agent`, placed) for its outcome to be recorded when the call ends.
+    pub async fn start_call(
+        &self,
+        p: &Principal,
+        case_id: &str,
+        recipient: &str,
+        idempotency_key: Option<String>,
+    ) -> Result<collections::contact::ContactAttempt, DeskError> {
+        require(p, Operation::RecordActivity, "make calls")?;
+        self.case(p, case_id).await?;
+        let key = match idempotency_key {
+            Some(k) if k.trim().is_empty() || k.len() > 200 => {
+                return Err(DeskError::Invalid(
+                    "an idempotency key is 1 to 200 characters".into(),
+                ));
+            }
+            Some(k) => format!("call:{}:{k}", p.acting_identity()),
+            None => format!("call:{}:{}", p.acting_identity(), uuid::Uuid::new_v4()),
+        };
+        let state = self
+            .runtime
+            .case(case_id)
+            .await?
+            .ok_or_else(|| DeskError::CaseNotFound(case_id.to_string()))?;
+        if let Some(made) = state.contact_attempt_by_key(&key) {
+            return Ok(made.clone());
+        }
+        let req = Request {
+            channel: Channel::Call,
+            recipient: recipient_of(recipient.trim()),
+        };
+        let actor = p.acting_identity();
+        let now = self.clock.now();
+        let inputs = self.gate_inputs(&p.tenant, case_id).await?;
+        let decision = inputs.decide(&self.gate, &req, now);
+        self.runtime
+            .record_fact(
+                case_id,
+                CaseFact::Contact(ContactFact::GateChecked {
+                    request: req,
+                    decision: decision.clone(),
+                }),
+                &actor,
+                Some(format!("{key}:gate@{}", now.timestamp_micros())),
+            )
+            .await?;
+        if !decision.allowed() {
+            return Err(DeskError::ContactBlocked(Box::new(decision)));
+        }
+        let debtor = inputs.debtor.as_ref().ok_or_else(|| {
+            DeskError::Invalid("the case has no registered debtor to call".into())
+        })?;
+        let phone = contact_point(debtor, &req, now)
+            .and_then(|c| match &c.point {
+                collections::debtor::ContactPoint::Phone(p) => Some(p.e164().to_string()),
+                _ => None,
+            })
+            .ok_or_else(|| DeskError::Invalid(format!("no phone on file for the {recipient}")))?;
+        let attempt = collections::contact::ContactAttempt {
+            id: state.next_contact_attempt(),
+            key: key.clone(),
+            channel: Channel::Call,
+            destination: phone,
+            recipient: recipient.trim().to_string(),
+            template: None,
+            provider: "agent".into(),
+            provider_message_id: None,
+            status: DeliveryStatus::Sent,
+            detail: None,
+            outcome: None,
+            made_at: now,
+            updated_at: now,
+        };
+        self.runtime
+            .record_fact(
+                case_id,
+                CaseFact::Contact(ContactFact::AttemptMade {
+                    attempt: attempt.clone(),
+                }),
+                &actor,
+                Some(key),
+            )
+            .await?;
+        Ok(attempt)
+    }
+}
