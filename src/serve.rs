@@ -49,6 +49,10 @@ pub struct ServeArgs {
     /// and end-to-end runs of whole strategies, never for production.
     #[arg(long, env = "RECOBRO_VIRTUAL_CLOCK")]
     pub virtual_clock: bool,
+    /// Directory of contact rule packs (`*.toml`) added to the bundled laws: a new
+    /// version of a law, or a creditor's stricter policy (docs/compliance.md).
+    #[arg(long, value_name = "DIR", env = "RECOBRO_RULE_PACKS")]
+    pub rule_packs: Option<PathBuf>,
 }
 
 impl ServeArgs {
@@ -149,6 +153,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         )),
         Some(_) => None,
     };
+    let gate = crate::compliance_cmd::gate(args.rule_packs.as_deref())?;
     let channels = match &args.channels {
         Some(path) => contact::config::ChannelsConfig::read(path).map_err(anyhow::Error::msg)?,
         None => Default::default(),
@@ -179,8 +184,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let documents =
         documents::DocumentService::new(services::desk::Desk::new(runtime.clone()), documents)
             .context("cannot open the document store")?;
-    let (handlers, receipts) =
-        builtin_jobs(&runtime, &db, &channels, &args.storage.data_dir, &documents)?;
+    let (handlers, receipts) = builtin_jobs(
+        &runtime,
+        &db,
+        &channels,
+        &args.storage.data_dir,
+        &documents,
+        &gate,
+    )?;
     tracing::info!(handled = ?handlers, "built-in job handlers");
     let jobs = services::runtime::jobs::spawn(runtime.clone(), handlers, Default::default());
     tracing::info!(virtual_clock = args.virtual_clock, "case runtime started");
@@ -204,7 +215,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         }
     };
     let app = graphql::app::HttpApp::new(
-        services::desk::Desk::new(runtime.clone()),
+        services::desk::Desk::new(runtime.clone()).with_gate(gate.clone()),
         auth,
         documents,
         limits,
@@ -244,12 +255,13 @@ fn builtin_jobs(
     channels: &contact::config::ChannelsConfig,
     data_dir: &Path,
     documents: &documents::DocumentService,
+    gate: &std::sync::Arc<collections::compliance::Gate>,
 ) -> anyhow::Result<(
     services::runtime::jobs::JobHandlers,
     graphql::contact_callbacks::ContactReceipts,
 )> {
     use partners::jobs::{PlaceWithPartner, ReleasePlacement, RequestClaimFiling};
-    let desk = services::desk::Desk::new(runtime.clone());
+    let desk = services::desk::Desk::new(runtime.clone()).with_gate(gate.clone());
     let connected = channels
         .connect(
             contact::ContactJobs::new(desk.clone(), contact::templates::Templates::new(db.clone())),

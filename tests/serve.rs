@@ -387,6 +387,71 @@ fn a_bad_channels_file_stops_serve_with_the_reason() {
     }
 }
 
+/// A rule pack that contradicts itself stops `serve` with its file, line and reason;
+/// a valid one is taken.
+#[test]
+fn a_bad_rule_pack_stops_serve_with_its_line() {
+    let tmp = TempDir::new();
+    let data = tmp.0.join("data");
+    let packs = tmp.0.join("packs");
+    std::fs::create_dir_all(&packs).unwrap();
+    std::fs::write(
+        packs.join("acme.toml"),
+        "id = \"acme-hours\"\nversion = 1\neffective_from = \"2026-01-01\"\n\
+         title = \"Acme\"\nauthority = \"policy\"\ncreditor = \"acme\"\n\n\
+         [[rule]]\nid = \"evenings\"\nreference = \"Acme policy 4.2\"\nkind = \"hours\"\n\
+         windows = [{ days = [\"mon\"], from = \"19:00\", to = \"07:00\" }]\n",
+    )
+    .unwrap();
+    let out = run_fails(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--rule-packs",
+        packs.to_str().unwrap(),
+    ]);
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("acme.toml:8: rule evenings: window 19:00–07:00 is empty"),
+        "{err}"
+    );
+    let missing = tmp.0.join("no-packs");
+    let out = run_fails(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--rule-packs",
+        missing.to_str().unwrap(),
+    ]);
+    assert!(
+        text(&out.stderr).contains("cannot read the rule pack directory"),
+        "{}",
+        text(&out.stderr)
+    );
+    std::fs::write(
+        packs.join("acme.toml"),
+        "id = \"acme-hours\"\nversion = 1\neffective_from = \"2026-01-01\"\n\
+         title = \"Acme\"\nauthority = \"policy\"\ncreditor = \"acme\"\n\n\
+         [[rule]]\nid = \"days\"\nreference = \"Acme policy 4.2\"\nkind = \"hours\"\n\
+         windows = [{ days = [\"mon\"], from = \"09:00\", to = \"17:00\" }]\n",
+    )
+    .unwrap();
+    let server = Server::start(
+        &[
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--rule-packs",
+            packs.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(server.get("/readyz").0, 200);
+}
+
 // --- verify ---
 
 /// Writes chains of three valid entries for `case-a` and `case-b`.

@@ -28,19 +28,7 @@ pub struct Addressee {
     pub address: Option<String>,
 }
 
-/// `recipient` from the task's inputs: `"guarantor"`, or an object with a `role`;
-/// the debtor when absent.
-pub fn recipient_role(vars: &Vars) -> String {
-    match vars.get("recipient") {
-        Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_ascii_lowercase(),
-        Some(Value::Object(o)) => o
-            .get("role")
-            .and_then(Value::as_str)
-            .unwrap_or("debtor")
-            .to_ascii_lowercase(),
-        _ => "debtor".into(),
-    }
-}
+pub use services::desk::compliance::recipient_role;
 
 /// The contact point of `role` that `channel` may use at `at`, or why there is none.
 pub fn addressee(

@@ -18,17 +18,7 @@ use crate::context::{Inputs, addressee, message_context, recipient_role};
 use crate::message::{OutgoingMessage, SendError, Sender};
 use crate::templates::{self, Templates, render_message};
 
-/// The channel a `contact.*` job type uses.
-pub fn channel_of_job_type(job_type: &str) -> Option<Channel> {
-    Some(match job_type {
-        "contact.sms" => Channel::Sms,
-        "contact.whatsapp" => Channel::WhatsApp,
-        "contact.email" => Channel::Email,
-        "contact.letter" => Channel::Letter,
-        "contact.call" => Channel::Call,
-        _ => return None,
-    })
-}
+pub use services::desk::compliance::channel_of_job_type;
 
 /// Makes one contact attempt per job, through the sender configured for its channel.
 #[derive(Clone)]

@@ -262,3 +262,117 @@ async fn a_call_is_placed_only_when_the_law_allows(db: &DatabaseConnection) {
     w.h.stop().await;
 }
 on_both!(start_call, super::a_call_is_placed_only_when_the_law_allows);
+
+const SMS_MODEL: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" id="d" targetNamespace="t">
+  <bpmn:process id="gateway-sms" isExecutable="true">
+    <bpmn:startEvent id="start" />
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="send" />
+    <bpmn:serviceTask id="send">
+      <bpmn:extensionElements><zeebe:taskDefinition type="contact.sms" retries="3" /></bpmn:extensionElements>
+    </bpmn:serviceTask>
+    <bpmn:sequenceFlow id="f2" sourceRef="send" targetRef="sent" />
+    <bpmn:endEvent id="sent" />
+  </bpmn:process>
+</bpmn:definitions>
+"#;
+
+const ACTIVATE: &str = "mutation($w: String!) {
+    activateJobs(type: \"contact.sms\", maxJobs: 10, lockDuration: 60000, worker: $w) { id caseId } }";
+
+/// The creditor's own SMS gateway works `contact.sms` as an external worker: the gate
+/// stands in front of it as in front of the built-in channels.
+async fn an_external_contact_worker_gets_a_job_only_when_the_law_allows(db: &DatabaseConnection) {
+    let w = World::new(db).await;
+    w.h.ok(
+        &w.supervisor,
+        "mutation($x: String!) { deployProcess(name: \"gateway-sms.bpmn\", xml: $x) { created } }",
+        json!({"x": SMS_MODEL}),
+    )
+    .await;
+    colombian(&w, "D-CO-9").await;
+    let open = "mutation($d: ID!, $r: String!) { openCase(input: {processId: \"gateway-sms\",
+        externalRef: $r, debtor: {id: $d, name: \"Ana\"}}) { caseId } }";
+    let case =
+        w.h.ok(&w.agent, open, json!({"d": "D-CO-9", "r": "GW-1"}))
+            .await["openCase"]["caseId"]
+            .as_str()
+            .unwrap()
+            .to_string();
+    let worker = |h: &super::Harness| {
+        let p = services::access::Principal::new(
+            "sms-gateway",
+            super::TENANT,
+            services::access::Role::Worker,
+            None,
+            vec!["contact.sms".into()],
+        )
+        .unwrap();
+        h.auth
+            .issuer()
+            .issue(&p, chrono::Duration::hours(1))
+            .unwrap()
+    };
+    // 3:00 in Bogotá: nothing to work; the decision is journalled, the job waits.
+    let got = w.h.ok(&worker(&w.h), ACTIVATE, json!({"w": "gw"})).await;
+    assert_eq!(got["activateJobs"], json!([]));
+    let read = "query($c: ID!) { case(id: $c) { status contactAttempts { provider status }
+        complianceDecisions { allowed actor nextLawfulSlot } } }";
+    let c = w.h.ok(&w.auditor, read, json!({"c": case})).await["case"].clone();
+    assert_eq!(c["contactAttempts"], json!([]));
+    assert_eq!(
+        c["complianceDecisions"],
+        json!([{"allowed": false, "actor": "worker:contact.sms", "nextLawfulSlot": "2026-03-02T12:00:00+00:00"}])
+    );
+    // Still too early a minute before 7:00.
+    w.h.clock.advance(chrono::Duration::minutes(3 * 60 + 59));
+    let got = w.h.ok(&worker(&w.h), ACTIVATE, json!({"w": "gw"})).await;
+    assert_eq!(got["activateJobs"], json!([]));
+    // At 7:00 the job goes out, and the attempt is on the case for the limits to count.
+    w.h.clock.advance(chrono::Duration::minutes(1));
+    let got = w.h.ok(&worker(&w.h), ACTIVATE, json!({"w": "gw"})).await;
+    assert_eq!(got["activateJobs"][0]["caseId"], case.as_str(), "{got}");
+    let auditor =
+        w.h.token(services::access::Role::Auditor, "aud", None)
+            .await;
+    let c = w.h.ok(&auditor, read, json!({"c": case})).await["case"].clone();
+    assert_eq!(
+        c["contactAttempts"],
+        json!([{"provider": "worker:gw", "status": "SENDING"}])
+    );
+    assert_eq!(c["complianceDecisions"].as_array().unwrap().len(), 2);
+    assert_eq!(c["complianceDecisions"][1]["allowed"], true);
+    // The lock lapses: the next worker gets the same job, not a second attempt.
+    w.h.clock.advance(chrono::Duration::minutes(2));
+    let got = w.h.ok(&worker(&w.h), ACTIVATE, json!({"w": "gw-2"})).await;
+    assert_eq!(got["activateJobs"][0]["caseId"], case.as_str(), "{got}");
+    let c = w.h.ok(&auditor, read, json!({"c": case})).await["case"].clone();
+    assert_eq!(c["contactAttempts"].as_array().unwrap().len(), 1);
+    assert_eq!(c["complianceDecisions"].as_array().unwrap().len(), 2);
+
+    // Under a law with no pack, the job becomes an incident and goes to no worker.
+    let agent = w.h.token(services::access::Role::Agent, "alex", None).await;
+    w.h.ok(
+        &agent,
+        REGISTER,
+        json!({"i": {"id": "D-PE-9", "kind": "PERSON", "name": "Rosa", "country": "PE",
+                     "contacts": [{"point": {"phone": {"number": "+51 912 345 678"}}}]}}),
+    )
+    .await;
+    let peru =
+        w.h.ok(&agent, open, json!({"d": "D-PE-9", "r": "GW-2"}))
+            .await["openCase"]["caseId"]
+            .as_str()
+            .unwrap()
+            .to_string();
+    let got = w.h.ok(&worker(&w.h), ACTIVATE, json!({"w": "gw"})).await;
+    assert_eq!(got["activateJobs"], json!([]), "{got}");
+    let c = w.h.ok(&auditor, read, json!({"c": peru})).await["case"].clone();
+    assert_eq!(c["status"], "incident", "{c}");
+    w.h.stop().await;
+}
+on_both!(
+    external_contact_worker,
+    super::an_external_contact_worker_gets_a_job_only_when_the_law_allows
+);

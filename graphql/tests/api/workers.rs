@@ -1,7 +1,8 @@
 //! External job workers over GraphQL: activation locks a job to one worker, an expired
 //! lock hands it to another and refuses the first one's late answer, answers are
 //! idempotent, errors reach the model's boundary event, and a worker works only its
-//! types.
+//! types. (The job type here is not a contact: contact jobs also pass the compliance
+//! gate, tested in `compliance.rs`.)
 
 use std::sync::{Arc, Mutex};
 
@@ -19,7 +20,7 @@ const SMS: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
     <bpmn:startEvent id="start" />
     <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="send" />
     <bpmn:serviceTask id="send">
-      <bpmn:extensionElements><zeebe:taskDefinition type="contact.sms" retries="3" /></bpmn:extensionElements>
+      <bpmn:extensionElements><zeebe:taskDefinition type="debtor.enrich" retries="3" /></bpmn:extensionElements>
     </bpmn:serviceTask>
     <bpmn:boundaryEvent id="bad" attachedToRef="send">
       <bpmn:errorEventDefinition errorRef="Invalid" />
@@ -70,7 +71,7 @@ async fn open(w: &World, reference: &str) -> String {
 }
 
 fn activate(worker: &str, wait: i64) -> Value {
-    json!({"t": "contact.sms", "w": worker, "wait": wait})
+    json!({"t": "debtor.enrich", "w": worker, "wait": wait})
 }
 
 async fn workers_take_jobs_under_locks(db: &DatabaseConnection) {
@@ -82,7 +83,7 @@ async fn workers_take_jobs_under_locks(db: &DatabaseConnection) {
         json!({"x": SMS}),
     )
     .await;
-    let bot = worker_token(&w, &["contact.sms"]).await;
+    let bot = worker_token(&w, &["debtor.enrich"]).await;
     let mailer = worker_token(&w, &["contact.email"]).await;
 
     // Nothing to do: a bounded wait answers empty.
@@ -242,7 +243,7 @@ async fn activation_costs_a_few_statements(db: &DatabaseConnection) {
         json!({"x": SMS}),
     )
     .await;
-    let bot = worker_token(&w, &["contact.sms"]).await;
+    let bot = worker_token(&w, &["debtor.enrich"]).await;
     // Another tenant's jobs first, among the candidates the first lock batch reads.
     let rt = h.desk.runtime();
     rt.deploy("sms.bpmn", SMS, "elsewhere").await.unwrap();
@@ -267,7 +268,7 @@ async fn activation_costs_a_few_statements(db: &DatabaseConnection) {
     let got = h
         .ok(
             &bot,
-            "mutation { activateJobs(type: \"contact.sms\", maxJobs: 32, lockDuration: 60000, worker: \"bulk\") { id caseId } }",
+            "mutation { activateJobs(type: \"debtor.enrich\", maxJobs: 32, lockDuration: 60000, worker: \"bulk\") { id caseId } }",
             json!({}),
         )
         .await;
@@ -292,7 +293,7 @@ async fn activation_costs_a_few_statements(db: &DatabaseConnection) {
     let rest = h
         .ok(
             &bot,
-            "mutation { activateJobs(type: \"contact.sms\", maxJobs: 32, lockDuration: 60000, worker: \"other\") { id caseId } }",
+            "mutation { activateJobs(type: \"debtor.enrich\", maxJobs: 32, lockDuration: 60000, worker: \"other\") { id caseId } }",
             json!({}),
         )
         .await;

@@ -9,7 +9,9 @@ use collections::compliance::{
     Basis, Decision, Facts, Gate, GateRefusal, PastContact, Recipient, Request,
 };
 use collections::contact::{ContactOutcome, DeliveryStatus};
-use collections::debtor::{Channel, Contact, Debtor, Relationship, Tz, candidate_zones};
+use collections::debtor::{
+    Channel, Contact, ContactPoint, Debtor, Relationship, Tz, candidate_zones,
+};
 use orm::entities::cases;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 
@@ -480,7 +482,7 @@ impl Desk {
         })?;
         let phone = contact_point(debtor, &req, now)
             .and_then(|c| match &c.point {
-                collections::debtor::ContactPoint::Phone(p) => Some(p.e164().to_string()),
+                ContactPoint::Phone(p) => Some(p.e164().to_string()),
                 _ => None,
             })
             .ok_or_else(|| DeskError::Invalid(format!("no phone on file for the {recipient}")))?;
@@ -510,5 +512,155 @@ impl Desk {
             )
             .await?;
         Ok(attempt)
+    }
+}
+
+/// The channel of a built-in contact job type (`contact.sms`, …).
+pub fn channel_of_job_type(job_type: &str) -> Option<Channel> {
+    Some(match job_type {
+        "contact.sms" => Channel::Sms,
+        "contact.whatsapp" => Channel::WhatsApp,
+        "contact.email" => Channel::Email,
+        "contact.letter" => Channel::Letter,
+        "contact.call" => Channel::Call,
+        _ => return None,
+    })
+}
+
+/// The recipient role a contact job names in its `recipient` variable (`debtor` when
+/// none, or `{"role": …}`).
+pub fn recipient_role(vars: &bpmn::expr::Vars) -> String {
+    match vars.get("recipient") {
+        Some(serde_json::Value::String(s)) if !s.trim().is_empty() => s.trim().to_ascii_lowercase(),
+        Some(serde_json::Value::Object(o)) => o
+            .get("role")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or("debtor")
+            .to_ascii_lowercase(),
+        _ => "debtor".into(),
+    }
+}
+
+impl Desk {
+    /// A contact job an external worker is about to take asks the gate first, as a
+    /// built-in channel's does. Allowed: the attempt is recorded as handed to the worker
+    /// (under the job's key, so the limits count it), and the job goes out. Blocked: the
+    /// job stays — due again at the next lawful slot, or an incident when no slot will
+    /// come — and this worker does not get it. A job whose attempt is already recorded
+    /// (its first holder's lock expired) goes out without asking again.
+    pub(super) async fn gate_lets_worker_contact(
+        &self,
+        p: &Principal,
+        row: &orm::entities::outbox::Model,
+        spec: &bpmn::engine::JobSpec,
+        state: &crate::case::CaseState,
+        worker: &str,
+    ) -> Result<bool, DeskError> {
+        use orm::entities::outbox;
+        use sea_orm::sea_query::Expr;
+        let Some(channel) = channel_of_job_type(&spec.job_type) else {
+            return Ok(true);
+        };
+        let key = format!("job-{}", row.id);
+        if state.contact_attempt_by_key(&key).is_some() {
+            return Ok(true);
+        }
+        let variables = state.instance.visible_variables(spec.job);
+        let role = recipient_role(&variables);
+        let req = Request {
+            channel,
+            recipient: recipient_of(&role),
+        };
+        let actor = format!("worker:{}", spec.job_type);
+        let now = self.clock.now();
+        let inputs = self.gate_inputs(&p.tenant, &row.case_id).await?;
+        let decision = inputs.decide(&self.gate, &req, now);
+        self.runtime
+            .record_fact(
+                &row.case_id,
+                CaseFact::Contact(ContactFact::GateChecked {
+                    request: req,
+                    decision: decision.clone(),
+                }),
+                &actor,
+                Some(format!("{key}:gate@{}", now.timestamp_micros())),
+            )
+            .await?;
+        let release = outbox::Entity::update_many()
+            .col_expr(
+                outbox::Column::LockedBy,
+                Expr::value(Option::<String>::None),
+            )
+            .col_expr(
+                outbox::Column::LockedUntil,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
+            .filter(outbox::Column::Id.eq(row.id));
+        if !decision.allowed() {
+            let why = DeskError::ContactBlocked(Box::new(decision.clone())).to_string();
+            match decision.next_slot {
+                Some(slot) => {
+                    release
+                        .col_expr(outbox::Column::NextAttemptAt, Expr::value(slot))
+                        .exec(&self.db)
+                        .await?;
+                }
+                None => {
+                    let fail = bpmn::engine::Event::FailJob {
+                        job: spec.job,
+                        retries: 0,
+                        message: why,
+                        retry_backoff_ms: 0,
+                    };
+                    self.runtime
+                        .execute(
+                            &row.case_id,
+                            crate::runtime::Command::Engine(fail),
+                            &actor,
+                            Some(format!("{key}:blocked")),
+                        )
+                        .await?;
+                    release
+                        .col_expr(outbox::Column::DeliveredAt, Expr::value(Some(now)))
+                        .exec(&self.db)
+                        .await?;
+                }
+            }
+            return Ok(false);
+        }
+        let destination = inputs
+            .debtor
+            .as_ref()
+            .and_then(|d| contact_point(d, &req, now))
+            .map(|c| match &c.point {
+                ContactPoint::Phone(p) => p.e164().to_string(),
+                ContactPoint::Email(e) => e.as_str().to_string(),
+                ContactPoint::Postal(a) => a.envelope_lines().join(", "),
+            })
+            .unwrap_or_default();
+        let attempt = collections::contact::ContactAttempt {
+            id: state.next_contact_attempt(),
+            key: key.clone(),
+            channel,
+            destination,
+            recipient: role,
+            template: None,
+            provider: format!("worker:{worker}"),
+            provider_message_id: None,
+            status: DeliveryStatus::Sending,
+            detail: None,
+            outcome: None,
+            made_at: now,
+            updated_at: now,
+        };
+        self.runtime
+            .record_fact(
+                &row.case_id,
+                CaseFact::Contact(ContactFact::AttemptMade { attempt }),
+                &actor,
+                Some(format!("{key}:made")),
+            )
+            .await?;
+        Ok(true)
     }
 }

@@ -246,6 +246,12 @@ impl Desk {
                 let Some(state) = self.runtime.case(&row.case_id).await? else {
                     continue;
                 };
+                if !self
+                    .gate_lets_worker_contact(p, &row, &spec, &state, &a.worker)
+                    .await?
+                {
+                    continue;
+                }
                 out.push(ActivatedJob {
                     id: row.id,
                     case_id: row.case_id,
