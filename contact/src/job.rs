@@ -202,12 +202,7 @@ impl ContactJobs {
                     message: m,
                 }
             })?;
-        let creditor = state
-            .ledger
-            .as_ref()
-            .and_then(|l| l.creditor())
-            .unwrap_or(collections::creditor::DEFAULT_CREDITOR)
-            .to_string();
+        let creditor = state.creditor().to_string();
         let language = debtor
             .as_ref()
             .and_then(|d| d.language.as_ref())

@@ -87,12 +87,7 @@ pub async fn preview(
             None,
         ),
     };
-    let creditor = state
-        .ledger
-        .as_ref()
-        .and_then(|l| l.creditor())
-        .unwrap_or(collections::creditor::DEFAULT_CREDITOR)
-        .to_string();
+    let creditor = state.creditor().to_string();
     let language = match &req.language {
         Some(l) => Some(
             LanguageTag::parse(l)

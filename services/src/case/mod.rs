@@ -319,6 +319,14 @@ impl CaseState {
         self.instance.status != Status::Active
     }
 
+    /// The creditor the case's debts are owed to (`default` before any account).
+    pub fn creditor(&self) -> &str {
+        self.ledger
+            .as_ref()
+            .and_then(|l| l.creditor())
+            .unwrap_or(collections::creditor::DEFAULT_CREDITOR)
+    }
+
     /// The `payment-received` message for a recorded payment, when the process has a
     /// subscription for it. Amounts come as exact decimal text and as integer minor
     /// units (for comparisons in FEEL), never as floating point.

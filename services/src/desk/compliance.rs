@@ -84,6 +84,20 @@ fn contact_point<'a>(debtor: &'a Debtor, req: &Request, at: DateTime<Utc>) -> Op
         .or_else(|| usable.clone().next())
 }
 
+/// An attempt as the rules count it: a message that failed never reached anyone; a
+/// call attempt counts even unanswered or unconnected (Regulation F counts attempts).
+fn past_contact(a: &collections::contact::ContactAttempt, same_debt: bool) -> Option<PastContact> {
+    (a.status != DeliveryStatus::Failed || a.channel == Channel::Call).then_some(PastContact {
+        at: a.made_at,
+        channel: a.channel,
+        same_debt,
+        conversation: matches!(
+            a.outcome,
+            Some(ContactOutcome::Reached | ContactOutcome::Promise | ContactOutcome::Refused)
+        ),
+    })
+}
+
 /// Who a recipient role names, as contact jobs give it (`debtor`, `guarantor`, …).
 pub fn recipient_of(role: &str) -> Recipient {
     match role {
@@ -166,12 +180,7 @@ impl Desk {
             .case(case_id)
             .await?
             .ok_or_else(|| DeskError::CaseNotFound(case_id.to_string()))?;
-        let creditor = state
-            .ledger
-            .as_ref()
-            .and_then(|l| l.creditor())
-            .unwrap_or(collections::creditor::DEFAULT_CREDITOR)
-            .to_string();
+        let creditor = state.creditor().to_string();
         let debtor_id = cases::Entity::find_by_id(case_id.to_string())
             .select_only()
             .column(cases::Column::DebtorId)
@@ -217,22 +226,11 @@ impl Desk {
                     None => continue,
                 }
             };
-            // A message that failed never reached anyone; a call attempt counts even
-            // unanswered or unconnected (Regulation F counts attempts).
-            let reached = |a: &&collections::contact::ContactAttempt| {
-                a.status != DeliveryStatus::Failed || a.channel == Channel::Call
-            };
-            history.extend(contacts.iter().filter(reached).map(|a| PastContact {
-                at: a.made_at,
-                channel: a.channel,
-                same_debt: id == case_id,
-                conversation: matches!(
-                    a.outcome,
-                    Some(
-                        ContactOutcome::Reached | ContactOutcome::Promise | ContactOutcome::Refused
-                    )
-                ),
-            }));
+            history.extend(
+                contacts
+                    .iter()
+                    .filter_map(|a| past_contact(a, id == case_id)),
+            );
         }
         history.sort_by_key(|c| c.at);
         Ok(GateInputs {
@@ -258,16 +256,30 @@ impl Desk {
             .gate_inputs(tenant, case_id)
             .await?
             .decide(&self.gate, &req, now);
+        self.journal_decision(case_id, req, &decision, actor, key)
+            .await?;
+        Ok(decision)
+    }
+
+    /// Journals a decision on the case. One record per evaluation: a deferred job asks
+    /// again later, under a new key.
+    async fn journal_decision(
+        &self,
+        case_id: &str,
+        req: Request,
+        decision: &Decision,
+        actor: &str,
+        key: &str,
+    ) -> Result<(), DeskError> {
         let fact = CaseFact::Contact(ContactFact::GateChecked {
             request: req,
             decision: decision.clone(),
         });
-        // One record per evaluation: a deferred job asks again, under a new key.
-        let key = format!("{key}:gate@{}", now.timestamp_micros());
+        let key = format!("{key}:gate@{}", decision.at.timestamp_micros());
         self.runtime
             .record_fact(case_id, fact, actor, Some(key))
             .await?;
-        Ok(decision)
+        Ok(())
     }
 
     /// Whether the case's debtor may be contacted on `channel` now and, if not, why and
@@ -361,12 +373,7 @@ impl Desk {
                 let Some(state) = self.runtime.case(id).await? else {
                     continue;
                 };
-                let creditor = state
-                    .ledger
-                    .as_ref()
-                    .and_then(|l| l.creditor())
-                    .unwrap_or(collections::creditor::DEFAULT_CREDITOR)
-                    .to_string();
+                let creditor = state.creditor().to_string();
                 report.cases += usize::from(case.is_none_or(|c| c == id));
                 for a in state.contacts {
                     made.push((id.clone(), creditor.clone(), a));
@@ -380,22 +387,7 @@ impl Desk {
                 report.contacts += 1;
                 let history: Vec<PastContact> = made[..i]
                     .iter()
-                    .filter(|(_, _, a)| {
-                        a.status != DeliveryStatus::Failed || a.channel == Channel::Call
-                    })
-                    .map(|(c, _, a)| PastContact {
-                        at: a.made_at,
-                        channel: a.channel,
-                        same_debt: c == case_id,
-                        conversation: matches!(
-                            a.outcome,
-                            Some(
-                                ContactOutcome::Reached
-                                    | ContactOutcome::Promise
-                                    | ContactOutcome::Refused
-                            )
-                        ),
-                    })
+                    .filter_map(|(c, _, a)| past_contact(a, c == case_id))
                     .collect();
                 let inputs = GateInputs {
                     debtor: debtor.clone(),
@@ -463,16 +455,7 @@ impl Desk {
         let now = self.clock.now();
         let inputs = self.gate_inputs(&p.tenant, case_id).await?;
         let decision = inputs.decide(&self.gate, &req, now);
-        self.runtime
-            .record_fact(
-                case_id,
-                CaseFact::Contact(ContactFact::GateChecked {
-                    request: req,
-                    decision: decision.clone(),
-                }),
-                &actor,
-                Some(format!("{key}:gate@{}", now.timestamp_micros())),
-            )
+        self.journal_decision(case_id, req, &decision, &actor, &key)
             .await?;
         if !decision.allowed() {
             return Err(DeskError::ContactBlocked(Box::new(decision)));
@@ -575,16 +558,7 @@ impl Desk {
         let now = self.clock.now();
         let inputs = self.gate_inputs(&p.tenant, &row.case_id).await?;
         let decision = inputs.decide(&self.gate, &req, now);
-        self.runtime
-            .record_fact(
-                &row.case_id,
-                CaseFact::Contact(ContactFact::GateChecked {
-                    request: req,
-                    decision: decision.clone(),
-                }),
-                &actor,
-                Some(format!("{key}:gate@{}", now.timestamp_micros())),
-            )
+        self.journal_decision(&row.case_id, req, &decision, &actor, &key)
             .await?;
         let release = outbox::Entity::update_many()
             .col_expr(
