@@ -10,6 +10,7 @@ use crate::debtor::{
 };
 
 mod packs;
+mod portfolio;
 mod properties;
 
 /// A debtor as the tests vary it.
