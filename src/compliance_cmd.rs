@@ -2,12 +2,8 @@
 //! compliance gate under the rule pack version of its day; lists each that should not
 //! have happened and exits 1 if there is any.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
-
-use anyhow::Context as _;
-use collections::compliance::{Gate, RulePack};
 
 use crate::settings::{self, StorageArgs};
 
@@ -31,14 +27,7 @@ pub struct ReplayArgs {
 
 pub fn run(cmd: ComplianceCommand) -> ExitCode {
     let ComplianceCommand::Replay(args) = cmd;
-    match actix_web::rt::System::new().block_on(replay(&args)) {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::FAILURE,
-        Err(err) => {
-            eprintln!("error: {}", settings::error_chain(&err));
-            ExitCode::FAILURE
-        }
-    }
+    settings::check_exit(actix_web::rt::System::new().block_on(replay(&args)))
 }
 
 /// One line per violation (case, attempt, channel, when, each rule with its
@@ -46,12 +35,8 @@ pub fn run(cmd: ComplianceCommand) -> ExitCode {
 async fn replay(args: &ReplayArgs) -> anyhow::Result<bool> {
     let target = args.storage.target(false)?;
     let db = settings::open(&target).await?;
-    let rt = services::runtime::Runtime::start(
-        db.clone(),
-        Arc::new(services::clock::SystemClock),
-        services::runtime::RuntimeConfig::default(),
-    );
-    let gate = gate(args.rule_packs.as_deref())?;
+    let rt = settings::offline_runtime(&db);
+    let gate = settings::rule_packs(args.rule_packs.as_deref())?;
     let report = services::desk::Desk::new(rt)
         .with_gate(gate)
         .replay_compliance(args.case.as_deref())
@@ -75,30 +60,4 @@ async fn replay(args: &ReplayArgs) -> anyhow::Result<bool> {
         report.contacts, report.cases
     );
     Ok(report.violations.is_empty())
-}
-
-/// The bundled law packs plus every `*.toml` in `dir`; a pack that does not parse or
-/// contradicts itself stops the command with its file, line and reason.
-pub fn gate(dir: Option<&Path>) -> anyhow::Result<Arc<Gate>> {
-    let Some(dir) = dir else {
-        return Ok(services::desk::compliance::bundled_gate());
-    };
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .with_context(|| format!("cannot read the rule pack directory {}", dir.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-        .collect();
-    files.sort();
-    let mut packs = Vec::with_capacity(files.len());
-    for file in files {
-        let text = std::fs::read_to_string(&file)
-            .with_context(|| format!("cannot read the rule pack {}", file.display()))?;
-        packs.push(
-            RulePack::parse(&file.display().to_string(), &text)
-                .map_err(|e| anyhow::anyhow!("invalid rule pack {e}"))?,
-        );
-    }
-    Ok(Arc::new(
-        Gate::with_bundled(packs).map_err(|e| anyhow::anyhow!("invalid rule packs: {e}"))?,
-    ))
 }

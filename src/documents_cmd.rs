@@ -42,14 +42,7 @@ pub fn run(cmd: DocumentsCommand) -> ExitCode {
             DocumentsCommand::Sweep { storage, store } => sweep(&storage, &store).await,
         }
     });
-    match result {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::FAILURE,
-        Err(e) => {
-            eprintln!("error: {}", settings::error_chain(&e));
-            ExitCode::FAILURE
-        }
-    }
+    settings::check_exit(result)
 }
 
 async fn service(storage: &StorageArgs, store: &StoreArgs) -> anyhow::Result<DocumentService> {

@@ -2,7 +2,6 @@
 //! with the projections (case row, open tasks, timers, message subscriptions).
 
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use crate::settings::{self, StorageArgs};
 
@@ -18,24 +17,13 @@ pub struct ReplayArgs {
 /// Prints the rebuilt state's summary, then each mismatch or `projection matches the
 /// journal`. Exit 0 when they match, 1 otherwise or when the case cannot be rebuilt.
 pub fn run(args: ReplayArgs) -> ExitCode {
-    match actix_web::rt::System::new().block_on(replay(&args)) {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::FAILURE,
-        Err(err) => {
-            eprintln!("error: {}", settings::error_chain(&err));
-            ExitCode::FAILURE
-        }
-    }
+    settings::check_exit(actix_web::rt::System::new().block_on(replay(&args)))
 }
 
 async fn replay(args: &ReplayArgs) -> anyhow::Result<bool> {
     let target = args.storage.target(false)?;
     let db = settings::open(&target).await?;
-    let rt = services::runtime::Runtime::start(
-        db.clone(),
-        Arc::new(services::clock::SystemClock),
-        services::runtime::RuntimeConfig::default(),
-    );
+    let rt = settings::offline_runtime(&db);
     let check = rt.check_projection(&args.case).await;
     db.close().await.ok();
     let check = check?;

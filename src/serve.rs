@@ -153,13 +153,16 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         )),
         Some(_) => None,
     };
-    let gate = crate::compliance_cmd::gate(args.rule_packs.as_deref())?;
+    // One desk, cloned into every part: the clones share the gate, the waiting workers
+    // and the delivered marks.
+    let desk = services::desk::Desk::new(runtime.clone())
+        .with_gate(crate::settings::rule_packs(args.rule_packs.as_deref())?);
     let channels = match &args.channels {
         Some(path) => contact::config::ChannelsConfig::read(path).map_err(anyhow::Error::msg)?,
         None => Default::default(),
     };
     // Cases opened before the ledger get their `amountDue` as an account, journalled.
-    let adopted = services::desk::Desk::new(runtime.clone())
+    let adopted = desk
         .adopt_legacy_debts()
         .await
         .context("cannot carry legacy amountDue into accounts")?;
@@ -181,17 +184,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .collect::<anyhow::Result<Vec<_>>>()?;
     let public_url = format!("http://{}", listeners[0].local_addr()?);
     let documents = args.documents.config(&args.storage.data_dir, public_url);
-    let documents =
-        documents::DocumentService::new(services::desk::Desk::new(runtime.clone()), documents)
-            .context("cannot open the document store")?;
-    let (handlers, receipts) = builtin_jobs(
-        &runtime,
-        &db,
-        &channels,
-        &args.storage.data_dir,
-        &documents,
-        &gate,
-    )?;
+    let documents = documents::DocumentService::new(desk.clone(), documents)
+        .context("cannot open the document store")?;
+    let (handlers, receipts) =
+        builtin_jobs(&desk, &db, &channels, &args.storage.data_dir, &documents)?;
     tracing::info!(handled = ?handlers, "built-in job handlers");
     let jobs = services::runtime::jobs::spawn(runtime.clone(), handlers, Default::default());
     tracing::info!(virtual_clock = args.virtual_clock, "case runtime started");
@@ -214,14 +210,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
         }
     };
-    let app = graphql::app::HttpApp::new(
-        services::desk::Desk::new(runtime.clone()).with_gate(gate.clone()),
-        auth,
-        documents,
-        limits,
-    )
-    .with_payment_providers(providers)
-    .with_contact_receipts(receipts);
+    let app = graphql::app::HttpApp::new(desk.clone(), auth, documents, limits)
+        .with_payment_providers(providers)
+        .with_contact_receipts(receipts);
     let app = match virtual_clock {
         Some(clock) => app.with_virtual_clock(clock),
         None => app,
@@ -250,30 +241,28 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 /// types the channels file leaves to external workers — and the receipt verifiers of
 /// the messaging providers.
 fn builtin_jobs(
-    runtime: &services::runtime::Runtime,
+    desk: &services::desk::Desk,
     db: &sea_orm::DatabaseConnection,
     channels: &contact::config::ChannelsConfig,
     data_dir: &Path,
     documents: &documents::DocumentService,
-    gate: &std::sync::Arc<collections::compliance::Gate>,
 ) -> anyhow::Result<(
     services::runtime::jobs::JobHandlers,
     graphql::contact_callbacks::ContactReceipts,
 )> {
     use partners::jobs::{PlaceWithPartner, ReleasePlacement, RequestClaimFiling};
-    let desk = services::desk::Desk::new(runtime.clone()).with_gate(gate.clone());
     let connected = channels
         .connect(
             contact::ContactJobs::new(desk.clone(), contact::templates::Templates::new(db.clone())),
             data_dir,
             documents,
-            runtime.clock().clone(),
+            desk.clock().clone(),
         )
         .context("invalid channels configuration")?;
     let receipts = graphql::contact_callbacks::ContactReceipts::new(connected.receipts)
         .map_err(anyhow::Error::msg)?;
     let contact_jobs: Arc<dyn services::runtime::jobs::JobHandler> = Arc::new(connected.jobs);
-    let partners = partners::Partners::new(desk);
+    let partners = partners::Partners::new(desk.clone());
     let mut handlers = services::runtime::jobs::JobHandlers::default();
     for job_type in channels.job_types() {
         handlers = handlers.with_shared(job_type, contact_jobs.clone());

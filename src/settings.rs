@@ -158,6 +158,28 @@ pub struct IssuerArgs {
 
 /// `err` and its causes, `: `-separated, leaving out a cause whose text the message
 /// before it already includes (many errors display their source as well as expose it).
+/// A checking command's exit: 0 when the check passed, 1 when it found something or
+/// could not run (the reason on stderr).
+pub fn check_exit(result: anyhow::Result<bool>) -> std::process::ExitCode {
+    match result {
+        Ok(true) => std::process::ExitCode::SUCCESS,
+        Ok(false) => std::process::ExitCode::FAILURE,
+        Err(err) => {
+            eprintln!("error: {}", error_chain(&err));
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// The case runtime on an opened database, on the system clock, for offline commands.
+pub fn offline_runtime(db: &sea_orm::DatabaseConnection) -> services::runtime::Runtime {
+    services::runtime::Runtime::start(
+        db.clone(),
+        std::sync::Arc::new(services::clock::SystemClock),
+        services::runtime::RuntimeConfig::default(),
+    )
+}
+
 pub fn error_chain(err: &anyhow::Error) -> String {
     let mut out = String::new();
     let mut last = String::new();
@@ -172,4 +194,33 @@ pub fn error_chain(err: &anyhow::Error) -> String {
         last = text;
     }
     out
+}
+
+/// The bundled law packs plus every `*.toml` in `dir`; a pack that does not parse or
+/// contradicts itself stops the command with its file, line and reason.
+pub fn rule_packs(
+    dir: Option<&Path>,
+) -> anyhow::Result<std::sync::Arc<collections::compliance::Gate>> {
+    let Some(dir) = dir else {
+        return Ok(services::desk::compliance::bundled_gate());
+    };
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot read the rule pack directory {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    let mut packs = Vec::with_capacity(files.len());
+    for file in files {
+        let text = std::fs::read_to_string(&file)
+            .with_context(|| format!("cannot read the rule pack {}", file.display()))?;
+        packs.push(
+            collections::compliance::RulePack::parse(&file.display().to_string(), &text)
+                .map_err(|e| anyhow::anyhow!("invalid rule pack {e}"))?,
+        );
+    }
+    Ok(std::sync::Arc::new(
+        collections::compliance::Gate::with_bundled(packs)
+            .map_err(|e| anyhow::anyhow!("invalid rule packs: {e}"))?,
+    ))
 }

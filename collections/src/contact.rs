@@ -79,6 +79,17 @@ pub enum ContactOutcome {
     Promise,
 }
 
+impl ContactOutcome {
+    /// The debtor was reached and talked (Regulation F's "conversation"): reached,
+    /// promised, or refused.
+    pub fn is_conversation(self) -> bool {
+        matches!(
+            self,
+            ContactOutcome::Reached | ContactOutcome::Promise | ContactOutcome::Refused
+        )
+    }
+}
+
 /// The template an attempt was rendered from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TemplateUse {

@@ -5,6 +5,7 @@
 //! a message handed over again after a crash carries the same id and the receiving
 //! systems that de-duplicate by `Message-ID` show it once.
 
+use collections::contact::mask;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -214,10 +215,6 @@ impl SmtpChannel {
             .map_err(|e| SendError::Rejected(format!("the message cannot be built: {e}")))?;
         Ok((message, id))
     }
-}
-
-fn mask(destination: &str) -> String {
-    collections::contact::mask(destination)
 }
 
 impl Sender for SmtpChannel {

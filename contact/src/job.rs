@@ -77,7 +77,7 @@ impl ContactJobs {
             }
             Some(a) => return Ok(result(a)),
             None => {
-                self.ask_the_gate(&job, channel).await?;
+                self.ask_the_gate(&job, &state, channel).await?;
                 let (message, attempt) = self.compose(&job, &state, channel, None).await?;
                 self.record(
                     &job,
@@ -144,14 +144,19 @@ impl ContactJobs {
     /// `CONTACT_BLOCKED` when the task's header `onBlocked` is `error` (for a model that
     /// takes another path), or an incident when no slot will come while the facts hold
     /// (cease, dispute, no consent): a person decides then.
-    async fn ask_the_gate(&self, job: &JobRun<'_>, channel: Channel) -> Result<(), JobFailure> {
+    async fn ask_the_gate(
+        &self,
+        job: &JobRun<'_>,
+        state: &CaseState,
+        channel: Channel,
+    ) -> Result<(), JobFailure> {
         let req = Request {
             channel,
             recipient: recipient_of(&recipient_role(job.variables)),
         };
         let decision = self
             .desk
-            .check_contact(job.tenant, job.case_id, req, &job.actor(), job.key)
+            .check_contact(job.tenant, state, req, &job.actor(), job.key)
             .await
             .map_err(|e| retry(e.to_string()))?;
         if decision.allowed() {

@@ -49,14 +49,7 @@ async fn advance(
             "this node runs on the system clock (start serve with --virtual-clock to move time)",
         );
     };
-    let token = req
-        .headers()
-        .get(actix_web::http::header::AUTHORIZATION)
-        .and_then(|h| h.to_str().ok())
-        .and_then(crate::auth::bearer_token)
-        .unwrap_or_default()
-        .to_string();
-    let principal = match auth.authenticate(&token).await {
+    let principal = match auth.authenticator().authenticate_request(&req).await {
         Ok(p) => p,
         Err(e) => return answer(e.code(), e.to_string()),
     };

@@ -281,14 +281,6 @@ impl HttpMessagingChannel {
     }
 }
 
-/// The wire name of a messaging channel.
-fn channel_name(channel: Channel) -> &'static str {
-    match channel {
-        Channel::WhatsApp => "whatsapp",
-        _ => "sms",
-    }
-}
-
 impl Sender for HttpMessagingChannel {
     fn send<'a>(&'a self, m: &'a OutgoingMessage) -> SendFuture<'a> {
         Box::pin(async move {

@@ -15,9 +15,10 @@ use collections::contact::{Channel, DeliveryStatus};
 use reqwest::header::CONTENT_TYPE;
 use serde::Deserialize;
 
-use super::{ReceiptRequest, channel_name};
+use super::ReceiptRequest;
 use crate::message::{OutgoingMessage, SendError, Sent};
 use crate::receipts::{Receipt, ReceiptError, delivery_status};
+use crate::templates::channel_key;
 
 pub const DEFAULT_BASE_URL: &str = "https://api.twilio.com";
 pub const IDEMPOTENCY_HEADER: &str = "I-Twilio-Idempotency-Token";
@@ -103,7 +104,7 @@ impl Twilio {
             (None, None) => {
                 return Err(SendError::Unavailable(format!(
                     "no {} sender (from) is configured for twilio",
-                    channel_name(m.channel)
+                    channel_key(m.channel)
                 )));
             }
         }

@@ -22,9 +22,10 @@ use reqwest::header::CONTENT_TYPE;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{ReceiptRequest, channel_name};
+use super::ReceiptRequest;
 use crate::message::{OutgoingMessage, SendError, Sent};
 use crate::receipts::{Receipt, ReceiptError, delivery_status};
+use crate::templates::channel_key;
 
 pub const IDEMPOTENCY_HEADER: &str = "Idempotency-Key";
 
@@ -81,7 +82,7 @@ impl Webhook {
     ) -> Result<Sent, SendError> {
         let mut request = json!({
             "id": m.key,
-            "channel": channel_name(m.channel),
+            "channel": channel_key(m.channel),
             "to": m.to,
             "body": m.body,
             "reference": {"tenant": m.tenant, "caseId": m.case_id, "attempt": m.attempt},

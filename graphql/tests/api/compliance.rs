@@ -142,9 +142,10 @@ async fn auditors_read_the_journalled_decisions_and_partners_do_not(db: &Databas
         channel: Channel::Sms,
         recipient: Recipient::Debtor,
     };
+    let state = w.h.desk.runtime().case(&case).await.unwrap().unwrap();
     let decision =
         w.h.desk
-            .check_contact("acme", &case, sms, "worker:contact.sms", "job-7")
+            .check_contact("acme", &state, sms, "worker:contact.sms", "job-7")
             .await
             .unwrap();
     assert!(!decision.allowed());

@@ -17,7 +17,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 
 use super::{Desk, DeskError, require};
 use crate::access::{Operation, Principal};
-use crate::case::{CaseFact, ContactFact};
+use crate::case::{CaseFact, CaseState, ContactFact};
 
 /// The bundled law packs, parsed once per process.
 pub fn bundled_gate() -> Arc<Gate> {
@@ -91,10 +91,7 @@ fn past_contact(a: &collections::contact::ContactAttempt, same_debt: bool) -> Op
         at: a.made_at,
         channel: a.channel,
         same_debt,
-        conversation: matches!(
-            a.outcome,
-            Some(ContactOutcome::Reached | ContactOutcome::Promise | ContactOutcome::Refused)
-        ),
+        conversation: a.outcome.is_some_and(ContactOutcome::is_conversation),
     })
 }
 
@@ -126,7 +123,6 @@ impl Desk {
         p: &Principal,
         case_id: &str,
     ) -> Result<Vec<GateRecord>, DeskError> {
-        require(p, Operation::ReadCase, "read cases")?;
         self.case(p, case_id).await?;
         require(p, Operation::ReadHistory, "read compliance decisions")?;
         let entries = self
@@ -169,18 +165,20 @@ impl Desk {
         self
     }
 
-    pub fn gate(&self) -> &Gate {
-        &self.gate
-    }
-
-    /// The facts about the debtor of `case_id` in `tenant`.
-    pub async fn gate_inputs(&self, tenant: &str, case_id: &str) -> Result<GateInputs, DeskError> {
-        let state = self
-            .runtime
-            .case(case_id)
-            .await?
-            .ok_or_else(|| DeskError::CaseNotFound(case_id.to_string()))?;
-        let creditor = state.creditor().to_string();
+    /// The facts about the debtor of `state`'s case in `tenant` (the caller holds the
+    /// case's state already: it is not read again).
+    pub async fn gate_inputs(
+        &self,
+        tenant: &str,
+        state: &CaseState,
+    ) -> Result<GateInputs, DeskError> {
+        let case_id = state.case_id.as_str();
+        let none = || GateInputs {
+            debtor: None,
+            creditor: state.creditor().to_string(),
+            zones: Vec::new(),
+            history: Vec::new(),
+        };
         let debtor_id = cases::Entity::find_by_id(case_id.to_string())
             .select_only()
             .column(cases::Column::DebtorId)
@@ -189,23 +187,10 @@ impl Desk {
             .await?
             .flatten();
         let Some(debtor_id) = debtor_id else {
-            return Ok(GateInputs {
-                debtor: None,
-                creditor,
-                zones: Vec::new(),
-                history: Vec::new(),
-            });
+            return Ok(none());
         };
-        let debtor = match self.debtor_state(tenant, &debtor_id).await? {
-            Some(d) => d,
-            None => {
-                return Ok(GateInputs {
-                    debtor: None,
-                    creditor,
-                    zones: Vec::new(),
-                    history: Vec::new(),
-                });
-            }
+        let Some(debtor) = self.debtor_state(tenant, &debtor_id).await? else {
+            return Ok(none());
         };
         // Every debt of the debtor: "once a day" and "once a week" count them all.
         let siblings: Vec<String> = cases::Entity::find()
@@ -216,47 +201,41 @@ impl Desk {
             .into_tuple::<String>()
             .all(&self.db)
             .await?;
-        let mut history = Vec::new();
-        for id in siblings {
-            let contacts = if id == case_id {
-                state.contacts.clone()
-            } else {
-                match self.runtime.case(&id).await? {
-                    Some(s) => s.contacts,
-                    None => continue,
-                }
-            };
-            history.extend(
-                contacts
-                    .iter()
-                    .filter_map(|a| past_contact(a, id == case_id)),
-            );
+        let mut history: Vec<PastContact> = state
+            .contacts
+            .iter()
+            .filter_map(|a| past_contact(a, true))
+            .collect();
+        for id in siblings.iter().filter(|id| *id != case_id) {
+            if let Some(other) = self.runtime.case(id).await? {
+                history.extend(other.contacts.iter().filter_map(|a| past_contact(a, false)));
+            }
         }
         history.sort_by_key(|c| c.at);
         Ok(GateInputs {
             zones: candidate_zones(&debtor),
             debtor: Some(debtor),
-            creditor,
+            creditor: state.creditor().to_string(),
             history,
         })
     }
 
-    /// Asks the gate whether the case's debtor (or `recipient`) may be contacted on
-    /// `channel` now, and journals the decision on the case under `key`.
+    /// Asks the gate whether the debtor of `state`'s case (or `recipient`) may be
+    /// contacted on `channel` now, and journals the decision on the case under `key`.
     pub async fn check_contact(
         &self,
         tenant: &str,
-        case_id: &str,
+        state: &CaseState,
         req: Request,
         actor: &str,
         key: &str,
     ) -> Result<Decision, DeskError> {
         let now = self.clock.now();
         let decision = self
-            .gate_inputs(tenant, case_id)
+            .gate_inputs(tenant, state)
             .await?
             .decide(&self.gate, &req, now);
-        self.journal_decision(case_id, req, &decision, actor, key)
+        self.journal_decision(&state.case_id, req, &decision, actor, key)
             .await?;
         Ok(decision)
     }
@@ -292,11 +271,15 @@ impl Desk {
         channel: Channel,
         recipient: Recipient,
     ) -> Result<Decision, DeskError> {
-        require(p, Operation::ReadCase, "read cases")?;
         self.case(p, case_id).await?;
+        let state = self
+            .runtime
+            .case(case_id)
+            .await?
+            .ok_or_else(|| DeskError::CaseNotFound(case_id.to_string()))?;
         let req = Request { channel, recipient };
         Ok(self
-            .gate_inputs(&p.tenant, case_id)
+            .gate_inputs(&p.tenant, &state)
             .await?
             .decide(&self.gate, &req, self.clock.now()))
     }
@@ -453,7 +436,7 @@ impl Desk {
         };
         let actor = p.acting_identity();
         let now = self.clock.now();
-        let inputs = self.gate_inputs(&p.tenant, case_id).await?;
+        let inputs = self.gate_inputs(&p.tenant, &state).await?;
         let decision = inputs.decide(&self.gate, &req, now);
         self.journal_decision(case_id, req, &decision, &actor, &key)
             .await?;
@@ -536,7 +519,7 @@ impl Desk {
         p: &Principal,
         row: &orm::entities::outbox::Model,
         spec: &bpmn::engine::JobSpec,
-        state: &crate::case::CaseState,
+        state: &CaseState,
         worker: &str,
     ) -> Result<bool, DeskError> {
         use orm::entities::outbox;
@@ -556,7 +539,7 @@ impl Desk {
         };
         let actor = format!("worker:{}", spec.job_type);
         let now = self.clock.now();
-        let inputs = self.gate_inputs(&p.tenant, &row.case_id).await?;
+        let inputs = self.gate_inputs(&p.tenant, state).await?;
         let decision = inputs.decide(&self.gate, &req, now);
         self.journal_decision(&row.case_id, req, &decision, &actor, &key)
             .await?;

@@ -96,11 +96,10 @@ impl Desk {
         p: &Principal,
         case_id: &str,
     ) -> Result<(String, CreditorSettings), DeskError> {
-        let state = self.runtime.case(case_id).await?;
-        let creditor = state
-            .and_then(|s| s.ledger)
-            .and_then(|l| l.creditor().map(str::to_string))
-            .unwrap_or_else(|| DEFAULT_CREDITOR.to_string());
+        let creditor = self.runtime.case(case_id).await?.map_or_else(
+            || DEFAULT_CREDITOR.to_string(),
+            |s| s.creditor().to_string(),
+        );
         let settings = self.settings_of(&p.tenant, &creditor).await?;
         Ok((creditor, settings))
     }

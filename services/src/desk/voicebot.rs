@@ -109,10 +109,7 @@ impl VoiceBotResult {
 
     /// Whether the bot spoke with the debtor: the call is then delivered.
     fn reached(&self) -> bool {
-        matches!(
-            self.outcome,
-            ContactOutcome::Reached | ContactOutcome::Promise | ContactOutcome::Refused
-        )
+        self.outcome.is_conversation()
     }
 }
 
