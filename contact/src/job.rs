@@ -72,13 +72,19 @@ impl ContactJobs {
             // Recorded, then a crash before the provider's answer was: hand it over again
             // under the same key (the provider drops the duplicate).
             Some(a) if a.status == DeliveryStatus::Sending => {
-                let message = self.compose(&job, &state, channel, Some(a)).await?.0;
+                let debtor = self.debtor_of(&job).await?;
+                let message = self
+                    .compose(&job, &state, debtor.as_ref(), channel, Some(a))
+                    .await?
+                    .0;
                 (message, a.clone())
             }
             Some(a) => return Ok(result(a)),
             None => {
-                self.ask_the_gate(&job, &state, channel).await?;
-                let (message, attempt) = self.compose(&job, &state, channel, None).await?;
+                let debtor = self.ask_the_gate(&job, &state, channel).await?;
+                let (message, attempt) = self
+                    .compose(&job, &state, debtor.as_ref(), channel, None)
+                    .await?;
                 self.record(
                     &job,
                     ContactFact::AttemptMade {
@@ -143,24 +149,30 @@ impl ContactJobs {
     /// next lawful slot (the job is deferred, not failed), or becomes a BPMN error
     /// `CONTACT_BLOCKED` when the task's header `onBlocked` is `error` (for a model that
     /// takes another path), or an incident when no slot will come while the facts hold
-    /// (cease, dispute, no consent): a person decides then.
+    /// (cease, dispute, no consent): a person decides then. Allowed, it answers the
+    /// debtor's file the gate read, for the message.
     async fn ask_the_gate(
         &self,
         job: &JobRun<'_>,
         state: &CaseState,
         channel: Channel,
-    ) -> Result<(), JobFailure> {
+    ) -> Result<Option<Debtor>, JobFailure> {
         let req = Request {
             channel,
             recipient: recipient_of(&recipient_role(job.variables)),
         };
+        let inputs = self
+            .desk
+            .gate_inputs(job.tenant, state)
+            .await
+            .map_err(|e| retry(e.to_string()))?;
         let decision = self
             .desk
-            .check_contact(job.tenant, state, req, &job.actor(), job.key)
+            .check_contact_with(&inputs, state, req, &job.actor(), job.key)
             .await
             .map_err(|e| retry(e.to_string()))?;
         if decision.allowed() {
-            return Ok(());
+            return Ok(inputs.debtor);
         }
         let why = DeskError::ContactBlocked(Box::new(decision.clone())).to_string();
         if job.spec.headers.get("onBlocked").map(String::as_str) == Some("error") {
@@ -195,21 +207,19 @@ impl ContactJobs {
         &self,
         job: &JobRun<'_>,
         state: &CaseState,
+        debtor: Option<&Debtor>,
         channel: Channel,
         recorded: Option<&ContactAttempt>,
     ) -> Result<(OutgoingMessage, ContactAttempt), JobFailure> {
-        let debtor = self.debtor_of(job).await?;
         let role = recipient_role(job.variables);
-        let to =
-            addressee(debtor.as_ref(), &role, channel, self.desk.clock().now()).map_err(|m| {
-                JobFailure::BpmnError {
-                    code: "INVALID_CONTACT".into(),
-                    message: m,
-                }
-            })?;
+        let to = addressee(debtor, &role, channel, self.desk.clock().now()).map_err(|m| {
+            JobFailure::BpmnError {
+                code: "INVALID_CONTACT".into(),
+                message: m,
+            }
+        })?;
         let creditor = state.creditor().to_string();
         let language = debtor
-            .as_ref()
             .and_then(|d| d.language.as_ref())
             .map(|l| l.as_str().to_string());
         let template = match recorded.and_then(|a| a.template.as_ref()) {
@@ -239,7 +249,7 @@ impl ContactJobs {
         let now = self.desk.clock().now();
         let context = message_context(Inputs {
             state,
-            debtor: debtor.as_ref(),
+            debtor,
             to: &to,
             creditor: &creditor,
             channel,
@@ -341,6 +351,7 @@ mod tests {
     fn job_types_name_their_channels() {
         assert_eq!(channel_of_job_type("contact.sms"), Some(Channel::Sms));
         assert_eq!(channel_of_job_type("contact.letter"), Some(Channel::Letter));
+        assert_eq!(channel_of_job_type("contact.voicebot"), Some(Channel::Call));
         assert_eq!(channel_of_job_type("partner.place"), None);
     }
 }

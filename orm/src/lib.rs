@@ -98,6 +98,11 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, OrmError> {
                 .statement_cache_capacity(STATEMENT_CACHE)
         })
         .map_sqlx_postgres_opts(|o| o.statement_cache_capacity(STATEMENT_CACHE));
+    if backend == "sqlite" {
+        // A ping before every checkout is a round trip to the connection's worker thread
+        // per statement, and a local file cannot have dropped the connection meanwhile.
+        options.test_before_acquire(false);
+    }
     Database::connect(options)
         .await
         .map_err(|source| OrmError::Connect { backend, source })

@@ -23,7 +23,7 @@ const DECISIONS: &str = "query($c: ID!) { case(id: $c) { complianceDecisions {
     at allowed actor channel blocks { rule reference } nextLawfulSlot } } }";
 
 /// A Colombian debtor in Bogotá with a mobile authorised for SMS and calls.
-async fn colombian(w: &World, id: &str) {
+pub(super) async fn colombian(w: &World, id: &str) {
     w.h.ok(
         &w.agent,
         REGISTER,

@@ -239,6 +239,14 @@ pub struct World {
 }
 
 impl World {
+    /// Fresh tokens for the people, after the clock moved past their hour.
+    pub async fn renew_tokens(&mut self) {
+        self.admin = self.h.token(Role::Admin, "ada", None).await;
+        self.supervisor = self.h.token(Role::Supervisor, "sam", None).await;
+        self.agent = self.h.token(Role::Agent, "alex", None).await;
+        self.auditor = self.h.token(Role::Auditor, "aud", None).await;
+    }
+
     pub async fn new(db: &DatabaseConnection) -> World {
         let h = Harness::start(db).await;
         let admin = h.token(Role::Admin, "ada", None).await;

@@ -2,13 +2,15 @@
 //! completes it with what came of the call. The call becomes a contact attempt with its
 //! outcome, a verified debtor's promise a promise in the ledger, and `followUpSms` a
 //! variable the model branches on; a promise the ledger refuses, or one from an
-//! unverified caller, leaves the job open; answering twice records once.
+//! unverified caller, leaves the job open; answering twice records once. The bot dials:
+//! the compliance gate holds the job back outside the law's calling hours.
 
 use collections::contact::{Channel, ContactOutcome, DeliveryStatus};
 use sea_orm::DatabaseConnection;
 use serde_json::{Value, json};
 use services::access::{Principal, Role};
 
+use super::compliance::colombian;
 use super::{TENANT, World, on_both};
 
 const BOT: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
@@ -60,8 +62,10 @@ async fn bot_token(w: &World) -> String {
         .unwrap()
 }
 
+/// A case of a Colombian debtor in Bogotá who authorised calls.
 async fn open(w: &World, reference: &str) -> String {
     let h = &w.h;
+    colombian(w, &format!("D-{reference}")).await;
     let case = h
         .ok(
             &w.agent,
@@ -100,9 +104,8 @@ fn events(read: &Value, kind: &str) -> usize {
 }
 
 async fn a_bots_promise_lands_in_the_ledger(db: &DatabaseConnection) {
-    let w = World::new(db).await;
-    let h = &w.h;
-    h.ok(
+    let mut w = World::new(db).await;
+    w.h.ok(
         &w.supervisor,
         "mutation($x: String!) { deployProcess(name: \"voicebot.bpmn\", xml: $x) { created } }",
         json!({"x": BOT}),
@@ -110,13 +113,37 @@ async fn a_bots_promise_lands_in_the_ledger(db: &DatabaseConnection) {
     .await;
     let bot = bot_token(&w).await;
     let case = open(&w, "VB-1").await;
+    let h = &w.h;
+    // 3:00 in Bogotá: Ley 2300 allows no call before 7:00, so the bot gets nothing and
+    // the gate's answer is on the case.
+    let night = h.ok(&bot, ACTIVATE, json!({"w": "b1"})).await;
+    assert_eq!(night["activateJobs"], json!([]));
+    let held = h.desk.runtime().case(&case).await.unwrap().unwrap();
+    assert!(held.contacts.is_empty());
+    let decisions = h
+        .ok(
+            &w.auditor,
+            "query($c: ID!) { case(id: $c) { complianceDecisions {
+               allowed channel blocks { rule } nextLawfulSlot } } }",
+            json!({"c": case}),
+        )
+        .await;
+    assert_eq!(
+        decisions["case"]["complianceDecisions"],
+        json!([{"allowed": false, "channel": "CALL", "blocks": [{"rule": "hours"}],
+                "nextLawfulSlot": "2026-03-02T12:00:00+00:00"}])
+    );
+    w.h.clock.advance(chrono::Duration::hours(4));
+    w.renew_tokens().await;
+    let bot = bot_token(&w).await;
+    let h = &w.h;
     let got = h.ok(&bot, ACTIVATE, json!({"w": "b1"})).await;
     let job = got["activateJobs"][0]["id"].as_str().unwrap().to_string();
     assert_eq!(got["activateJobs"][0]["caseId"], json!(case));
     let answer = |v: Value| json!({"j": job, "w": "b1", "v": v});
 
     // Refused answers record nothing and leave the job with the bot (the server's clock
-    // reads 2026-03-02; the case owes 100000 COP).
+    // reads 2026-03-02, 7:00 in Bogotá; the case owes 100000 COP).
     for (v, code) in [
         (
             promise(false, "50000", "2026-03-20"),
@@ -135,7 +162,10 @@ async fn a_bots_promise_lands_in_the_ledger(db: &DatabaseConnection) {
     }
     let before = h.ok(&w.auditor, READ, json!({"c": case})).await;
     assert_eq!(before["case"]["promises"], json!([]));
-    assert_eq!(events(&before, "ContactAttempted"), 0);
+    // The call is on the case since the gate let the bot have the job (it counts for
+    // the law's limits from then); no outcome yet.
+    assert_eq!(events(&before, "ContactAttempted"), 1, "{before:#}");
+    assert_eq!(events(&before, "ContactOutcomeRecorded"), 0);
     assert_eq!(before["case"]["status"], "active");
 
     // The lock runs out meanwhile: another bot instance gets the job and answers it.

@@ -230,11 +230,22 @@ impl Desk {
         actor: &str,
         key: &str,
     ) -> Result<Decision, DeskError> {
-        let now = self.clock.now();
-        let decision = self
-            .gate_inputs(tenant, state)
-            .await?
-            .decide(&self.gate, &req, now);
+        let inputs = self.gate_inputs(tenant, state).await?;
+        self.check_contact_with(&inputs, state, req, actor, key)
+            .await
+    }
+
+    /// [`Desk::check_contact`] on facts the caller read already (with
+    /// [`Desk::gate_inputs`]), for a caller that goes on to use the debtor's file.
+    pub async fn check_contact_with(
+        &self,
+        inputs: &GateInputs,
+        state: &CaseState,
+        req: Request,
+        actor: &str,
+        key: &str,
+    ) -> Result<Decision, DeskError> {
+        let decision = inputs.decide(&self.gate, &req, self.clock.now());
         self.journal_decision(&state.case_id, req, &decision, actor, key)
             .await?;
         Ok(decision)
@@ -488,7 +499,8 @@ pub fn channel_of_job_type(job_type: &str) -> Option<Channel> {
         "contact.whatsapp" => Channel::WhatsApp,
         "contact.email" => Channel::Email,
         "contact.letter" => Channel::Letter,
-        "contact.call" => Channel::Call,
+        // The voice bot dials the debtor: a call under every law, counted with the agents'.
+        "contact.call" | "contact.voicebot" => Channel::Call,
         _ => return None,
     })
 }

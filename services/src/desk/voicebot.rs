@@ -163,7 +163,25 @@ impl Desk {
             )
             .await?;
         }
+        let status = if result.reached() {
+            DeliveryStatus::Delivered
+        } else {
+            DeliveryStatus::Sent
+        };
         let attempt = match state.contact_attempt_by_key(&key) {
+            // Recorded when the gate let the bot have the job: what came of it now.
+            Some(a) if a.status == DeliveryStatus::Sending => {
+                let fact = CaseFact::Contact(ContactFact::DeliveryUpdated {
+                    attempt: a.id,
+                    status,
+                    provider: Some("voicebot".into()),
+                    provider_message_id: result.call_id.clone(),
+                    detail: None,
+                });
+                self.record(p, case_id, fact, Some(format!("{key}:voicebot-call")))
+                    .await?;
+                a.id
+            }
             Some(a) => a.id,
             None => {
                 let now = self.clock.now();
@@ -176,11 +194,7 @@ impl Desk {
                     template: None,
                     provider: "voicebot".into(),
                     provider_message_id: result.call_id.clone(),
-                    status: if result.reached() {
-                        DeliveryStatus::Delivered
-                    } else {
-                        DeliveryStatus::Sent
-                    },
+                    status,
                     detail: None,
                     outcome: None,
                     made_at: now,
