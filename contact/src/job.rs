@@ -290,6 +290,11 @@ impl ContactJobs {
             attempt: attempt.id,
             channel,
             to: attempt.destination.clone(),
+            envelope: to
+                .address
+                .as_deref()
+                .map(|a| a.lines().map(str::to_string).collect())
+                .unwrap_or_default(),
             recipient_name: to.name,
             subject: rendered.subject,
             body: rendered.body,

@@ -135,7 +135,7 @@ impl LetterChannel {
             m.tenant.clone(),
             m.case_id.clone(),
             m.recipient_name.clone(),
-            address_lines(&m.to).join("\n"),
+            m.envelope.join("\n"),
             document.document_id.clone(),
             document.sha256.clone(),
             page_count(&pdf).to_string(),
@@ -170,16 +170,6 @@ fn refused(e: DocumentError) -> SendError {
     } else {
         SendError::Rejected(e.to_string())
     }
-}
-
-/// The envelope's lines from the one-line address the attempt records (the lines
-/// joined by `, `).
-fn address_lines(to: &str) -> Vec<String> {
-    to.split(", ")
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .map(str::to_string)
-        .collect()
 }
 
 /// Pages of a PDF this crate wrote: its page objects are the only `/Type /Page` entries

@@ -18,6 +18,9 @@ pub struct OutgoingMessage {
     pub channel: Channel,
     /// E-mail address, E.164 number or one-line postal address.
     pub to: String,
+    /// For letters, the envelope's lines as the debtor's file gives them (a line may hold
+    /// a comma, so they are not read back from `to`); empty for other channels.
+    pub envelope: Vec<String>,
     pub recipient_name: String,
     pub subject: Option<String>,
     pub body: String,

@@ -17,6 +17,7 @@ fn call(key: &str, to: &str) -> OutgoingMessage {
         attempt: 3,
         channel: Channel::Call,
         to: to.into(),
+        envelope: Vec::new(),
         recipient_name: "Ana María Pérez".into(),
         subject: None,
         // Commas, quotes and a line break survive the CSV.

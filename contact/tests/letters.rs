@@ -50,7 +50,13 @@ fn letter(case: &str, key: &str, attempt: u32) -> OutgoingMessage {
         case_id: case.into(),
         attempt,
         channel: Channel::Letter,
-        to: "Calle 10 # 5-20, 110111 Bogotá D.C., CO".into(),
+        to: "Calle 10 # 5-20, Apto 301, 110111 Bogotá D.C., CO".into(),
+        // A line with a comma in it stays one line on the envelope.
+        envelope: vec![
+            "Calle 10 # 5-20, Apto 301".into(),
+            "110111 Bogotá D.C.".into(),
+            "CO".into(),
+        ],
         recipient_name: "Ana María Pérez".into(),
         subject: Some("Requerimiento de pago".into()),
         body,
@@ -179,7 +185,7 @@ pub async fn filed_and_batched_once(db: &DatabaseConnection) {
             "acme",
             case.as_str(),
             "Ana María Pérez",
-            "Calle 10 # 5-20\n110111 Bogotá D.C.\nCO",
+            "Calle 10 # 5-20, Apto 301\n110111 Bogotá D.C.\nCO",
             doc.document_id.as_str(),
             doc.sha256.as_str(),
             "2",

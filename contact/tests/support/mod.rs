@@ -19,6 +19,7 @@ pub fn message(key: &str, channel: Channel, to: &str) -> OutgoingMessage {
         attempt: 3,
         channel,
         to: to.into(),
+        envelope: Vec::new(),
         recipient_name: "Ana Pérez".into(),
         subject: (channel == Channel::Email).then(|| "Su saldo con Acme".to_string()),
         body: "Señora Pérez: su saldo es $ 1.250.000. Responda STOP para no recibir más mensajes."
