@@ -144,6 +144,24 @@ async fn replay_names_the_contact_the_law_did_not_allow() {
     // The next day's is lawful again.
     clock.advance(Duration::days(1));
     sms_made(&rt, &clock, &case, 3).await;
+    // Then she moves to Madrid: Spain has no once-a-day rule, but the second SMS was
+    // sent to a debtor under Colombian law, and is judged so.
+    clock.advance(Duration::days(1));
+    desk.change_debtor(
+        &agent,
+        "D-1",
+        vec![
+            DebtorChange::JurisdictionSet {
+                jurisdiction: Jurisdiction::new("ES", None).unwrap(),
+            },
+            DebtorChange::TimeZoneSet {
+                time_zone: Some("Europe/Madrid".parse().unwrap()),
+            },
+        ],
+        None,
+    )
+    .await
+    .unwrap();
     db.close().await.unwrap();
 
     let (code, out) = replay(&data, &[]);

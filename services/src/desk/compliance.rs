@@ -19,6 +19,9 @@ use super::{Desk, DeskError, require};
 use crate::access::{Operation, Principal};
 use crate::case::{CaseFact, CaseState, ContactFact};
 
+mod replay;
+pub use replay::{ReplayReport, Violation};
+
 /// The bundled law packs, parsed once per process.
 pub fn bundled_gate() -> Arc<Gate> {
     static BUNDLED: OnceLock<Arc<Gate>> = OnceLock::new();
@@ -293,120 +296,6 @@ impl Desk {
             .gate_inputs(&p.tenant, &state)
             .await?
             .decide(&self.gate, &req, self.clock.now()))
-    }
-}
-
-/// A contact made that the gate, asked again now under the pack version of its day,
-/// would have refused.
-#[derive(Debug, Clone)]
-pub struct Violation {
-    pub tenant: String,
-    pub case_id: String,
-    pub attempt: u32,
-    pub channel: Channel,
-    pub made_at: DateTime<Utc>,
-    pub decision: Decision,
-}
-
-/// What a compliance replay checked.
-#[derive(Debug, Default)]
-pub struct ReplayReport {
-    pub cases: usize,
-    pub contacts: usize,
-    pub violations: Vec<Violation>,
-}
-
-impl Desk {
-    /// Re-evaluates every contact made (on `case`, or on every case) under the rule pack
-    /// versions in force when it was made, with the debtor's flags and consents as they
-    /// stood then and the contacts made before it; lists those the gate would refuse.
-    /// The debtor's zones and jurisdiction are taken as they are now (their history is
-    /// not kept).
-    pub async fn replay_compliance(&self, case: Option<&str>) -> Result<ReplayReport, DeskError> {
-        let mut rows = cases::Entity::find()
-            .select_only()
-            .column(cases::Column::CaseId)
-            .column(cases::Column::Tenant)
-            .column(cases::Column::DebtorId);
-        if let Some(id) = case {
-            let debtor = cases::Entity::find_by_id(id.to_string())
-                .one(&self.db)
-                .await?
-                .ok_or_else(|| DeskError::CaseNotFound(id.to_string()))?;
-            rows = match &debtor.debtor_id {
-                // The debtor's other debts count for its limits.
-                Some(d) => rows
-                    .filter(cases::Column::Tenant.eq(debtor.tenant.as_str()))
-                    .filter(cases::Column::DebtorId.eq(d.as_str())),
-                None => rows.filter(cases::Column::CaseId.eq(id)),
-            };
-        }
-        let rows: Vec<(String, String, Option<String>)> = rows.into_tuple().all(&self.db).await?;
-        // One group per debtor (a case without one is a group of its own).
-        type Group = (Option<String>, Vec<String>);
-        let mut groups: std::collections::BTreeMap<(String, String), Group> = Default::default();
-        for (case_id, tenant, debtor) in rows {
-            let key = (
-                tenant,
-                debtor.clone().unwrap_or_else(|| format!("case {case_id}")),
-            );
-            let group = groups.entry(key).or_default();
-            group.0 = debtor;
-            group.1.push(case_id);
-        }
-        let mut report = ReplayReport::default();
-        for ((tenant, _), (debtor_id, case_ids)) in groups {
-            let debtor = match &debtor_id {
-                Some(d) => self.debtor_state(&tenant, d).await?,
-                None => None,
-            };
-            let zones = debtor.as_ref().map(candidate_zones).unwrap_or_default();
-            // Every attempt of the debtor, with its case and creditor.
-            let mut made = Vec::new();
-            for id in &case_ids {
-                let Some(state) = self.runtime.case(id).await? else {
-                    continue;
-                };
-                let creditor = state.creditor().to_string();
-                report.cases += usize::from(case.is_none_or(|c| c == id));
-                for a in state.contacts {
-                    made.push((id.clone(), creditor.clone(), a));
-                }
-            }
-            made.sort_by_key(|(_, _, a)| a.made_at);
-            for (i, (case_id, creditor, attempt)) in made.iter().enumerate() {
-                if case.is_some_and(|c| c != case_id) {
-                    continue;
-                }
-                report.contacts += 1;
-                let history: Vec<PastContact> = made[..i]
-                    .iter()
-                    .filter_map(|(c, _, a)| past_contact(a, c == case_id))
-                    .collect();
-                let inputs = GateInputs {
-                    debtor: debtor.clone(),
-                    creditor: creditor.clone(),
-                    zones: zones.clone(),
-                    history,
-                };
-                let req = Request {
-                    channel: attempt.channel,
-                    recipient: recipient_of(&attempt.recipient),
-                };
-                let decision = inputs.decide(&self.gate, &req, attempt.made_at);
-                if !decision.allowed() {
-                    report.violations.push(Violation {
-                        tenant: tenant.clone(),
-                        case_id: case_id.clone(),
-                        attempt: attempt.id,
-                        channel: attempt.channel,
-                        made_at: attempt.made_at,
-                        decision,
-                    });
-                }
-            }
-        }
-        Ok(report)
     }
 }
 
