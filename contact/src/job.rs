@@ -63,6 +63,13 @@ impl ContactJobs {
             .ok_or_else(|| incident(format!("no sender for {channel:?}")))?
             .clone();
         let rt = self.desk.runtime();
+        // Held until this attempt is on the case: another contact with the debtor meanwhile
+        // would be decided on a history without it.
+        let permit = self
+            .desk
+            .contact_permit(job.tenant, job.case_id)
+            .await
+            .map_err(|e| retry(e.to_string()))?;
         let state = rt
             .case(job.case_id)
             .await
@@ -72,6 +79,7 @@ impl ContactJobs {
             // Recorded, then a crash before the provider's answer was: hand it over again
             // under the same key (the provider drops the duplicate).
             Some(a) if a.status == DeliveryStatus::Sending => {
+                drop(permit);
                 let debtor = self.debtor_of(&job).await?;
                 let message = self
                     .compose(&job, &state, debtor.as_ref(), channel, Some(a))
@@ -93,6 +101,7 @@ impl ContactJobs {
                     "made",
                 )
                 .await?;
+                drop(permit);
                 (message, attempt)
             }
         };

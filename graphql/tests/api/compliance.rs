@@ -377,3 +377,80 @@ on_both!(
     external_contact_worker,
     super::an_external_contact_worker_gets_a_job_only_when_the_law_allows
 );
+
+/// Two debts of one Colombian debtor, each at an SMS that an external gateway works, and
+/// two gateway instances asking at the same moment: Ley 2300 allows one contact a day
+/// with the debtor, so one SMS goes out and the other waits for tomorrow — the gate
+/// decides one contact with a debtor at a time, each on the history the other left.
+async fn two_workers_at_once_do_not_both_pass_a_daily_limit(db: &DatabaseConnection) {
+    let mut w = World::new(db).await;
+    w.h.ok(
+        &w.supervisor,
+        "mutation($x: String!) { deployProcess(name: \"gateway-sms.bpmn\", xml: $x) { created } }",
+        json!({"x": SMS_MODEL}),
+    )
+    .await;
+    colombian(&w, "D-CO-10").await;
+    let open = "mutation($r: String!) { openCase(input: {processId: \"gateway-sms\",
+        externalRef: $r, debtor: {id: \"D-CO-10\", name: \"Ana\"}}) { caseId } }";
+    let mut cases = Vec::new();
+    for r in ["TW-1", "TW-2"] {
+        let c = w.h.ok(&w.agent, open, json!({"r": r})).await["openCase"]["caseId"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        cases.push(c);
+    }
+    // 8:00 in Bogotá on a Monday.
+    w.h.clock.advance(chrono::Duration::hours(5));
+    w.renew_tokens().await;
+    let p = services::access::Principal::new(
+        "sms-gateway",
+        super::TENANT,
+        services::access::Role::Worker,
+        None,
+        vec!["contact.sms".into()],
+    )
+    .unwrap();
+    let token =
+        w.h.auth
+            .issuer()
+            .issue(&p, chrono::Duration::hours(1))
+            .unwrap();
+    let one = "mutation($w: String!) {
+        activateJobs(type: \"contact.sms\", maxJobs: 1, lockDuration: 60000, worker: $w) { caseId } }";
+    let (a, b) = tokio::join!(
+        w.h.ok(&token, one, json!({"w": "gw-a"})),
+        w.h.ok(&token, one, json!({"w": "gw-b"})),
+    );
+    let mut got: Vec<Value> = [a, b]
+        .iter()
+        .flat_map(|r| r["activateJobs"].as_array().unwrap().clone())
+        .collect();
+    // Whatever the first two asks found, a third takes what is left that is lawful.
+    let c = w.h.ok(&token, one, json!({"w": "gw-c"})).await;
+    got.extend(c["activateJobs"].as_array().unwrap().clone());
+    assert_eq!(got.len(), 1, "one SMS a day to the debtor: {got:?}");
+    let read = "query($c: ID!) { case(id: $c) { contactAttempts { status }
+        complianceDecisions { allowed blocks { rule } nextLawfulSlot } } }";
+    let sent = got[0]["caseId"].as_str().unwrap();
+    let waiting = cases.iter().find(|c| *c != sent).unwrap();
+    let c = w.h.ok(&w.auditor, read, json!({"c": waiting})).await["case"].clone();
+    assert_eq!(c["contactAttempts"], json!([]));
+    let last = c["complianceDecisions"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(
+        last,
+        json!({"allowed": false, "blocks": [{"rule": "once-a-day"}],
+               "nextLawfulSlot": "2026-03-03T12:00:00+00:00"})
+    );
+    w.h.stop().await;
+}
+on_both!(
+    concurrent_contact_workers,
+    super::two_workers_at_once_do_not_both_pass_a_daily_limit
+);

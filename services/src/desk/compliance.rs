@@ -22,6 +22,18 @@ use crate::case::{CaseFact, CaseState, ContactFact};
 mod replay;
 pub use replay::{ReplayReport, Violation};
 
+/// Held from the gate's reading of a debtor's history until the contact it allows is
+/// recorded (see [`Desk::contact_permit`]).
+#[must_use = "the permit orders contacts only while it is held"]
+pub struct ContactPermit {
+    _held: tokio::sync::MutexGuard<'static, ()>,
+}
+
+/// Striped by debtor, process-wide (every desk of the node shares them): a stripe now
+/// and then shared by two debtors only makes one wait a moment.
+static CONTACT_STRIPES: OnceLock<Vec<tokio::sync::Mutex<()>>> = OnceLock::new();
+const STRIPES: usize = 256;
+
 /// The bundled law packs, parsed once per process.
 pub fn bundled_gate() -> Arc<Gate> {
     static BUNDLED: OnceLock<Arc<Gate>> = OnceLock::new();
@@ -223,6 +235,34 @@ impl Desk {
         })
     }
 
+    /// Contacts with one debtor are decided one at a time on this node. Without it two
+    /// contacts at once (two cases of the debtor, an external worker and a built-in
+    /// channel) would both read the same history and each pass a limit ("once a day")
+    /// that together they break. Take it before [`Desk::gate_inputs`], keep it until the
+    /// allowed attempt is recorded.
+    pub async fn contact_permit(
+        &self,
+        tenant: &str,
+        case_id: &str,
+    ) -> Result<ContactPermit, DeskError> {
+        use std::hash::{Hash, Hasher};
+        let debtor = cases::Entity::find_by_id(case_id.to_string())
+            .select_only()
+            .column(cases::Column::DebtorId)
+            .into_tuple::<Option<String>>()
+            .one(&self.db)
+            .await?
+            .flatten();
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (tenant, debtor.as_deref().unwrap_or(case_id)).hash(&mut h);
+        let stripes = CONTACT_STRIPES
+            .get_or_init(|| (0..STRIPES).map(|_| tokio::sync::Mutex::new(())).collect());
+        let stripe = &stripes[(h.finish() % STRIPES as u64) as usize];
+        Ok(ContactPermit {
+            _held: stripe.lock().await,
+        })
+    }
+
     /// Asks the gate whether the debtor of `state`'s case (or `recipient`) may be
     /// contacted on `channel` now, and journals the decision on the case under `key`.
     pub async fn check_contact(
@@ -322,6 +362,7 @@ impl Desk {
             Some(k) => format!("call:{}:{k}", p.acting_identity()),
             None => format!("call:{}:{}", p.acting_identity(), uuid::Uuid::new_v4()),
         };
+        let _permit = self.contact_permit(&p.tenant, case_id).await?;
         let state = self
             .runtime
             .case(case_id)
@@ -420,7 +461,6 @@ impl Desk {
         p: &Principal,
         row: &orm::entities::outbox::Model,
         spec: &bpmn::engine::JobSpec,
-        state: &CaseState,
         worker: &str,
     ) -> Result<bool, DeskError> {
         use orm::entities::outbox;
@@ -428,6 +468,12 @@ impl Desk {
         let Some(channel) = channel_of_job_type(&spec.job_type) else {
             return Ok(true);
         };
+        // The case as it stands once this debtor's contacts are ours to decide.
+        let _permit = self.contact_permit(&p.tenant, &row.case_id).await?;
+        let Some(state) = self.runtime.case(&row.case_id).await? else {
+            return Ok(false);
+        };
+        let state = &state;
         let key = format!("job-{}", row.id);
         if state.contact_attempt_by_key(&key).is_some() {
             return Ok(true);

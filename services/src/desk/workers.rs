@@ -247,7 +247,7 @@ impl Desk {
                     continue;
                 };
                 if !self
-                    .gate_lets_worker_contact(p, &row, &spec, &state, &a.worker)
+                    .gate_lets_worker_contact(p, &row, &spec, &a.worker)
                     .await?
                 {
                     continue;
