@@ -10,6 +10,7 @@ mod gate;
 mod jobs;
 mod letters;
 mod pdf_check;
+mod portfolio;
 mod sms;
 mod support;
 mod template_jobs;
