@@ -227,6 +227,16 @@ impl ContactJobs {
                 message: m,
             }
         })?;
+        // Handed over again after a crash: to the destination recorded, or not at all (the
+        // file changed meanwhile; a person decides whether the new one is right).
+        if let Some(a) = recorded.filter(|a| a.destination != to.destination) {
+            return Err(incident(format!(
+                "attempt {} was made to {}, and the debtor's file now gives {}; not sent again",
+                a.id,
+                mask(&a.destination),
+                mask(&to.destination)
+            )));
+        }
         let creditor = state.creditor().to_string();
         let language = debtor
             .and_then(|d| d.language.as_ref())

@@ -351,6 +351,20 @@ async fn an_external_contact_worker_gets_a_job_only_when_the_law_allows(db: &Dat
     let c = w.h.ok(&auditor, read, json!({"c": case})).await["case"].clone();
     assert_eq!(c["contactAttempts"].as_array().unwrap().len(), 1);
     assert_eq!(c["complianceDecisions"].as_array().unwrap().len(), 2);
+    // The gateway's answer settles the attempt.
+    let job = got["activateJobs"][0]["id"].clone();
+    w.h.ok(
+        &worker(&w.h),
+        "mutation($j: ID!) { completeJob(jobId: $j, worker: \"gw-2\") { seq } }",
+        json!({"j": job}),
+    )
+    .await;
+    let c = w.h.ok(&auditor, read, json!({"c": case})).await["case"].clone();
+    assert_eq!(
+        c["contactAttempts"],
+        json!([{"provider": "worker:gw", "status": "SENT"}])
+    );
+    assert_eq!(c["status"], "completed");
 
     // Under a law with no pack, the job becomes an incident and goes to no worker.
     let agent = w.h.token(services::access::Role::Agent, "alex", None).await;
@@ -453,4 +467,67 @@ async fn two_workers_at_once_do_not_both_pass_a_daily_limit(db: &DatabaseConnect
 on_both!(
     concurrent_contact_workers,
     super::two_workers_at_once_do_not_both_pass_a_daily_limit
+);
+
+/// The gateway could not send: its failure settles the attempt as failed (a message that
+/// reached nobody does not count), and the retried job asks the gate again and is a new
+/// attempt — it is not waved through as the one already allowed.
+async fn a_failed_message_is_asked_about_again(db: &DatabaseConnection) {
+    let mut w = World::new(db).await;
+    w.h.ok(
+        &w.supervisor,
+        "mutation($x: String!) { deployProcess(name: \"gateway-sms.bpmn\", xml: $x) { created } }",
+        json!({"x": SMS_MODEL}),
+    )
+    .await;
+    colombian(&w, "D-CO-11").await;
+    let open = "mutation { openCase(input: {processId: \"gateway-sms\", externalRef: \"FR-1\",
+        debtor: {id: \"D-CO-11\", name: \"Ana\"}}) { caseId } }";
+    let case = w.h.ok(&w.agent, open, json!({})).await["openCase"]["caseId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // 8:00 in Bogotá on a Monday.
+    w.h.clock.advance(chrono::Duration::hours(5));
+    w.renew_tokens().await;
+    let p = services::access::Principal::new(
+        "sms-gateway",
+        super::TENANT,
+        services::access::Role::Worker,
+        None,
+        vec!["contact.sms".into()],
+    )
+    .unwrap();
+    let token =
+        w.h.auth
+            .issuer()
+            .issue(&p, chrono::Duration::hours(1))
+            .unwrap();
+    let got = w.h.ok(&token, ACTIVATE, json!({"w": "gw"})).await;
+    let job = got["activateJobs"][0]["id"].clone();
+    w.h.ok(
+        &token,
+        "mutation($j: ID!) { failJob(jobId: $j, worker: \"gw\", retries: 2,
+            message: \"provider down\") { seq } }",
+        json!({"j": job}),
+    )
+    .await;
+    let got = w.h.ok(&token, ACTIVATE, json!({"w": "gw"})).await;
+    assert_eq!(got["activateJobs"][0]["caseId"], case.as_str(), "{got}");
+    let read = "query($c: ID!) { case(id: $c) { contactAttempts { status }
+        complianceDecisions { allowed } } }";
+    let c = w.h.ok(&w.auditor, read, json!({"c": case})).await["case"].clone();
+    assert_eq!(
+        c["contactAttempts"],
+        json!([{"status": "FAILED"}, {"status": "SENDING"}])
+    );
+    assert_eq!(
+        c["complianceDecisions"],
+        json!([{"allowed": true}, {"allowed": true}])
+    );
+    w.h.stop().await;
+}
+on_both!(
+    failed_message_asked_again,
+    super::a_failed_message_is_asked_about_again
 );

@@ -168,10 +168,28 @@ async fn a_bots_promise_lands_in_the_ledger(db: &DatabaseConnection) {
     assert_eq!(events(&before, "ContactOutcomeRecorded"), 0);
     assert_eq!(before["case"]["status"], "active");
 
-    // The lock runs out meanwhile: another bot instance gets the job and answers it.
+    // The lock runs out meanwhile. The bot may have dialled, so that call counts (settled
+    // as failed), and Ley 2300 allows one contact a day: no instance gets the job today.
     h.clock.advance(chrono::Duration::seconds(61));
     let again = h.ok(&bot, ACTIVATE, json!({"w": "b2"})).await;
+    assert_eq!(again["activateJobs"], json!([]));
+    let lapsed = h.desk.runtime().case(&case).await.unwrap().unwrap();
+    assert_eq!(
+        (lapsed.contacts.len(), lapsed.contacts[0].status),
+        (1, DeliveryStatus::Failed)
+    );
+    // The next morning at 7:00 in Bogotá another instance gets it: a new call, counted.
+    w.h.clock
+        .advance(chrono::Duration::hours(24) - chrono::Duration::seconds(61));
+    w.renew_tokens().await;
+    let bot = bot_token(&w).await;
+    let h = &w.h;
+    let again = h.ok(&bot, ACTIVATE, json!({"w": "b2"})).await;
     assert_eq!(again["activateJobs"][0]["id"], json!(job));
+    // A call to another number than the one the gate allowed is not accepted.
+    let elsewhere = json!({"j": job, "w": "b2",
+                           "v": {"outcome": "reached", "phone": "+57 310 765 4321"}});
+    assert_eq!(h.err(&bot, COMPLETE, elsewhere).await, "BAD_INPUT");
     let good = json!({"j": job, "w": "b2", "v": promise(true, "50000", "2026-03-20")});
     let done = h.ok(&bot, COMPLETE, good.clone()).await;
     assert_eq!(done["completeJob"]["repeated"], false);
@@ -188,11 +206,12 @@ async fn a_bots_promise_lands_in_the_ledger(db: &DatabaseConnection) {
         read["case"]["openTasks"],
         json!([{"elementId": "followUp"}])
     );
-    assert_eq!(events(&read, "ContactAttempted"), 1);
+    assert_eq!(events(&read, "ContactAttempted"), 2);
     assert_eq!(events(&read, "ContactOutcomeRecorded"), 1);
     assert_eq!(events(&read, "PromiseMade"), 1);
     let state = h.desk.runtime().case(&case).await.unwrap().unwrap();
-    let attempt = &state.contacts[0];
+    assert_eq!(state.contacts[0].status, DeliveryStatus::Failed);
+    let attempt = &state.contacts[1];
     assert_eq!(
         (
             attempt.channel,
@@ -218,7 +237,7 @@ async fn a_bots_promise_lands_in_the_ledger(db: &DatabaseConnection) {
     assert_eq!(repeat["completeJob"]["seq"], done["completeJob"]["seq"]);
     let after = h.ok(&w.auditor, READ, json!({"c": case})).await;
     assert_eq!(after["case"]["promises"].as_array().unwrap().len(), 1);
-    assert_eq!(events(&after, "ContactAttempted"), 1);
+    assert_eq!(events(&after, "ContactAttempted"), 2);
     assert_eq!(events(&after, "PromiseMade"), 1);
 
     // No answer: an attempt without a promise, and no follow-up.

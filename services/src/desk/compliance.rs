@@ -99,6 +99,20 @@ fn contact_point<'a>(debtor: &'a Debtor, req: &Request, at: DateTime<Utc>) -> Op
         .or_else(|| usable.clone().next())
 }
 
+/// The contact attempts recorded for external job `base` (`job-<id>`), oldest first: one
+/// per hand-out that the gate allowed (`job-<id>`, then `job-<id>:1`, …).
+pub(super) fn job_attempts<'a>(
+    state: &'a CaseState,
+    base: &str,
+) -> Vec<&'a collections::contact::ContactAttempt> {
+    let again = format!("{base}:");
+    state
+        .contacts
+        .iter()
+        .filter(|a| a.key == base || a.key.starts_with(&again))
+        .collect()
+}
+
 /// An attempt as the rules count it: a message that failed never reached anyone; a
 /// call attempt counts even unanswered or unconnected (Regulation F counts attempts).
 fn past_contact(a: &collections::contact::ContactAttempt, same_debt: bool) -> Option<PastContact> {
@@ -233,6 +247,33 @@ impl Desk {
             creditor: state.creditor().to_string(),
             history,
         })
+    }
+
+    /// Settles an attempt an external worker holds: `status` with why (`detail`).
+    pub(super) async fn close_worker_attempt(
+        &self,
+        case_id: &str,
+        attempt: u32,
+        attempt_key: &str,
+        status: DeliveryStatus,
+        detail: &str,
+    ) -> Result<(), DeskError> {
+        let fact = CaseFact::Contact(ContactFact::DeliveryUpdated {
+            attempt,
+            status,
+            provider: None,
+            provider_message_id: None,
+            detail: Some(detail.to_string()),
+        });
+        self.runtime
+            .record_fact(
+                case_id,
+                fact,
+                "worker",
+                Some(format!("{attempt_key}:{}", status.as_str())),
+            )
+            .await?;
+        Ok(())
     }
 
     /// Contacts with one debtor are decided one at a time on this node. Without it two
@@ -454,8 +495,11 @@ impl Desk {
     /// built-in channel's does. Allowed: the attempt is recorded as handed to the worker
     /// (under the job's key, so the limits count it), and the job goes out. Blocked: the
     /// job stays — due again at the next lawful slot, or an incident when no slot will
-    /// come — and this worker does not get it. A job whose attempt is already recorded
-    /// (its first holder's lock expired) goes out without asking again.
+    /// come — and this worker does not get it. Handed out again after its holder's lock
+    /// lapsed: a message still `sending` goes out under the same key without asking (the
+    /// provider drops a duplicate); a call (it may be dialled again) or a failed message
+    /// asks again and is counted again, under `job-<id>:<n>`, the lapsed call settled as
+    /// failed.
     pub(super) async fn gate_lets_worker_contact(
         &self,
         p: &Principal,
@@ -474,10 +518,32 @@ impl Desk {
             return Ok(false);
         };
         let state = &state;
-        let key = format!("job-{}", row.id);
-        if state.contact_attempt_by_key(&key).is_some() {
-            return Ok(true);
-        }
+        let base = format!("job-{}", row.id);
+        let earlier = job_attempts(state, &base);
+        let key = match earlier.last() {
+            None => base.clone(),
+            // A message handed out again after its holder's lock lapsed goes under the
+            // same key, and the provider drops a duplicate: nothing new is sent.
+            Some(a) if channel != Channel::Call && a.status == DeliveryStatus::Sending => {
+                return Ok(true);
+            }
+            // A call may be dialled again, a failed message is sent again: asked again,
+            // counted again.
+            Some(a) => {
+                if a.status == DeliveryStatus::Sending {
+                    let (id, key) = (a.id, a.key.clone());
+                    self.close_worker_attempt(
+                        &row.case_id,
+                        id,
+                        &key,
+                        DeliveryStatus::Failed,
+                        "the worker's lock lapsed without an answer",
+                    )
+                    .await?;
+                }
+                format!("{base}:{}", earlier.len())
+            }
+        };
         let variables = state.instance.visible_variables(spec.job);
         let role = recipient_role(&variables);
         let req = Request {

@@ -144,6 +144,18 @@ impl Desk {
             .case(case_id)
             .await?
             .ok_or_else(|| DeskError::CaseNotFound(case_id.to_string()))?;
+        // The attempt the gate recorded when it let the bot have the job (the latest, if
+        // the job was handed out again).
+        let allowed = super::compliance::job_attempts(&state, &key)
+            .last()
+            .copied();
+        if let Some(a) = allowed.filter(|a| !a.destination.is_empty() && a.destination != phone) {
+            return Err(DeskError::Invalid(format!(
+                "the bot reports a call to {phone}, but the call the compliance gate allowed \
+                 was to {}",
+                a.destination
+            )));
+        }
         // The promise first: a refused one leaves nothing recorded and the job open.
         if !result.promise.is_empty() {
             let currency = state.ledger.as_ref().map(|l| l.currency()).ok_or_else(|| {
@@ -168,7 +180,7 @@ impl Desk {
         } else {
             DeliveryStatus::Sent
         };
-        let attempt = match state.contact_attempt_by_key(&key) {
+        let attempt = match allowed {
             // Recorded when the gate let the bot have the job: what came of it now.
             Some(a) if a.status == DeliveryStatus::Sending => {
                 let fact = CaseFact::Contact(ContactFact::DeliveryUpdated {
@@ -178,8 +190,8 @@ impl Desk {
                     provider_message_id: result.call_id.clone(),
                     detail: None,
                 });
-                self.record(p, case_id, fact, Some(format!("{key}:voicebot-call")))
-                    .await?;
+                let update = format!("{}:voicebot-call", a.key);
+                self.record(p, case_id, fact, Some(update)).await?;
                 a.id
             }
             Some(a) => a.id,

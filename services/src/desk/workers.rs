@@ -11,6 +11,7 @@ use std::time::Duration;
 use bpmn::engine::{Event, JobSpec, Wait};
 use bpmn::expr::Vars;
 use chrono::{DateTime, SubsecRound, Utc};
+use collections::contact::DeliveryStatus;
 use orm::entities::{cases, outbox};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
@@ -354,6 +355,29 @@ impl Desk {
                 }
                 other => other,
             };
+            // A contact worker's attempt, recorded when the gate let it have the job,
+            // settles with its answer (the voice bot's completion settled it above).
+            let settled =
+                spec.job_type == VOICEBOT_JOB_TYPE && matches!(answer, JobAnswer::Complete(_));
+            if !settled
+                && super::compliance::channel_of_job_type(&spec.job_type).is_some()
+                && let Some(a) = super::compliance::job_attempts(&state, &key)
+                    .last()
+                    .filter(|a| a.status == DeliveryStatus::Sending)
+            {
+                let (status, detail) = match &answer {
+                    JobAnswer::Complete(_) => {
+                        (DeliveryStatus::Sent, "the worker completed the job".into())
+                    }
+                    JobAnswer::Fail { message, .. } => (DeliveryStatus::Failed, message.clone()),
+                    JobAnswer::Throw { code, message } => {
+                        (DeliveryStatus::Failed, format!("{code}: {message}"))
+                    }
+                };
+                let (id, attempt_key) = (a.id, a.key.clone());
+                self.close_worker_attempt(&row.case_id, id, &attempt_key, status, &detail)
+                    .await?;
+            }
             let event = match answer {
                 JobAnswer::Complete(variables) => Event::CompleteJob {
                     job: spec.job,

@@ -33,8 +33,8 @@ pub struct ReplayReport {
 impl Desk {
     /// Re-evaluates every contact made (on `case`, or on every case) under the rule pack
     /// versions in force when it was made, with the contacts made before it; lists those
-    /// the gate would refuse. The debtor's law, zone and contact points are those its
-    /// file held at that instant; flags and consents are read with their own dates from
+    /// the gate would refuse. The debtor's law and time zone (and the candidate zones its
+    /// contact points gave) are those its file held at that instant; flags and consents are read with their own dates from
     /// the file as it stands, so a cease or a revocation entered late still counts from
     /// when it was made.
     pub async fn replay_compliance(&self, case: Option<&str>) -> Result<ReplayReport, DeskError> {
@@ -170,7 +170,13 @@ impl DebtorFile {
         now: Option<&Debtor>,
         at: DateTime<Utc>,
     ) -> Result<(Option<Debtor>, Vec<collections::debtor::Tz>), DeskError> {
-        let known = self.changes.partition_point(|(t, _)| *t <= at);
+        // In file order, up to the first change recorded after `at` (two writers may
+        // commit in the other order than they read the clock).
+        let known = self
+            .changes
+            .iter()
+            .position(|(t, _)| *t > at)
+            .unwrap_or(self.changes.len());
         if known != self.folded {
             let changes: Vec<DebtorChange> = self.changes[..known]
                 .iter()
@@ -180,7 +186,7 @@ impl DebtorFile {
                 true => None,
                 false => Some(
                     Debtor::replay(&self.id, &changes)
-                        .map_err(|(i, e)| corrupt(&self.id, i as i64 + 1, &e.to_string()))?,
+                        .map_err(|(i, e)| corrupt(&self.id, i as i64, &e.to_string()))?,
                 ),
             };
             self.folded = known;
