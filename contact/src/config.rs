@@ -43,6 +43,11 @@ pub struct ChannelsConfig {
     /// `file` (default) or `dialer`: calls in the day's dialer list.
     #[serde(default)]
     pub calls: CallMode,
+    /// The zone whose calendar day names the print batches and dialer lists — the print
+    /// shop's and the call centre's (UTC by default): a letter made at 20:00 in Bogotá
+    /// belongs to that day's batch, not the next UTC day's.
+    #[serde(default)]
+    pub batch_time_zone: Option<collections::creditor::Tz>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -136,11 +141,18 @@ impl ChannelsConfig {
             receipts.extend(channel.receipts());
         }
         if self.letters == LetterMode::Print {
-            let letters = LetterChannel::new(documents.clone(), clock.clone(), &outbox);
+            let mut letters = LetterChannel::new(documents.clone(), clock.clone(), &outbox);
+            if let Some(zone) = self.batch_time_zone {
+                letters = letters.with_zone(zone);
+            }
             jobs = jobs.with_sender(Channel::Letter, Arc::new(letters));
         }
         if self.calls == CallMode::Dialer {
-            jobs = jobs.with_sender(Channel::Call, Arc::new(DialerExport::new(clock, &outbox)));
+            let mut dialer = DialerExport::new(clock, &outbox);
+            if let Some(zone) = self.batch_time_zone {
+                dialer = dialer.with_zone(zone);
+            }
+            jobs = jobs.with_sender(Channel::Call, Arc::new(dialer));
         }
         Ok(Connected { jobs, receipts })
     }

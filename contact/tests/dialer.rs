@@ -77,3 +77,25 @@ async fn calls_are_listed_once_per_key() {
     let bad = dialer.send(&call("job-9", "Calle 10, Bogotá")).await;
     assert!(matches!(bad, Err(SendError::InvalidContact(_))), "{bad:?}");
 }
+
+/// The call centre's day, from the channels file: 20:30 in Bogotá is 01:30 UTC the next
+/// day, and the call goes in Bogotá's list of the day.
+#[tokio::test]
+async fn the_lists_follow_the_call_centres_calendar() {
+    let config: contact::config::ChannelsConfig =
+        serde_json::from_str(r#"{"calls": "dialer", "batchTimeZone": "America/Bogota"}"#).unwrap();
+    let zone = config.batch_time_zone.expect("a zone");
+    let bad = serde_json::from_str::<contact::config::ChannelsConfig>(
+        r#"{"batchTimeZone": "Mars/Olympus_Mons"}"#,
+    );
+    assert!(bad.is_err());
+    let clock = Arc::new(VirtualClock::new(
+        Utc.with_ymd_and_hms(2026, 3, 3, 1, 30, 0).unwrap(),
+    ));
+    let outbox = tempfile::tempdir().unwrap();
+    let dialer = DialerExport::new(clock.clone(), outbox.path()).with_zone(zone);
+    dialer.send(&call("job-1", "+573101234567")).await.unwrap();
+    let bogota_day = NaiveDate::from_ymd_opt(2026, 3, 2).unwrap();
+    assert_eq!(rows(&dialer.list_path(bogota_day)).len(), 1);
+    assert!(!dialer.list_path(bogota_day.succ_opt().unwrap()).exists());
+}
