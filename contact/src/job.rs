@@ -10,7 +10,7 @@ use collections::debtor::Debtor;
 use serde_json::json;
 use services::access::{Principal, Role};
 use services::case::{CaseFact, CaseState, ContactFact};
-use services::desk::compliance::recipient_of;
+use services::desk::compliance::{ContactPermit, recipient_of};
 use services::desk::{Desk, DeskError};
 use services::runtime::jobs::{JobFailure, JobFuture, JobHandler, JobRun};
 
@@ -89,7 +89,7 @@ impl ContactJobs {
             }
             Some(a) => return Ok(result(a)),
             None => {
-                let debtor = self.ask_the_gate(&job, &state, channel).await?;
+                let debtor = self.ask_the_gate(&job, &permit, &state, channel).await?;
                 let (message, attempt) = self
                     .compose(&job, &state, debtor.as_ref(), channel, None)
                     .await?;
@@ -163,6 +163,7 @@ impl ContactJobs {
     async fn ask_the_gate(
         &self,
         job: &JobRun<'_>,
+        permit: &ContactPermit,
         state: &CaseState,
         channel: Channel,
     ) -> Result<Option<Debtor>, JobFailure> {
@@ -172,7 +173,7 @@ impl ContactJobs {
         };
         let inputs = self
             .desk
-            .gate_inputs(job.tenant, state)
+            .permitted_gate_inputs(permit, job.tenant, state)
             .await
             .map_err(|e| retry(e.to_string()))?;
         let decision = self

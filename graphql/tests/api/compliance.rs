@@ -279,6 +279,31 @@ const SMS_MODEL: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 </bpmn:definitions>
 "#;
 
+async fn deploy_gateway_sms(w: &World) {
+    w.h.ok(
+        &w.supervisor,
+        "mutation($x: String!) { deployProcess(name: \"gateway-sms.bpmn\", xml: $x) { created } }",
+        json!({"x": SMS_MODEL}),
+    )
+    .await;
+}
+
+/// A token for the creditor's own SMS gateway, a worker for `contact.sms`, valid an hour.
+fn gateway_token(h: &super::Harness) -> String {
+    let p = services::access::Principal::new(
+        "sms-gateway",
+        super::TENANT,
+        services::access::Role::Worker,
+        None,
+        vec!["contact.sms".into()],
+    )
+    .unwrap();
+    h.auth
+        .issuer()
+        .issue(&p, chrono::Duration::hours(1))
+        .unwrap()
+}
+
 const ACTIVATE: &str = "mutation($w: String!) {
     activateJobs(type: \"contact.sms\", maxJobs: 10, lockDuration: 60000, worker: $w) { id caseId } }";
 
@@ -286,12 +311,7 @@ const ACTIVATE: &str = "mutation($w: String!) {
 /// stands in front of it as in front of the built-in channels.
 async fn an_external_contact_worker_gets_a_job_only_when_the_law_allows(db: &DatabaseConnection) {
     let w = World::new(db).await;
-    w.h.ok(
-        &w.supervisor,
-        "mutation($x: String!) { deployProcess(name: \"gateway-sms.bpmn\", xml: $x) { created } }",
-        json!({"x": SMS_MODEL}),
-    )
-    .await;
+    deploy_gateway_sms(&w).await;
     colombian(&w, "D-CO-9").await;
     let open = "mutation($d: ID!, $r: String!) { openCase(input: {processId: \"gateway-sms\",
         externalRef: $r, debtor: {id: $d, name: \"Ana\"}}) { caseId } }";
@@ -301,20 +321,7 @@ async fn an_external_contact_worker_gets_a_job_only_when_the_law_allows(db: &Dat
             .as_str()
             .unwrap()
             .to_string();
-    let worker = |h: &super::Harness| {
-        let p = services::access::Principal::new(
-            "sms-gateway",
-            super::TENANT,
-            services::access::Role::Worker,
-            None,
-            vec!["contact.sms".into()],
-        )
-        .unwrap();
-        h.auth
-            .issuer()
-            .issue(&p, chrono::Duration::hours(1))
-            .unwrap()
-    };
+    let worker = gateway_token;
     // 3:00 in Bogotá: nothing to work; the decision is journalled, the job waits.
     let got = w.h.ok(&worker(&w.h), ACTIVATE, json!({"w": "gw"})).await;
     assert_eq!(got["activateJobs"], json!([]));
@@ -398,12 +405,7 @@ on_both!(
 /// decides one contact with a debtor at a time, each on the history the other left.
 async fn two_workers_at_once_do_not_both_pass_a_daily_limit(db: &DatabaseConnection) {
     let mut w = World::new(db).await;
-    w.h.ok(
-        &w.supervisor,
-        "mutation($x: String!) { deployProcess(name: \"gateway-sms.bpmn\", xml: $x) { created } }",
-        json!({"x": SMS_MODEL}),
-    )
-    .await;
+    deploy_gateway_sms(&w).await;
     colombian(&w, "D-CO-10").await;
     let open = "mutation($r: String!) { openCase(input: {processId: \"gateway-sms\",
         externalRef: $r, debtor: {id: \"D-CO-10\", name: \"Ana\"}}) { caseId } }";
@@ -418,19 +420,7 @@ async fn two_workers_at_once_do_not_both_pass_a_daily_limit(db: &DatabaseConnect
     // 8:00 in Bogotá on a Monday.
     w.h.clock.advance(chrono::Duration::hours(5));
     w.renew_tokens().await;
-    let p = services::access::Principal::new(
-        "sms-gateway",
-        super::TENANT,
-        services::access::Role::Worker,
-        None,
-        vec!["contact.sms".into()],
-    )
-    .unwrap();
-    let token =
-        w.h.auth
-            .issuer()
-            .issue(&p, chrono::Duration::hours(1))
-            .unwrap();
+    let token = gateway_token(&w.h);
     let one = "mutation($w: String!) {
         activateJobs(type: \"contact.sms\", maxJobs: 1, lockDuration: 60000, worker: $w) { caseId } }";
     let (a, b) = tokio::join!(
@@ -474,12 +464,7 @@ on_both!(
 /// attempt — it is not waved through as the one already allowed.
 async fn a_failed_message_is_asked_about_again(db: &DatabaseConnection) {
     let mut w = World::new(db).await;
-    w.h.ok(
-        &w.supervisor,
-        "mutation($x: String!) { deployProcess(name: \"gateway-sms.bpmn\", xml: $x) { created } }",
-        json!({"x": SMS_MODEL}),
-    )
-    .await;
+    deploy_gateway_sms(&w).await;
     colombian(&w, "D-CO-11").await;
     let open = "mutation { openCase(input: {processId: \"gateway-sms\", externalRef: \"FR-1\",
         debtor: {id: \"D-CO-11\", name: \"Ana\"}}) { caseId } }";
@@ -490,19 +475,7 @@ async fn a_failed_message_is_asked_about_again(db: &DatabaseConnection) {
     // 8:00 in Bogotá on a Monday.
     w.h.clock.advance(chrono::Duration::hours(5));
     w.renew_tokens().await;
-    let p = services::access::Principal::new(
-        "sms-gateway",
-        super::TENANT,
-        services::access::Role::Worker,
-        None,
-        vec!["contact.sms".into()],
-    )
-    .unwrap();
-    let token =
-        w.h.auth
-            .issuer()
-            .issue(&p, chrono::Duration::hours(1))
-            .unwrap();
+    let token = gateway_token(&w.h);
     let got = w.h.ok(&token, ACTIVATE, json!({"w": "gw"})).await;
     let job = got["activateJobs"][0]["id"].clone();
     w.h.ok(

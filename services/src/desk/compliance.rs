@@ -26,6 +26,9 @@ pub use replay::{ReplayReport, Violation};
 /// recorded (see [`Desk::contact_permit`]).
 #[must_use = "the permit orders contacts only while it is held"]
 pub struct ContactPermit {
+    /// The debtor the permit is for (`None`: a case without a debtor file), so the gate's
+    /// facts are read without looking the case's debtor up again.
+    debtor_id: Option<String>,
     _held: tokio::sync::MutexGuard<'static, ()>,
 }
 
@@ -201,6 +204,37 @@ impl Desk {
         tenant: &str,
         state: &CaseState,
     ) -> Result<GateInputs, DeskError> {
+        let debtor_id = self.debtor_id_of(&state.case_id).await?;
+        self.debtor_facts(tenant, state, debtor_id.as_deref()).await
+    }
+
+    /// [`Desk::gate_inputs`] for the holder of the debtor's permit.
+    pub async fn permitted_gate_inputs(
+        &self,
+        permit: &ContactPermit,
+        tenant: &str,
+        state: &CaseState,
+    ) -> Result<GateInputs, DeskError> {
+        self.debtor_facts(tenant, state, permit.debtor_id.as_deref())
+            .await
+    }
+
+    async fn debtor_id_of(&self, case_id: &str) -> Result<Option<String>, DeskError> {
+        Ok(cases::Entity::find_by_id(case_id.to_string())
+            .select_only()
+            .column(cases::Column::DebtorId)
+            .into_tuple::<Option<String>>()
+            .one(&self.db)
+            .await?
+            .flatten())
+    }
+
+    async fn debtor_facts(
+        &self,
+        tenant: &str,
+        state: &CaseState,
+        debtor_id: Option<&str>,
+    ) -> Result<GateInputs, DeskError> {
         let case_id = state.case_id.as_str();
         let none = || GateInputs {
             debtor: None,
@@ -208,17 +242,10 @@ impl Desk {
             zones: Vec::new(),
             history: Vec::new(),
         };
-        let debtor_id = cases::Entity::find_by_id(case_id.to_string())
-            .select_only()
-            .column(cases::Column::DebtorId)
-            .into_tuple::<Option<String>>()
-            .one(&self.db)
-            .await?
-            .flatten();
         let Some(debtor_id) = debtor_id else {
             return Ok(none());
         };
-        let Some(debtor) = self.debtor_state(tenant, &debtor_id).await? else {
+        let Some(debtor) = self.debtor_state(tenant, debtor_id).await? else {
             return Ok(none());
         };
         // Every debt of the debtor: "once a day" and "once a week" count them all.
@@ -226,7 +253,7 @@ impl Desk {
             .select_only()
             .column(cases::Column::CaseId)
             .filter(cases::Column::Tenant.eq(tenant))
-            .filter(cases::Column::DebtorId.eq(debtor_id.as_str()))
+            .filter(cases::Column::DebtorId.eq(debtor_id))
             .into_tuple::<String>()
             .all(&self.db)
             .await?;
@@ -287,20 +314,16 @@ impl Desk {
         case_id: &str,
     ) -> Result<ContactPermit, DeskError> {
         use std::hash::{Hash, Hasher};
-        let debtor = cases::Entity::find_by_id(case_id.to_string())
-            .select_only()
-            .column(cases::Column::DebtorId)
-            .into_tuple::<Option<String>>()
-            .one(&self.db)
-            .await?
-            .flatten();
+        let debtor = self.debtor_id_of(case_id).await?;
         let mut h = std::collections::hash_map::DefaultHasher::new();
         (tenant, debtor.as_deref().unwrap_or(case_id)).hash(&mut h);
         let stripes = CONTACT_STRIPES
             .get_or_init(|| (0..STRIPES).map(|_| tokio::sync::Mutex::new(())).collect());
         let stripe = &stripes[(h.finish() % STRIPES as u64) as usize];
+        let held = stripe.lock().await;
         Ok(ContactPermit {
-            _held: stripe.lock().await,
+            debtor_id: debtor,
+            _held: held,
         })
     }
 
@@ -403,7 +426,7 @@ impl Desk {
             Some(k) => format!("call:{}:{k}", p.acting_identity()),
             None => format!("call:{}:{}", p.acting_identity(), uuid::Uuid::new_v4()),
         };
-        let _permit = self.contact_permit(&p.tenant, case_id).await?;
+        let permit = self.contact_permit(&p.tenant, case_id).await?;
         let state = self
             .runtime
             .case(case_id)
@@ -418,7 +441,9 @@ impl Desk {
         };
         let actor = p.acting_identity();
         let now = self.clock.now();
-        let inputs = self.gate_inputs(&p.tenant, &state).await?;
+        let inputs = self
+            .permitted_gate_inputs(&permit, &p.tenant, &state)
+            .await?;
         let decision = inputs.decide(&self.gate, &req, now);
         self.journal_decision(case_id, req, &decision, &actor, &key)
             .await?;
@@ -513,7 +538,7 @@ impl Desk {
             return Ok(true);
         };
         // The case as it stands once this debtor's contacts are ours to decide.
-        let _permit = self.contact_permit(&p.tenant, &row.case_id).await?;
+        let permit = self.contact_permit(&p.tenant, &row.case_id).await?;
         let Some(state) = self.runtime.case(&row.case_id).await? else {
             return Ok(false);
         };
@@ -552,7 +577,9 @@ impl Desk {
         };
         let actor = format!("worker:{}", spec.job_type);
         let now = self.clock.now();
-        let inputs = self.gate_inputs(&p.tenant, state).await?;
+        let inputs = self
+            .permitted_gate_inputs(&permit, &p.tenant, state)
+            .await?;
         let decision = inputs.decide(&self.gate, &req, now);
         self.journal_decision(&row.case_id, req, &decision, &actor, &key)
             .await?;

@@ -172,25 +172,23 @@ impl DebtorFile {
     ) -> Result<(Option<Debtor>, Vec<collections::debtor::Tz>), DeskError> {
         // In file order, up to the first change recorded after `at` (two writers may
         // commit in the other order than they read the clock).
-        let known = self
-            .changes
-            .iter()
-            .position(|(t, _)| *t > at)
-            .unwrap_or(self.changes.len());
-        if known != self.folded {
-            let changes: Vec<DebtorChange> = self.changes[..known]
+        let known = self.folded
+            + self.changes[self.folded..]
                 .iter()
-                .map(|(_, c)| c.clone())
-                .collect();
-            self.then = match changes.is_empty() {
-                true => None,
-                false => Some(
-                    Debtor::replay(&self.id, &changes)
-                        .map_err(|(i, e)| corrupt(&self.id, i as i64, &e.to_string()))?,
-                ),
-            };
-            self.folded = known;
+                .position(|(t, _)| *t > at)
+                .unwrap_or(self.changes.len() - self.folded);
+        // Folded on from where the last contact left it (`at` never goes back).
+        for (k, (_, change)) in self.changes[self.folded..known].iter().enumerate() {
+            let seq = (self.folded + k + 1) as i64;
+            let bad = |e: collections::debtor::DebtorError| corrupt(&self.id, seq, &e.to_string());
+            match &mut self.then {
+                None => self.then = Some(Debtor::register(&self.id, change).map_err(bad)?),
+                Some(debtor) => {
+                    debtor.apply(change).map_err(bad)?;
+                }
+            }
         }
+        self.folded = known;
         let Some(now) = now else {
             return Ok((None, Vec::new()));
         };
