@@ -37,6 +37,7 @@ pub mod compliance;
 pub mod contact;
 pub mod creditor;
 pub mod debtor;
+pub mod disclosure;
 pub mod holidays;
 pub mod ledger;
 pub mod money;

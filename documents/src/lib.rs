@@ -24,7 +24,7 @@ mod upload;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use orm::entities::documents;
+use orm::entities::{cases, documents};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde::{Deserialize, Serialize};
 
@@ -38,6 +38,7 @@ use self::store::{LocalStore, S3Store, SigningKey, UrlSigner};
 pub use self::upload::{NewDocument, UploadTicket};
 use services::access::{Operation, Principal, permits};
 pub use services::case::DocumentFact;
+use services::desk::disclosure::document_disclosed;
 use services::desk::{Desk, DeskError};
 
 /// A stored version of a document, as the queries return it.
@@ -53,17 +54,23 @@ pub enum DocumentKind {
     CallRecording,
     CourtFiling,
     Judgment,
+    /// The credit contract the debt arises from.
+    Contract,
+    /// A statement of the debtor's account.
+    AccountStatement,
     Other,
 }
 
 impl DocumentKind {
-    pub const ALL: [DocumentKind; 7] = [
+    pub const ALL: [DocumentKind; 9] = [
         DocumentKind::DemandLetter,
         DocumentKind::PaymentAgreement,
         DocumentKind::IdentityDocument,
         DocumentKind::CallRecording,
         DocumentKind::CourtFiling,
         DocumentKind::Judgment,
+        DocumentKind::Contract,
+        DocumentKind::AccountStatement,
         DocumentKind::Other,
     ];
 
@@ -75,6 +82,8 @@ impl DocumentKind {
             DocumentKind::CallRecording => "call_recording",
             DocumentKind::CourtFiling => "court_filing",
             DocumentKind::Judgment => "judgment",
+            DocumentKind::Contract => "contract",
+            DocumentKind::AccountStatement => "account_statement",
             DocumentKind::Other => "other",
         }
     }
@@ -86,9 +95,11 @@ impl DocumentKind {
     /// Court papers and agreements are kept by law; recordings only briefly.
     pub fn default_retention(self) -> &'static str {
         match self {
-            DocumentKind::PaymentAgreement | DocumentKind::CourtFiling | DocumentKind::Judgment => {
-                "statutory"
-            }
+            DocumentKind::PaymentAgreement
+            | DocumentKind::CourtFiling
+            | DocumentKind::Judgment
+            | DocumentKind::Contract
+            | DocumentKind::AccountStatement => "statutory",
             DocumentKind::CallRecording | DocumentKind::IdentityDocument => "short",
             DocumentKind::DemandLetter | DocumentKind::Other => "standard",
         }
@@ -164,11 +175,38 @@ impl DocumentService {
 
     /// The case if the caller may see it; the same answer as a missing one otherwise.
     async fn visible_case(&self, p: &Principal, case_id: &str) -> Result<(), DocumentError> {
+        self.case_seen(p, case_id).await.map(|_| ())
+    }
+
+    async fn case_seen(&self, p: &Principal, case_id: &str) -> Result<cases::Model, DocumentError> {
         match self.desk.case(p, case_id).await {
-            Ok(_) => Ok(()),
+            Ok(case) => Ok(case),
             Err(DeskError::CaseNotFound(_)) => Err(DocumentError::CaseNotFound(case_id.into())),
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// Which of a case's documents the caller may read: a partner, those its policy
+    /// gives it at the case's stage, and its own uploads (decision 0023).
+    async fn disclosed(
+        &self,
+        p: &Principal,
+        case: &cases::Model,
+        rows: Vec<Document>,
+    ) -> Result<Vec<Document>, DocumentError> {
+        let policy = self.desk.partner_policy(p).await?;
+        Ok(rows
+            .into_iter()
+            .filter(|d| {
+                document_disclosed(
+                    p,
+                    policy.as_ref(),
+                    case.stage.as_deref(),
+                    &d.kind,
+                    &d.uploaded_by,
+                )
+            })
+            .collect())
     }
 
     /// A version of a document the caller may see (latest when `version` is `None`);
@@ -192,11 +230,16 @@ impl DocumentService {
             .await?;
         let not_found = || DocumentError::NotFound(document_id.to_string());
         let row = row.ok_or_else(not_found)?;
-        match self.visible_case(p, &row.case_id).await {
-            Ok(()) => Ok(row),
-            Err(DocumentError::CaseNotFound(_)) => Err(not_found()),
-            Err(e) => Err(e),
-        }
+        let case = match self.case_seen(p, &row.case_id).await {
+            Ok(case) => case,
+            Err(DocumentError::CaseNotFound(_)) => return Err(not_found()),
+            Err(e) => return Err(e),
+        };
+        // A document the partner may not read is, to it, no document.
+        self.disclosed(p, &case, vec![row])
+            .await?
+            .pop()
+            .ok_or_else(not_found)
     }
 }
 

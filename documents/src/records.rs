@@ -57,15 +57,16 @@ impl DocumentService {
         case_id: &str,
     ) -> Result<Vec<Document>, DocumentError> {
         require(p, Operation::ReadDocument, "read documents")?;
-        self.visible_case(p, case_id).await?;
-        Ok(documents::Entity::find()
+        let case = self.case_seen(p, case_id).await?;
+        let rows = documents::Entity::find()
             .filter(documents::Column::CaseId.eq(case_id))
             .filter(documents::Column::Tenant.eq(p.tenant.as_str()))
             .filter(documents::Column::Status.eq("active"))
             .order_by_asc(documents::Column::CreatedAt)
             .order_by_asc(documents::Column::Version)
             .all(self.db())
-            .await?)
+            .await?;
+        self.disclosed(p, &case, rows).await
     }
 
     /// One version (the latest when `version` is `None`).
@@ -95,10 +96,17 @@ impl DocumentService {
         let Some(first) = rows.first() else {
             return Err(DocumentError::NotFound(document_id.into()));
         };
-        match self.visible_case(p, &first.case_id).await {
-            Err(DocumentError::CaseNotFound(_)) => Err(DocumentError::NotFound(document_id.into())),
-            r => r.map(|()| rows),
+        let case = match self.case_seen(p, &first.case_id).await {
+            Err(DocumentError::CaseNotFound(_)) => {
+                return Err(DocumentError::NotFound(document_id.into()));
+            }
+            r => r?,
+        };
+        let shown = self.disclosed(p, &case, rows).await?;
+        if shown.is_empty() {
+            return Err(DocumentError::NotFound(document_id.into()));
         }
+        Ok(shown)
     }
 
     /// A short-lived download URL, after the access check; the access is logged.

@@ -22,6 +22,7 @@ use crate::auth::{Auth, AuthError};
 use crate::errors::{ApiError, ErrorCode, code_for_engine_error};
 use crate::graphiql;
 use crate::introspection::{Introspection, Route};
+use crate::schema::disclosure::PartnerReads;
 use crate::schema::{self, Limits, Loaders, RecobroSchema};
 
 /// Most operations in one batched request.
@@ -229,7 +230,9 @@ async fn post(req: HttpRequest, payload: web::Payload, api: web::Data<Api>) -> H
         return error_body(ErrorCode::BadRequest, "the request has no query");
     }
     let loaders = Loaders::new(&api.desk, &principal);
-    let batch = batch.data(principal).data(loaders);
+    let reads = Arc::new(PartnerReads::default());
+    let reader = principal.clone();
+    let batch = batch.data(principal).data(loaders).data(reads.clone());
     let mut response = match batch {
         BatchRequest::Single(request) => BatchResponse::Single(execute(&api, request).await),
         BatchRequest::Batch(requests) => BatchResponse::Batch(
@@ -241,6 +244,21 @@ async fn post(req: HttpRequest, payload: web::Payload, api: web::Data<Api>) -> H
                 .await,
         ),
     };
+    // A partner's reads of personal data are on the record before it gets the data.
+    let read = reads.take();
+    if !read.is_empty() {
+        let now = api.desk.clock().now();
+        if let Err(e) = partners::Partners::new(api.desk.clone())
+            .record_reads(&reader, read, now)
+            .await
+        {
+            tracing::error!("recording a partner's reads failed: {e}");
+            return error_body(
+                ErrorCode::StorageError,
+                "the read could not be recorded in the partner read log: retry later",
+            );
+        }
+    }
     add_codes(&mut response);
     HttpResponse::Ok()
         .content_type("application/json")

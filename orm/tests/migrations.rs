@@ -74,8 +74,11 @@ on_both!(
 /// Jobs written before the outbox had a `job_type` column get their type from the
 /// payload, so the dispatcher and workers, which now ask by type, still find them.
 async fn job_type_is_backfilled_from_the_payload(db: &DatabaseConnection) {
-    let all = Migrator::migrations().len() as u32;
-    Migrator::up(db, Some(all - 1)).await.unwrap();
+    let before = Migrator::migrations()
+        .iter()
+        .position(|m| m.name() == "m20261207_000100_outbox_job_type")
+        .unwrap() as u32;
+    Migrator::up(db, Some(before)).await.unwrap();
     let pending = Migrator::get_pending_migrations(db).await.unwrap();
     assert_eq!(pending[0].name(), "m20261207_000100_outbox_job_type");
     for (kind, payload) in [

@@ -93,6 +93,23 @@ impl Partners {
     }
 }
 
+/// The acceptance deadline a `partner.place` task sets with its header
+/// `acceptWithinHours` (a model waiting for `placement-accepted` should); none without.
+fn accept_by(
+    job: &JobRun<'_>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>, JobFailure> {
+    let Some(hours) = job.spec.headers.get("acceptWithinHours") else {
+        return Ok(None);
+    };
+    match hours.trim().parse::<i64>() {
+        Ok(h) if (1..=2160).contains(&h) => Ok(Some(now + chrono::Duration::hours(h))),
+        _ => Err(JobFailure::Incident {
+            message: format!("task header acceptWithinHours {hours:?} is not 1 to 2160 hours"),
+        }),
+    }
+}
+
 impl JobHandler for PlaceWithPartner {
     fn run<'a>(&'a self, job: JobRun<'a>) -> JobFuture<'a> {
         Box::pin(async move {
@@ -112,6 +129,7 @@ impl JobHandler for PlaceWithPartner {
                     let fact = CaseFact::Placed {
                         partner: agency.partner_id.clone(),
                         note: Some(format!("placed by the strategy ({})", job.spec.element_id)),
+                        accept_by: accept_by(&job, partners.desk.clock().now())?,
                     };
                     partners.record_for_job(&job, fact, "placed").await?;
                     agency.partner_id

@@ -12,6 +12,7 @@
 //!
 //! [`Principal`]: services::access::Principal
 
+pub mod disclosure;
 pub mod jobs;
 mod organisations;
 mod placements;

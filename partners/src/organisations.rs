@@ -41,6 +41,7 @@ impl Partners {
             kind: Set(new.kind),
             active: Set(true),
             created_at: Set(self.desk.clock().now()),
+            disclosure: Set(None),
         };
         row.insert(self.desk.db()).await.map_err(|e| {
             if orm::is_unique_violation(&e) {

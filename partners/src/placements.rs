@@ -1,4 +1,7 @@
-//! Cases placed with partners: each change is a journalled case fact.
+//! Cases placed with partners: each change is a journalled case fact (and, where the
+//! process waits for it, a BPMN message: `services::case::placement`).
+
+use chrono::Duration;
 
 use services::access::{Operation, Principal};
 use services::case::CaseFact;
@@ -7,6 +10,9 @@ use services::runtime::Outcome;
 
 use crate::Partners;
 
+/// How long a partner has to accept an offered case unless the placement says.
+pub const DEFAULT_ACCEPT_WITHIN: Duration = Duration::hours(48);
+
 impl Partners {
     pub async fn place_case(
         &self,
@@ -14,10 +20,17 @@ impl Partners {
         case_id: &str,
         partner_id: &str,
         note: Option<String>,
+        accept_within: Option<Duration>,
         idempotency_key: Option<String>,
     ) -> Result<Outcome, DeskError> {
         self.desk.case(p, case_id).await?;
         require(p, Operation::PlaceCase, "place cases with partners")?;
+        let accept_within = accept_within.unwrap_or(DEFAULT_ACCEPT_WITHIN);
+        if accept_within < Duration::hours(1) || accept_within > Duration::days(90) {
+            return Err(DeskError::Invalid(
+                "a partner is given 1 hour to 90 days to accept a placement".into(),
+            ));
+        }
         let partner = self.get(p, partner_id).await?;
         if !partner.active {
             return Err(DeskError::Conflict(format!(
@@ -28,6 +41,7 @@ impl Partners {
         let fact = CaseFact::Placed {
             partner: partner.partner_id,
             note,
+            accept_by: Some(self.desk.clock().now() + accept_within),
         };
         self.desk.record(p, case_id, fact, idempotency_key).await
     }
@@ -61,6 +75,46 @@ impl Partners {
         require(p, Operation::RespondToPlacement, "accept placements")?;
         let fact = CaseFact::PlacementAccepted {
             partner: p.partner.clone().unwrap_or_default(),
+        };
+        self.desk.record(p, case_id, fact, idempotency_key).await
+    }
+
+    /// The partner turns an offered case down (an accepted one is returned instead).
+    pub async fn decline_placement(
+        &self,
+        p: &Principal,
+        case_id: &str,
+        reason: &str,
+        idempotency_key: Option<String>,
+    ) -> Result<Outcome, DeskError> {
+        self.desk.case(p, case_id).await?;
+        require(p, Operation::RespondToPlacement, "decline placements")?;
+        if reason.trim().is_empty() {
+            return Err(DeskError::Invalid("say why the case is declined".into()));
+        }
+        let fact = CaseFact::PlacementDeclined {
+            partner: p.partner.clone().unwrap_or_default(),
+            reason: reason.trim().to_string(),
+        };
+        self.desk.record(p, case_id, fact, idempotency_key).await
+    }
+
+    /// The creditor ends a placement whose work is done (paid, settled, judged).
+    pub async fn close_placement(
+        &self,
+        p: &Principal,
+        case_id: &str,
+        reason: &str,
+        idempotency_key: Option<String>,
+    ) -> Result<Outcome, DeskError> {
+        let case = self.desk.case(p, case_id).await?;
+        require(p, Operation::PlaceCase, "close placements")?;
+        let partner = case
+            .partner
+            .ok_or_else(|| DeskError::Conflict(format!("case {case_id} is not placed")))?;
+        let fact = CaseFact::PlacementClosed {
+            partner,
+            reason: reason.trim().to_string(),
         };
         self.desk.record(p, case_id, fact, idempotency_key).await
     }

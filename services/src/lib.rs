@@ -21,5 +21,6 @@ pub mod committer;
 pub mod desk;
 pub mod error_code;
 pub mod journal;
+pub mod lookups;
 pub mod runtime;
 pub mod store;

@@ -347,6 +347,7 @@ async fn partners_report_and_the_creditor_confirms(db: &DatabaseConnection) {
     let placed = CaseFact::Placed {
         partner: "cobra".into(),
         note: None,
+        accept_by: None,
     };
     desk.record(&u.sup, &case_id, placed, None).await.unwrap();
 
@@ -488,6 +489,7 @@ async fn partners_report_and_the_creditor_confirms(db: &DatabaseConnection) {
     let placed = CaseFact::Placed {
         partner: "cobra".into(),
         note: None,
+        accept_by: None,
     };
     desk.record(&u.sup, &case_id, placed, None).await.unwrap();
     desk.record_payment(&u.partner, &case_id, pay("P-1", "1000"), None)

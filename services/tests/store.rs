@@ -120,6 +120,7 @@ fn adding(case_id: &str, seq: i64, at: chrono::DateTime<chrono::Utc>, key: &str)
         },
         snapshot: Some(format!("snapshot at {seq}")),
         idempotency: Some((key.into(), r#"{"first":"answer"}"#.into())),
+        delivers: None,
     }
 }
 
@@ -140,6 +141,7 @@ fn removing(case_id: &str, seq: i64, at: chrono::DateTime<chrono::Utc>) -> Commi
         },
         snapshot: None,
         idempotency: None,
+        delivers: None,
     }
 }
 

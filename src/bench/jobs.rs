@@ -41,14 +41,11 @@ pub struct JobsArgs {
     /// Concurrent external workers, each over its own keep-alive HTTP connection.
     #[arg(long, default_value_t = 8)]
     workers: usize,
-    /// `maxJobs` of each activation.
+    /// Most jobs a worker holds at once, all being completed concurrently (Zeebe's
+    /// `maxJobsActive`, 32 by default). It activates more, as many as it lacks, once
+    /// 30 % or fewer are left (Zeebe's activation threshold); 1 works them one by one.
     #[arg(long, default_value_t = 32)]
     max_jobs: usize,
-    /// Jobs a worker completes at once, out of those it activated (Zeebe's job workers
-    /// run up to `maxJobsActive`, 32 by default, concurrently); 1 completes them one by
-    /// one.
-    #[arg(long, default_value_t = 32)]
-    in_flight: usize,
     /// Jobs per throughput round (one case each, opened before the round's clock starts).
     #[arg(long, default_value_t = 10_000)]
     jobs: usize,
@@ -219,14 +216,20 @@ async fn bench(b: Arc<BenchDb>, a: JobsArgs) -> anyhow::Result<()> {
     actix_web::rt::spawn(server);
     let api = Api {
         http: reqwest::Client::builder()
-            .pool_max_idle_per_host(a.workers * a.in_flight.max(1) + 1)
+            .pool_max_idle_per_host(a.workers * (a.max_jobs + 1) + 1)
             .build()?,
         url: format!("http://{addr}/graphql"),
         token: token.into(),
     };
     println!(
-        "jobs: {} workers (maxJobs {}, {} completions in flight each), {} jobs per round, {} rounds per side; journal baseline: {} cases, {:.1} s per round; server workers: actix default",
-        a.workers, a.max_jobs, a.in_flight, a.jobs, a.rounds, a.journal_clients, a.seconds
+        "jobs: {} workers (each holding up to {} jobs, asking for more at {} left), {} jobs per round, {} rounds per side; journal baseline: {} cases, {:.1} s per round; server workers: actix default",
+        a.workers,
+        a.max_jobs,
+        threshold(a.max_jobs),
+        a.jobs,
+        a.rounds,
+        a.journal_clients,
+        a.seconds
     );
 
     let mut loop_cases = open_loop_cases(&rt, a.journal_clients.max(1), "J").await?;
@@ -317,7 +320,7 @@ async fn drain(
     total: usize,
 ) -> anyhow::Result<(f64, Duration)> {
     let total = total as u64;
-    let (max_jobs, in_flight) = (a.max_jobs, a.in_flight.max(1));
+    let max_jobs = a.max_jobs.max(1);
     let done = Arc::new(AtomicU64::new(0));
     let spent = Arc::new(Spent::default());
     let last = Arc::new(Mutex::new(None::<Instant>));
@@ -327,39 +330,59 @@ async fn drain(
         async move {
             let name = format!("w{i}");
             let mut progress = Instant::now();
-            while done.load(Ordering::Relaxed) < total {
-                let t = Instant::now();
-                let jobs = api.activate(&name, max_jobs, ROUND_WAIT_MS).await?;
-                spent.activations.add(t, jobs.len() as u64);
-                if jobs.is_empty() {
-                    ensure!(
-                        progress.elapsed() < STALL,
-                        "{name}: no job for {STALL:?} with {} of {total} done",
-                        done.load(Ordering::Relaxed)
-                    );
-                    continue;
+            let mut held = futures_util::stream::FuturesUnordered::new();
+            let mut asking = None;
+            loop {
+                if done.load(Ordering::Relaxed) >= total {
+                    // An activation still waiting on the server would take the next
+                    // round's (or the wake-up test's) first job: heard out, it finds none.
+                    if let Some(asking) = asking.take() {
+                        let (jobs, _) = asking.await;
+                        let jobs: Vec<String> = jobs?;
+                        ensure!(jobs.is_empty(), "{name} got {} jobs after the last", jobs.len());
+                    }
+                    return Ok(());
                 }
-                progress = Instant::now();
-                let completions = futures_util::stream::iter(jobs)
-                    .map(|job| {
-                        let (api, name, spent) = (&api, &name, &spent);
-                        async move {
-                            let t = Instant::now();
-                            api.complete(name, &job).await?;
-                            spent.completions.add(t, 1);
-                            anyhow::Ok(())
+                if asking.is_none() && held.len() <= threshold(max_jobs) {
+                    let (api, name, want) = (api.clone(), name.clone(), max_jobs - held.len());
+                    asking = Some(Box::pin(async move {
+                        let t = Instant::now();
+                        let jobs = api.activate(&name, want, ROUND_WAIT_MS).await;
+                        (jobs, t)
+                    }));
+                }
+                tokio::select! {
+                    Some(completed) = held.next(), if !held.is_empty() => {
+                        let () = completed?;
+                        if done.fetch_add(1, Ordering::Relaxed) + 1 == total {
+                            *last.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
                         }
-                    })
-                    .buffer_unordered(in_flight);
-                futures_util::pin_mut!(completions);
-                while let Some(completed) = completions.next().await {
-                    completed?;
-                    if done.fetch_add(1, Ordering::Relaxed) + 1 == total {
-                        *last.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
+                    }
+                    (jobs, t) = async { asking.as_mut().expect("asking").await }, if asking.is_some() => {
+                        asking = None;
+                        let jobs = jobs?;
+                        spent.activations.add(t, jobs.len() as u64);
+                        if jobs.is_empty() {
+                            ensure!(
+                                progress.elapsed() < STALL,
+                                "{name}: no job for {STALL:?} with {} of {total} done",
+                                done.load(Ordering::Relaxed)
+                            );
+                            continue;
+                        }
+                        progress = Instant::now();
+                        for job in jobs {
+                            let (api, name, spent) = (api.clone(), name.clone(), spent.clone());
+                            held.push(async move {
+                                let t = Instant::now();
+                                api.complete(&name, &job).await?;
+                                spent.completions.add(t, 1);
+                                anyhow::Ok(())
+                            });
+                        }
                     }
                 }
             }
-            Ok(())
         }
     })
     .await?;
@@ -390,6 +413,12 @@ async fn drain(
         spent.completions.mean_ms()
     );
     Ok((per_second(completed, elapsed), elapsed))
+}
+
+/// Jobs left at which a worker holding up to `max_jobs` asks for more: Zeebe's job
+/// workers' activation threshold, 30 % of `maxJobsActive`.
+fn threshold(max_jobs: usize) -> usize {
+    max_jobs * 3 / 10
 }
 
 /// Time the workers spent waiting for each kind of call: where a round's time goes.

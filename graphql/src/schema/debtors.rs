@@ -13,9 +13,12 @@ use collections::debtor::{
     self as d, Consent as ConsentRecord, Contact, ContactPoint, FlagChange,
     may_be_told_about_the_debt,
 };
+use collections::disclosure::CaseData as Data;
+use orm::entities::cases;
 use services::access::Role;
 use services::desk::DebtorRecord;
 
+use super::disclosure::{disclose, disclose_debtor};
 use super::query::{decode, page_cost};
 use super::types::HistoryEntry;
 use super::{desk, principal};
@@ -83,6 +86,8 @@ pub struct Debtor {
     record: DebtorRecord,
     /// A partner's reading: the cut described above.
     partner_view: bool,
+    /// The case it was reached through: a partner reads what the case's stage allows.
+    case: Option<cases::Model>,
     now: DateTime<Utc>,
 }
 
@@ -91,8 +96,27 @@ impl Debtor {
         Ok(Debtor {
             record,
             partner_view: principal(ctx)?.role == Role::Partner,
+            case: None,
             now: desk(ctx)?.clock().now(),
         })
+    }
+
+    /// The debtor of `case`.
+    pub fn of_case(ctx: &Context<'_>, record: DebtorRecord, case: &cases::Model) -> Result<Debtor> {
+        let mut d = Debtor::new(ctx, record)?;
+        d.case = Some(case.clone());
+        Ok(d)
+    }
+
+    /// May the caller read `data` of this debtor (a partner: by its policy; recorded)?
+    async fn disclosed(&self, ctx: &Context<'_>, data: Data) -> Result<()> {
+        if !self.partner_view {
+            return Ok(());
+        }
+        match &self.case {
+            Some(case) => disclose(ctx, case, data).await,
+            None => disclose_debtor(ctx, &self.record.row.debtor_id, data).await,
+        }
     }
 
     fn file(&self) -> Option<&d::Debtor> {
@@ -117,58 +141,71 @@ impl Debtor {
     async fn id(&self) -> ID {
         ID(self.record.row.debtor_id.clone())
     }
-    async fn name(&self) -> &str {
-        &self.record.row.name
+    async fn name(&self, ctx: &Context<'_>) -> Result<&str> {
+        self.disclosed(ctx, Data::DebtorIdentity).await?;
+        Ok(&self.record.row.name)
     }
     /// False for a debtor a case only named (no file yet): the fields below are empty.
     async fn registered(&self) -> bool {
         self.file().is_some()
     }
-    async fn kind(&self) -> Option<DebtorKind> {
-        self.file().map(|f| f.kind.into())
+    async fn kind(&self, ctx: &Context<'_>) -> Result<Option<DebtorKind>> {
+        self.disclosed(ctx, Data::DebtorIdentity).await?;
+        Ok(self.file().map(|f| f.kind.into()))
     }
     /// BCP 47, e.g. `es-CO`.
-    async fn language(&self) -> Option<&str> {
-        self.file()?.language.as_ref().map(|l| l.as_str())
+    async fn language(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
+        self.disclosed(ctx, Data::DebtorIdentity).await?;
+        Ok(self
+            .file()
+            .and_then(|f| f.language.as_ref())
+            .map(|l| l.as_str()))
     }
     /// The debtor's own IANA zone, when known.
-    async fn time_zone(&self) -> Option<&str> {
-        self.file()?.time_zone.map(|tz| tz.name())
+    async fn time_zone(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
+        self.disclosed(ctx, Data::DebtorIdentity).await?;
+        Ok(self.file().and_then(|f| f.time_zone).map(|tz| tz.name()))
     }
     /// Every zone the debtor may be in: the own zone when known, else those of the
     /// phones' countries, the addresses and the jurisdiction. Contact rules hold in all.
-    async fn candidate_time_zones(&self) -> Vec<&'static str> {
-        self.file()
+    async fn candidate_time_zones(&self, ctx: &Context<'_>) -> Result<Vec<&'static str>> {
+        self.disclosed(ctx, Data::DebtorIdentity).await?;
+        Ok(self
+            .file()
             .map(|f| {
                 d::candidate_zones(f)
                     .into_iter()
                     .map(|tz| tz.name())
                     .collect()
             })
-            .unwrap_or_default()
+            .unwrap_or_default())
     }
-    async fn jurisdiction(&self) -> Option<Jurisdiction> {
-        self.file().map(|f| Jurisdiction {
+    async fn jurisdiction(&self, ctx: &Context<'_>) -> Result<Option<Jurisdiction>> {
+        self.disclosed(ctx, Data::DebtorIdentity).await?;
+        Ok(self.file().map(|f| Jurisdiction {
             country: f.jurisdiction.country.code().to_string(),
             region: f.jurisdiction.region.clone(),
-        })
+        }))
     }
-    async fn contacts(&self) -> Vec<DebtorContact> {
-        self.file()
+    async fn contacts(&self, ctx: &Context<'_>) -> Result<Vec<DebtorContact>> {
+        self.disclosed(ctx, Data::DebtorContacts).await?;
+        Ok(self
+            .file()
             .map(|f| {
                 f.contacts()
                     .iter()
                     .map(|c| DebtorContact::new(c, self.now))
                     .collect()
             })
-            .unwrap_or_default()
+            .unwrap_or_default())
     }
     /// Flags in force now, with the instant each was set.
-    async fn active_flags(&self) -> Vec<ActiveFlag> {
+    async fn active_flags(&self, ctx: &Context<'_>) -> Result<Vec<ActiveFlag>> {
+        self.disclosed(ctx, Data::DebtorContacts).await?;
         let Some(f) = self.file() else {
-            return Vec::new();
+            return Ok(Vec::new());
         };
-        f.flags
+        Ok(f.flags
             .active_flags(self.now)
             .into_iter()
             .filter_map(|flag| {
@@ -184,7 +221,7 @@ impl Debtor {
                     since,
                 })
             })
-            .collect()
+            .collect())
     }
     /// Every flag change: who, when, why. Not for partners.
     async fn flag_history(&self) -> Result<Vec<FlagHistoryEntry>> {
@@ -209,11 +246,12 @@ impl Debtor {
     /// Guarantors and co-debtors; for the creditor's people also employers and
     /// relatives, recorded only so they are never told. `index` addresses the party in
     /// mutations.
-    async fn related_parties(&self) -> Vec<RelatedParty> {
+    async fn related_parties(&self, ctx: &Context<'_>) -> Result<Vec<RelatedParty>> {
+        self.disclosed(ctx, Data::DebtorContacts).await?;
         let Some(f) = self.file() else {
-            return Vec::new();
+            return Ok(Vec::new());
         };
-        f.related
+        Ok(f.related
             .iter()
             .enumerate()
             .filter(|(_, p)| !self.partner_view || may_be_told_about_the_debt(p))
@@ -229,7 +267,7 @@ impl Debtor {
                     .map(|c| DebtorContact::new(c, self.now))
                     .collect(),
             })
-            .collect()
+            .collect())
     }
     /// The number of changes in the debtor's file.
     async fn version(&self) -> i64 {

@@ -28,6 +28,10 @@ pub enum DocumentKind {
     CallRecording,
     CourtFiling,
     Judgment,
+    /// The credit contract the debt arises from (law firms read it by default).
+    Contract,
+    /// A statement of the debtor's account (law firms read it by default).
+    AccountStatement,
     Other,
 }
 

@@ -9,6 +9,7 @@ mod contacts;
 mod creditors;
 mod debtor_mutation;
 mod debtors;
+pub mod disclosure;
 pub mod documents;
 mod ledger;
 mod loaders;

@@ -380,13 +380,38 @@ impl CaseMutation {
             .map_err(errors::api)
     }
 
-    /// Places a case with a partner agency or law firm: its partner-lane tasks become theirs.
+    /// Sets what a partner may read of the cases placed with it at `stage` (omitted: at
+    /// stages without a setting of their own). Its notes are always its own; the
+    /// creditor's internal notes and other partners' are never shown (admins, supervisors).
+    async fn set_partner_disclosure(
+        &self,
+        ctx: &Context<'_>,
+        partner_id: ID,
+        stage: Option<String>,
+        data: Vec<super::disclosure::CaseData>,
+    ) -> Result<Partner> {
+        partners(ctx)?
+            .set_disclosure(
+                principal(ctx)?,
+                &partner_id,
+                stage.as_deref(),
+                data.into_iter().map(Into::into).collect(),
+            )
+            .await
+            .map(Partner)
+            .map_err(errors::api)
+    }
+
+    /// Offers a case to a partner agency or law firm: its partner-lane tasks become
+    /// theirs. Not accepted within `acceptWithinHours` (1 to 2160, default 48), the offer
+    /// is declined by itself; the process hears `placement-declined` (`lapsed: true`).
     async fn place_case(
         &self,
         ctx: &Context<'_>,
         case_id: ID,
         partner_id: ID,
         note: Option<String>,
+        accept_within_hours: Option<i32>,
         idempotency_key: Option<String>,
     ) -> Result<CommandResult> {
         outcome(
@@ -396,8 +421,39 @@ impl CaseMutation {
                     &case_id,
                     &partner_id,
                     note,
+                    accept_within_hours.map(|h| chrono::Duration::hours(i64::from(h))),
                     idempotency_key,
                 )
+                .await,
+        )
+    }
+
+    /// A partner turns down a case offered to it (an accepted case is returned instead).
+    async fn decline_placement(
+        &self,
+        ctx: &Context<'_>,
+        case_id: ID,
+        reason: String,
+        idempotency_key: Option<String>,
+    ) -> Result<CommandResult> {
+        outcome(
+            partners(ctx)?
+                .decline_placement(principal(ctx)?, &case_id, &reason, idempotency_key)
+                .await,
+        )
+    }
+
+    /// Ends a placement whose work is done (admins, supervisors).
+    async fn close_placement(
+        &self,
+        ctx: &Context<'_>,
+        case_id: ID,
+        reason: String,
+        idempotency_key: Option<String>,
+    ) -> Result<CommandResult> {
+        outcome(
+            partners(ctx)?
+                .close_placement(principal(ctx)?, &case_id, &reason, idempotency_key)
                 .await,
         )
     }

@@ -296,6 +296,30 @@ impl CaseQuery {
         super::documents::DocumentQuery::access_log(ctx, case_id, document_id, first).await
     }
 
+    /// Every read of a debtor's personal data by a partner (auditors, admins), newest
+    /// first: who, through which case, what kind of data, when.
+    async fn partner_read_log(
+        &self,
+        ctx: &Context<'_>,
+        case_id: Option<ID>,
+        partner_id: Option<ID>,
+        #[graphql(default = 100)] first: i32,
+    ) -> Result<Vec<super::disclosure::PartnerReadLogEntry>> {
+        let rows = super::partners(ctx)?
+            .read_log(
+                principal(ctx)?,
+                case_id.as_ref().map(|c| c.as_str()),
+                partner_id.as_ref().map(|c| c.as_str()),
+                first.clamp(1, 1000) as u64,
+            )
+            .await
+            .map_err(errors::api)?;
+        Ok(rows
+            .into_iter()
+            .map(super::disclosure::PartnerReadLogEntry)
+            .collect())
+    }
+
     /// Re-hashes stored documents (of one case, or your tenant) against their records.
     async fn verify_documents(
         &self,

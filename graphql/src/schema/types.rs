@@ -9,9 +9,11 @@ use services::desk::{AgendaItem, TaskKey};
 use services::journal::Entry;
 
 use super::debtors::Debtor;
+use super::disclosure::disclose;
 use super::loaders::Loaders;
 use super::{desk, principal};
 use crate::errors;
+use collections::disclosure::CaseData as Data;
 
 /// Minor units of an unknown currency shown with two places ("1250.50"): no float
 /// rounding.
@@ -60,9 +62,12 @@ impl Case {
     }
     /// What the case owes, as a decimal string in its currency's places (the ledger's
     /// balance once the case has accounts; else the `amountDue` process variable).
-    async fn amount_due(&self) -> Option<String> {
-        let minor = self.0.amount_due_minor?;
-        Some(
+    async fn amount_due(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        disclose(ctx, &self.0, Data::Balance).await?;
+        let Some(minor) = self.0.amount_due_minor else {
+            return Ok(None);
+        };
+        Ok(Some(
             match self
                 .0
                 .currency
@@ -72,7 +77,7 @@ impl Case {
                 Some(currency) => Money::from_minor(minor, currency).amount().to_string(),
                 None => money(minor),
             },
-        )
+        ))
     }
     async fn currency(&self) -> Option<&str> {
         self.0.currency.as_deref()
@@ -104,7 +109,7 @@ impl Case {
             .load_one(id.clone())
             .await
             .map_err(|e| (*e).clone())?
-            .map(|record| Debtor::new(ctx, record))
+            .map(|record| Debtor::of_case(ctx, record, &self.0))
             .transpose()
     }
     async fn partner(&self, ctx: &Context<'_>) -> Result<Option<Partner>> {
@@ -134,21 +139,25 @@ impl Case {
     }
     /// What the case owes across its accounts (`null` before an account is opened).
     async fn balance(&self, ctx: &Context<'_>) -> Result<Option<super::ledger::Money>> {
+        disclose(ctx, &self.0, Data::Balance).await?;
         let ledger = super::ledger::of_case(ctx, &self.0.case_id).await?;
         Ok(ledger.map(|l| l.balance().into()))
     }
     /// Paid beyond what was owed, held for the debtor.
     async fn credit(&self, ctx: &Context<'_>) -> Result<Option<super::ledger::Money>> {
+        disclose(ctx, &self.0, Data::Balance).await?;
         let ledger = super::ledger::of_case(ctx, &self.0.case_id).await?;
         Ok(ledger.map(|l| l.credit().into()))
     }
     /// Forgiven by paid settlements.
     async fn written_off(&self, ctx: &Context<'_>) -> Result<Option<super::ledger::Money>> {
+        disclose(ctx, &self.0, Data::Balance).await?;
         let ledger = super::ledger::of_case(ctx, &self.0.case_id).await?;
         Ok(ledger.map(|l| l.written_off().into()))
     }
     /// The debts on the case.
     async fn accounts(&self, ctx: &Context<'_>) -> Result<Vec<super::ledger::Account>> {
+        disclose(ctx, &self.0, Data::Balance).await?;
         let ledger = super::ledger::of_case(ctx, &self.0.case_id).await?;
         Ok(ledger
             .map(|l| {
@@ -162,6 +171,7 @@ impl Case {
     }
     /// Payments recorded on the case, reversed ones included, by reference.
     async fn payments(&self, ctx: &Context<'_>) -> Result<Vec<super::ledger::Payment>> {
+        disclose(ctx, &self.0, Data::PaymentHistory).await?;
         let ledger = super::ledger::of_case(ctx, &self.0.case_id).await?;
         Ok(ledger
             .map(|l| l.payments().cloned().map(super::ledger::Payment).collect())
@@ -169,6 +179,7 @@ impl Case {
     }
     /// Promises to pay made on the case, oldest first.
     async fn promises(&self, ctx: &Context<'_>) -> Result<Vec<super::ledger::PromiseToPay>> {
+        disclose(ctx, &self.0, Data::PaymentHistory).await?;
         let ledger = super::ledger::of_case(ctx, &self.0.case_id).await?;
         Ok(ledger
             .map(|l| {
@@ -182,6 +193,7 @@ impl Case {
     }
     /// Installment plans offered on the case, oldest first.
     async fn plans(&self, ctx: &Context<'_>) -> Result<Vec<super::ledger::InstallmentPlan>> {
+        disclose(ctx, &self.0, Data::PaymentHistory).await?;
         let ledger = super::ledger::of_case(ctx, &self.0.case_id).await?;
         Ok(ledger
             .map(|l| {
@@ -211,6 +223,7 @@ impl Case {
         &self,
         ctx: &Context<'_>,
     ) -> Result<Vec<super::contacts::ContactAttempt>> {
+        disclose(ctx, &self.0, Data::ContactHistory).await?;
         super::contacts::of_case(ctx, &self.0.case_id).await
     }
     /// May `channel` be used to reach the debtor (or `recipient`: `guarantor`,
@@ -223,6 +236,7 @@ impl Case {
         channel: super::debtors::ContactChannel,
         #[graphql(default = "debtor")] recipient: String,
     ) -> Result<super::compliance::ComplianceDecision> {
+        disclose(ctx, &self.0, Data::DebtorContacts).await?;
         super::compliance::permission(ctx, &self.0.case_id, channel, &recipient).await
     }
     /// Every decision the compliance gate journalled on the case, oldest first, with the
@@ -310,6 +324,12 @@ impl Partner {
     }
     async fn name(&self) -> &str {
         &self.0.name
+    }
+    /// What it may read of the cases placed with it, by stage (the first entry, stage
+    /// null, holds for stages without their own).
+    async fn disclosure(&self) -> Result<Vec<super::disclosure::StageDisclosure>> {
+        let policy = services::desk::disclosure::policy_of(&self.0).map_err(errors::api)?;
+        Ok(super::disclosure::stages_of(&policy))
     }
     async fn kind(&self) -> PartnerKind {
         if self.0.kind == "law_firm" {

@@ -12,7 +12,7 @@ const PDF: &[u8] =
     b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n";
 
 /// A GraphQL multipart request (the multipart request spec) with one file.
-async fn upload(
+pub(super) async fn upload(
     w: &World,
     token: &str,
     query: &str,

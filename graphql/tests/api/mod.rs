@@ -8,12 +8,14 @@ mod compliance;
 mod contact_receipts;
 mod contacts;
 mod debtors;
+mod disclosure;
 mod documents;
 mod flows;
 mod incidents;
 mod isolation;
 mod ledger;
 mod limits;
+mod placements;
 mod sdl;
 mod sql_budget;
 mod templates;
@@ -245,6 +247,11 @@ impl World {
         self.supervisor = self.h.token(Role::Supervisor, "sam", None).await;
         self.agent = self.h.token(Role::Agent, "alex", None).await;
         self.auditor = self.h.token(Role::Auditor, "aud", None).await;
+        self.agency_token = self.h.token(Role::Partner, "pat", Some(&self.agency)).await;
+        self.law_firm_token = self
+            .h
+            .token(Role::Partner, "lou", Some(&self.law_firm))
+            .await;
     }
 
     pub async fn new(db: &DatabaseConnection) -> World {

@@ -22,6 +22,7 @@ pub mod idempotency_keys;
 pub mod maintenance_runs;
 pub mod message_subscriptions;
 pub mod outbox;
+pub mod partner_reads;
 pub mod partners;
 pub mod process_definitions;
 pub mod signing_keys;

@@ -12,6 +12,10 @@ pub struct Model {
     pub kind: String,
     pub active: bool,
     pub created_at: DateTimeUtc,
+    /// What the partner may read of a case, by stage (JSON of
+    /// `collections::disclosure::DisclosurePolicy`); none: its kind's defaults.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub disclosure: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

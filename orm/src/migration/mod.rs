@@ -39,9 +39,10 @@ mod m20261207_000070_drop_case_amount_index;
 mod m20261207_000080_job_locks;
 mod m20261207_000090_contact_templates;
 mod m20261207_000100_outbox_job_type;
+mod m20261207_000110_partner_disclosure;
 
 /// Names of the tables the migrations create, in creation order.
-pub const TABLES: [&str; 21] = [
+pub const TABLES: [&str; 22] = [
     "process_definitions",
     "case_journal",
     "cases",
@@ -63,6 +64,7 @@ pub const TABLES: [&str; 21] = [
     "creditor_settings",
     "maintenance_runs",
     "contact_templates",
+    "partner_reads",
 ];
 
 /// All migrations of the Recobro schema.
@@ -100,6 +102,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000080_job_locks::Migration),
             Box::new(m20261207_000090_contact_templates::Migration),
             Box::new(m20261207_000100_outbox_job_type::Migration),
+            Box::new(m20261207_000110_partner_disclosure::Migration),
         ]
     }
 }

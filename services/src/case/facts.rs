@@ -32,13 +32,30 @@ pub enum CaseFact {
     OwnerAssigned {
         owner: Option<String>,
     },
-    /// Placed with a partner organisation (agency, law firm).
+    /// Offered to a partner organisation (agency, law firm).
     Placed {
         partner: String,
         note: Option<String>,
+        /// Declined unless accepted by then.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        accept_by: Option<chrono::DateTime<chrono::Utc>>,
     },
     PlacementAccepted {
         partner: String,
+    },
+    /// The partner turns the offer down.
+    PlacementDeclined {
+        partner: String,
+        reason: String,
+    },
+    /// The offer's acceptance deadline passed (the case's `placement`-th placement).
+    PlacementLapsed {
+        placement: u32,
+    },
+    /// The creditor ends an active placement (the work is done: paid, settled, judged).
+    PlacementClosed {
+        partner: String,
+        reason: String,
     },
     /// The partner gives the case back.
     PlacementReturned {
@@ -72,6 +89,9 @@ impl CaseFact {
             CaseFact::PlacementAccepted { .. } => "PlacementAccepted",
             CaseFact::PlacementReturned { .. } => "PlacementReturned",
             CaseFact::PlacementRecalled { .. } => "PlacementRecalled",
+            CaseFact::PlacementDeclined { .. } => "PlacementDeclined",
+            CaseFact::PlacementLapsed { .. } => "PlacementLapsed",
+            CaseFact::PlacementClosed { .. } => "PlacementClosed",
             CaseFact::ActivityRecorded { .. } => "ActivityRecorded",
             CaseFact::Document(d) => d.event_type(),
             CaseFact::Ledger(l) => l.event_type(),

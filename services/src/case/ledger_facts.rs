@@ -54,6 +54,9 @@ impl LedgerTimer {
     /// The ledger deadline of a timer row; `None` for engine timers.
     pub fn of(timer_id: i64) -> Option<LedgerTimer> {
         let v = timer_id.checked_neg().filter(|v| *v > 0)?;
+        if super::placement::is_deadline_timer(timer_id) {
+            return None;
+        }
         let id = u32::try_from((v & (PLAN_BIT - 1)) >> 20).ok()?;
         let part = (v & 0xF_FFFF) as u32;
         Some(if v & PLAN_BIT == 0 {

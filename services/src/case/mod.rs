@@ -7,6 +7,7 @@ mod document_facts;
 mod events;
 pub mod facts;
 mod ledger_facts;
+pub mod placement;
 pub mod projection;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -27,6 +28,7 @@ pub use ledger_facts::{
     LedgerTimer, PAID_IN_FULL, PAYMENT_RECEIVED, PLAN_ACCEPTED, PLAN_ACTIVE, PLAN_BROKEN,
     PLAN_COMPLETED, PLAN_DECLINED, PROMISE_BROKEN, PROMISE_KEPT,
 };
+pub use placement::Placement;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -46,6 +48,9 @@ pub struct CaseState {
     pub owner: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub placement: Option<Placement>,
+    /// Placements made so far (the current one's number).
+    #[serde(default)]
+    pub placements_made: u32,
     /// Task assignments made after creation (claims, reassignments), by task id.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub assignees: BTreeMap<u64, Option<String>>,
@@ -62,19 +67,6 @@ pub struct CaseState {
 
 /// The candidate group that marks a user task as the placed partner's work.
 pub const PARTNER_LANE: &str = "partner";
-
-/// Where a case is placed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Placement {
-    pub partner: String,
-    pub accepted: bool,
-}
-
-impl Placement {
-    pub fn status(&self) -> &'static str {
-        if self.accepted { "accepted" } else { "placed" }
-    }
-}
 
 /// Why an event could not be applied.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, strum::EnumCount)]
@@ -231,6 +223,7 @@ pub fn step(
             last_hash: String::new(),
             owner: None,
             placement: None,
+            placements_made: 0,
             assignees: BTreeMap::new(),
             partner_tasks: BTreeSet::new(),
             ledger: None,
@@ -248,7 +241,14 @@ pub fn step(
     }
     if let CaseEvent::Fact { fact } = event {
         let owed_before = next.ledger.as_ref().map(Ledger::balance);
+        let placed_before = next.placement.clone();
         let verdicts = apply_fact(&mut next, fact, at)?;
+        if let Some(message) = placement::message(&next, fact, placed_before.as_ref()) {
+            let d = defs
+                .deployment(def)
+                .ok_or(ApplyError::UnknownDefinition(def))?;
+            effects.extend(engine::handle(&d, &mut next.instance, message, at)?);
+        }
         // The process learns of a payment, of the debt paid off, of a decided promise and
         // of a plan's progress in the same entry, if it waits for them — in that order,
         // each offered to the process as the one before left it (a `paid-in-full` that
@@ -508,12 +508,6 @@ fn apply_fact(
             Err(ApplyError::NoOpenTask(task))
         }
     };
-    let placed_with = |state: &CaseState, partner: &str| match &state.placement {
-        Some(p) if p.partner == partner => Ok(()),
-        _ => Err(ApplyError::Placement(format!(
-            "the case is not placed with {partner}"
-        ))),
-    };
     match fact {
         CaseFact::TaskClaimed { task, user } => {
             open_task(state, *task)?;
@@ -536,37 +530,13 @@ fn apply_fact(
             state.assignees.insert(*task, user.clone());
         }
         CaseFact::OwnerAssigned { owner } => state.owner = owner.clone(),
-        CaseFact::Placed { partner, .. } => {
-            if state.is_closed() {
-                return Err(ApplyError::Closed);
-            }
-            if let Some(p) = &state.placement {
-                return Err(ApplyError::Placement(format!(
-                    "the case is already placed with {}",
-                    p.partner
-                )));
-            }
-            state.placement = Some(Placement {
-                partner: partner.clone(),
-                accepted: false,
-            });
-        }
-        CaseFact::PlacementAccepted { partner } => {
-            placed_with(state, partner)?;
-            if let Some(p) = &mut state.placement {
-                if p.accepted {
-                    return Err(ApplyError::Placement(
-                        "the placement is already accepted".into(),
-                    ));
-                }
-                p.accepted = true;
-            }
-        }
-        CaseFact::PlacementReturned { partner, .. }
-        | CaseFact::PlacementRecalled { partner, .. } => {
-            placed_with(state, partner)?;
-            state.placement = None;
-        }
+        CaseFact::Placed { .. }
+        | CaseFact::PlacementAccepted { .. }
+        | CaseFact::PlacementDeclined { .. }
+        | CaseFact::PlacementLapsed { .. }
+        | CaseFact::PlacementReturned { .. }
+        | CaseFact::PlacementRecalled { .. }
+        | CaseFact::PlacementClosed { .. } => placement::apply(state, fact)?,
         CaseFact::CommentAdded { .. }
         | CaseFact::ActivityRecorded { .. }
         | CaseFact::Document(_) => {}

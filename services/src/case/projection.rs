@@ -10,7 +10,7 @@ use collections::money::{Currency, Money};
 use serde_json::{Value, json};
 
 use super::facts::DocumentFact;
-use super::{CaseEvent, CaseFact, CaseState, LedgerFact, LedgerTimer, PARTNER_LANE};
+use super::{CaseEvent, CaseFact, CaseState, LedgerFact, LedgerTimer, PARTNER_LANE, placement};
 use crate::journal::normalise_time;
 use collections::agenda;
 
@@ -426,9 +426,28 @@ fn fact_changes(c: &mut Changes, event: &CaseEvent, state: &CaseState, at: DateT
         CaseFact::TaskReassigned { task, user } => {
             c.tasks_assigned.push((*task as i64, user.clone()));
         }
-        CaseFact::Placed { partner, .. } => c.tasks_partner = partner_tasks(Some(partner)),
-        CaseFact::PlacementReturned { .. } | CaseFact::PlacementRecalled { .. } => {
+        CaseFact::Placed { partner, .. } => {
+            c.tasks_partner = partner_tasks(Some(partner));
+            // The offer's acceptance deadline.
+            if let Some((id, due)) = state.placement.as_ref().and_then(|p| p.pending_deadline()) {
+                c.timers_added.push((id, "placement-deadline".into(), due));
+            }
+        }
+        CaseFact::PlacementAccepted { .. } => {
+            if let Some(p) = &state.placement {
+                c.timers_removed.push(placement::deadline_timer(p.number));
+            }
+        }
+        CaseFact::PlacementReturned { .. }
+        | CaseFact::PlacementRecalled { .. }
+        | CaseFact::PlacementDeclined { .. }
+        | CaseFact::PlacementLapsed { .. }
+        | CaseFact::PlacementClosed { .. } => {
             c.tasks_partner = partner_tasks(None);
+            // The deadline of the placement that ended, if it was still waiting (a
+            // row already gone deletes nothing).
+            c.timers_removed
+                .push(placement::deadline_timer(state.placements_made));
         }
         CaseFact::CommentAdded { task, text } => {
             c.note = Some(NoteRow {
@@ -445,10 +464,7 @@ fn fact_changes(c: &mut Changes, event: &CaseEvent, state: &CaseState, at: DateT
             });
         }
         CaseFact::Document(d) => c.document = DocumentRow::of(d, at),
-        CaseFact::OwnerAssigned { .. }
-        | CaseFact::PlacementAccepted { .. }
-        | CaseFact::Ledger(_)
-        | CaseFact::Contact(_) => {}
+        CaseFact::OwnerAssigned { .. } | CaseFact::Ledger(_) | CaseFact::Contact(_) => {}
     }
 }
 

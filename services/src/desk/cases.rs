@@ -291,9 +291,16 @@ impl Desk {
         case_id: &str,
     ) -> Result<Vec<case_notes::Model>, DeskError> {
         self.case(p, case_id).await?;
-        Ok(case_notes::Entity::find()
-            .filter(case_notes::Column::CaseId.eq(case_id))
-            .order_by_asc(case_notes::Column::Seq)
+        let mut q = case_notes::Entity::find().filter(case_notes::Column::CaseId.eq(case_id));
+        // A partner reads its own organisation's notes only: the creditor's are internal
+        // ("do not settle below 80 %"), and the agency before it is another firm.
+        if p.role == Role::Partner {
+            let ours = format!("@{}", p.partner.as_deref().unwrap_or_default());
+            q = q
+                .filter(case_notes::Column::Author.starts_with("partner:"))
+                .filter(case_notes::Column::Author.ends_with(ours));
+        }
+        Ok(q.order_by_asc(case_notes::Column::Seq)
             .all(&self.db)
             .await?)
     }

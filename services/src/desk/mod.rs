@@ -12,7 +12,7 @@ mod contacts;
 mod creditors;
 mod debtors;
 mod definitions;
-mod delivered;
+pub mod disclosure;
 mod incidents;
 mod ledger;
 mod legacy;
@@ -175,8 +175,8 @@ pub struct Desk {
     clock: Arc<dyn Clock>,
     /// Workers waiting in `activate_jobs`, shared by the desk's clones.
     waiting_workers: Arc<tokio::sync::watch::Sender<usize>>,
-    /// Answered jobs' outbox rows waiting to be marked delivered, shared likewise.
-    delivered: Arc<delivered::DeliveredMarks>,
+    /// Outbox job rows that answering workers ask for together, read together.
+    job_rows: Arc<crate::lookups::Lookups<i64, orm::entities::outbox::Model>>,
     /// The contact compliance gate: law packs and creditors' policies.
     gate: Arc<collections::compliance::Gate>,
 }
@@ -196,7 +196,7 @@ impl Desk {
             db,
             clock,
             waiting_workers: Arc::new(tokio::sync::watch::channel(0).0),
-            delivered: Arc::default(),
+            job_rows: Arc::default(),
             gate: compliance::bundled_gate(),
         }
     }

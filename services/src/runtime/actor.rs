@@ -80,6 +80,9 @@ pub struct Execute {
     pub command: Command,
     pub actor: String,
     pub idempotency_key: Option<String>,
+    /// The outbox job row this command answers: marked delivered in the command's own
+    /// commit, so an answer and its delivery cannot part in a crash.
+    pub delivers: Option<i64>,
 }
 
 impl Handler<Execute> for CaseActor {
@@ -349,6 +352,7 @@ async fn attempt(
             Some(k) => Some((k.clone(), outcome.response()?)),
             None => None,
         },
+        delivers: msg.delivers,
     };
     let notice = super::CaseNotice {
         tenant: commit.tenant.clone(),

@@ -94,7 +94,15 @@ impl Runtime {
                 SubscriptionKind::Message { .. } => pending_subs.insert(id as i64),
             };
         }
-        // Promise and plan deadlines still to be checked have timer rows too.
+        // So does an offer's acceptance deadline, and promise and plan deadlines still to
+        // be checked.
+        if let Some((id, _)) = rebuilt
+            .placement
+            .as_ref()
+            .and_then(|p| p.pending_deadline())
+        {
+            pending_timers.insert(id);
+        }
         if let Some(ledger) = &rebuilt.ledger {
             if let Some(p) = ledger.open_promise() {
                 for (part, _) in p.pending_deadlines() {

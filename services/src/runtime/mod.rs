@@ -505,10 +505,25 @@ impl Runtime {
         actor: &str,
         idempotency_key: Option<String>,
     ) -> Result<Outcome, RuntimeError> {
+        self.execute_delivering(case_id, command, actor, idempotency_key, None)
+            .await
+    }
+
+    /// [`Runtime::execute`] a worker's answer to outbox job row `delivers`, which the
+    /// command's commit marks delivered.
+    pub async fn execute_delivering(
+        &self,
+        case_id: &str,
+        command: Command,
+        actor: &str,
+        idempotency_key: Option<String>,
+        delivers: Option<i64>,
+    ) -> Result<Outcome, RuntimeError> {
         let msg = || Execute {
             command: command.clone(),
             actor: actor.to_string(),
             idempotency_key: idempotency_key.clone(),
+            delivers,
         };
         for _ in 0..MAX_REDIRECTS {
             match self.actor(case_id).send(msg()).await {
@@ -670,13 +685,20 @@ impl Runtime {
             .map(|t| {
                 let rt = self.clone();
                 actix::spawn(async move {
-                    let cmd = match LedgerTimer::of(t.timer_id) {
+                    let cmd = match (
+                        LedgerTimer::of(t.timer_id),
+                        crate::case::placement::deadline_of_timer(t.timer_id),
+                    ) {
                         // A promise's or plan's deadline passed: decided as of the timer's
                         // day, however late it fires.
-                        Some(deadline) => {
+                        (Some(deadline), _) => {
                             Command::Fact(CaseFact::Ledger(deadline.passed(t.due_at.date_naive())))
                         }
-                        None => Command::Engine(Event::TimerFired {
+                        // An offer not accepted in time.
+                        (None, Some(placement)) => {
+                            Command::Fact(CaseFact::PlacementLapsed { placement })
+                        }
+                        (None, None) => Command::Engine(Event::TimerFired {
                             timer: t.timer_id as u64,
                         }),
                     };
@@ -700,6 +722,7 @@ impl Runtime {
                 // committed first, or its promise was decided): the row is stale.
                 Err(RuntimeError::Rejected(
                     ApplyError::Engine(_)
+                    | ApplyError::Placement(_)
                     | ApplyError::Ledger(
                         LedgerError::PromiseNotOpen(_) | LedgerError::PlanState { .. },
                     ),

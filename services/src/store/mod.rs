@@ -13,20 +13,23 @@ pub use desk::candidates;
 pub use documents::DocumentOrigin;
 pub use writer::Writer;
 
+use std::collections::{BTreeMap, HashSet};
+
 use chrono::{DateTime, Utc};
 use orm::entities::{
     case_journal, cases, idempotency_keys, message_subscriptions, outbox, process_definitions,
     tasks, timers,
 };
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter,
-    QueryOrder, Set, Statement, TransactionTrait,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait,
+    QueryFilter, QueryOrder, Set, Statement, TransactionTrait,
 };
 
 use crate::case::CaseState;
 use crate::case::projection::{Changes, DocumentRow};
 use crate::journal::{Entry, canonical_json};
+use crate::lookups::Lookups;
 
 #[derive(Debug, thiserror::Error, strum::EnumCount)]
 pub enum StoreError {
@@ -68,6 +71,8 @@ pub struct Commit {
     pub snapshot: Option<String>,
     /// (idempotency key, response to repeat)
     pub idempotency: Option<(String, String)>,
+    /// An outbox job row answered by this entry: delivered as of the entry's time.
+    pub delivers: Option<i64>,
 }
 
 /// A case as stored: its latest snapshot (if any) and the journal after it.
@@ -80,11 +85,16 @@ pub struct StoredCase {
 #[derive(Debug, Clone)]
 pub struct Store {
     db: DatabaseConnection,
+    /// Idempotency keys asked for together, read together.
+    keys: std::sync::Arc<Lookups<(String, String), idempotency_keys::Model>>,
 }
 
 impl Store {
     pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+        Self {
+            db,
+            keys: Default::default(),
+        }
     }
 
     pub fn db(&self) -> &DatabaseConnection {
@@ -144,11 +154,30 @@ impl Store {
         tenant: &str,
         key: &str,
     ) -> Result<Option<idempotency_keys::Model>, StoreError> {
-        Ok(
-            idempotency_keys::Entity::find_by_id((tenant.to_string(), key.to_string()))
-                .one(&self.db)
-                .await?,
-        )
+        let db = &self.db;
+        let fetch = |keys: HashSet<(String, String)>| async move {
+            let mut by_tenant: BTreeMap<String, Vec<String>> = BTreeMap::new();
+            for (tenant, key) in keys {
+                by_tenant.entry(tenant).or_default().push(key);
+            }
+            let mut any = Condition::any();
+            for (tenant, keys) in by_tenant {
+                any = any.add(
+                    Condition::all()
+                        .add(idempotency_keys::Column::Tenant.eq(tenant))
+                        .add(idempotency_keys::Column::Key.is_in(keys)),
+                );
+            }
+            let rows = idempotency_keys::Entity::find().filter(any).all(db).await?;
+            Ok(rows
+                .into_iter()
+                .map(|r| ((r.tenant.clone(), r.key.clone()), r))
+                .collect())
+        };
+        Ok(self
+            .keys
+            .get((tenant.to_string(), key.to_string()), fetch)
+            .await?)
     }
 
     /// Claims up to `limit` timers due by `due_by` for `node` until `lease_until`: rows
@@ -418,6 +447,22 @@ async fn write_all<C: ConnectionTrait>(db: &C, batch: &[Commit]) -> Result<(), S
             .exec(db)
             .await
             .map_err(|err| conflict_or(err, first_case))?;
+    }
+    for c in batch {
+        if let Some(id) = c.delivers {
+            outbox::Entity::update_many()
+                .col_expr(
+                    outbox::Column::DeliveredAt,
+                    Expr::value(Some(c.entry.recorded_at)),
+                )
+                .col_expr(
+                    outbox::Column::Attempts,
+                    Expr::col(outbox::Column::Attempts).add(1),
+                )
+                .filter(outbox::Column::Id.eq(id))
+                .exec(db)
+                .await?;
+        }
     }
     Ok(())
 }

@@ -138,6 +138,9 @@ struct Columns<'a> {
     k_seq: Vec<i64>,
     k_response: Vec<&'a str>,
     k_at: Vec<DateTime<Utc>>,
+    // outbox rows delivered
+    d_id: Vec<i64>,
+    d_at: Vec<DateTime<Utc>>,
 }
 
 fn columns(batch: &[Commit]) -> Columns<'_> {
@@ -239,6 +242,10 @@ fn columns(batch: &[Commit]) -> Columns<'_> {
             r.k_response.push(response);
             r.k_at.push(at);
         }
+        if let Some(id) = c.delivers {
+            r.d_id.push(id);
+            r.d_at.push(at);
+        }
     }
     r
 }
@@ -285,6 +292,8 @@ const OUTBOXED: &str = "outboxed AS (INSERT INTO outbox (case_id, seq, kind, pay
  $6::timestamptz[], $7::text[]))";
 const KEYED: &str = "keyed AS (INSERT INTO idempotency_keys (tenant, \"key\", case_id, seq, response, created_at) \
  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[], $5::text[], $6::timestamptz[]))";
+const DELIVERED: &str = "delivered AS (UPDATE outbox SET delivered_at = v.at, attempts = outbox.attempts + 1 \
+ FROM unnest($1::int8[], $2::timestamptz[]) AS v(id, at) WHERE outbox.id = v.id)";
 /// Fails the whole statement (division by zero, SQLSTATE 22012) unless every case row
 /// moved from the sequence its entry follows: plain SQL has no `RAISE`, and a short
 /// count must undo the journal rows as well.
@@ -485,6 +494,9 @@ pub(super) async fn write(conn: &mut PgConnection, batch: &[Commit]) -> Result<(
             r.k_response,
             r.k_at
         );
+    }
+    if !r.d_id.is_empty() {
+        part!(s, DELIVERED, r.d_id, r.d_at);
     }
     let s = s.guard(batch.len())?;
     // The text is assembled from the constant parts above only.
