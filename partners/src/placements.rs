@@ -87,16 +87,9 @@ impl Partners {
         reason: &str,
         idempotency_key: Option<String>,
     ) -> Result<Outcome, DeskError> {
-        self.desk.case(p, case_id).await?;
-        require(p, Operation::RespondToPlacement, "decline placements")?;
-        if reason.trim().is_empty() {
-            return Err(DeskError::Invalid("say why the case is declined".into()));
-        }
-        let fact = CaseFact::PlacementDeclined {
-            partner: p.partner.clone().unwrap_or_default(),
-            reason: reason.trim().to_string(),
-        };
-        self.desk.record(p, case_id, fact, idempotency_key).await
+        let fact = |partner, reason| CaseFact::PlacementDeclined { partner, reason };
+        self.partner_gives_back(p, case_id, reason, "declined", fact, idempotency_key)
+            .await
     }
 
     /// The creditor ends a placement whose work is done (paid, settled, judged).
@@ -126,15 +119,30 @@ impl Partners {
         reason: &str,
         idempotency_key: Option<String>,
     ) -> Result<Outcome, DeskError> {
+        let fact = |partner, reason| CaseFact::PlacementReturned { partner, reason };
+        self.partner_gives_back(p, case_id, reason, "returned", fact, idempotency_key)
+            .await
+    }
+
+    /// A partner's no to an offer or return of a case, which must say why.
+    async fn partner_gives_back(
+        &self,
+        p: &Principal,
+        case_id: &str,
+        reason: &str,
+        what: &'static str,
+        fact: impl FnOnce(String, String) -> CaseFact,
+        idempotency_key: Option<String>,
+    ) -> Result<Outcome, DeskError> {
         self.desk.case(p, case_id).await?;
-        require(p, Operation::RespondToPlacement, "return placements")?;
+        require(p, Operation::RespondToPlacement, "answer placements")?;
         if reason.trim().is_empty() {
-            return Err(DeskError::Invalid("say why the case is returned".into()));
+            return Err(DeskError::Invalid(format!("say why the case is {what}")));
         }
-        let fact = CaseFact::PlacementReturned {
-            partner: p.partner.clone().unwrap_or_default(),
-            reason: reason.trim().to_string(),
-        };
+        let fact = fact(
+            p.partner.clone().unwrap_or_default(),
+            reason.trim().to_string(),
+        );
         self.desk.record(p, case_id, fact, idempotency_key).await
     }
 

@@ -13,20 +13,7 @@ use super::{World, on_both};
 /// internal comment made before placement, and places it with `partner`.
 async fn placed(w: &World, reference: &str, partner: &str) -> String {
     let case = w.open_case(reference, 900.0).await;
-    let tasks =
-        w.h.ok(
-            &w.admin,
-            "query($c: ID!) { case(id: $c) { openTasks { id } } }",
-            json!({"c": case}),
-        )
-        .await;
-    let first = tasks["case"]["openTasks"][0]["id"].clone();
-    w.h.ok(
-        &w.admin,
-        "mutation($t: ID!) { completeTask(taskId: $t) { seq } }",
-        json!({"t": first}),
-    )
-    .await;
+    w.complete_first_task(&case, &w.admin).await;
     w.h.ok(
         &w.supervisor,
         "mutation($c: ID!) { addComment(caseId: $c, text: \"debtor has a lawyer, salary 3000, do not settle below 80%\") { seq } }",

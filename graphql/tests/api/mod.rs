@@ -332,6 +332,26 @@ impl World {
         data["openCase"]["caseId"].as_str().unwrap().to_string()
     }
 
+    /// Completes the case's first open task as `token`.
+    pub async fn complete_first_task(&self, case_id: &str, token: &str) {
+        let tasks = self
+            .h
+            .ok(
+                &self.admin,
+                "query($c: ID!) { case(id: $c) { openTasks { id } } }",
+                json!({"c": case_id}),
+            )
+            .await;
+        let task = tasks["case"]["openTasks"][0]["id"].clone();
+        self.h
+            .ok(
+                token,
+                "mutation($t: ID!) { completeTask(taskId: $t) { seq } }",
+                json!({"t": task}),
+            )
+            .await;
+    }
+
     pub async fn place(&self, case_id: &str, partner: &str) {
         self.h
             .ok(

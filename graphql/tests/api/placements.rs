@@ -99,24 +99,6 @@ async fn advance(w: &mut World, by: chrono::Duration) -> u64 {
     fired as u64
 }
 
-/// A supervisor completes the "offer the next agency" task.
-async fn next(w: &World, case: &str) {
-    let tasks =
-        w.h.ok(
-            &w.admin,
-            "query($c: ID!) { case(id: $c) { openTasks { id } } }",
-            json!({"c": case}),
-        )
-        .await;
-    let task = tasks["case"]["openTasks"][0]["id"].clone();
-    w.h.ok(
-        &w.supervisor,
-        "mutation($t: ID!) { completeTask(taskId: $t) { seq } }",
-        json!({"t": task}),
-    )
-    .await;
-}
-
 const PLACE: &str = "mutation($c: ID!, $p: ID!, $h: Int) { placeCase(caseId: $c, partnerId: $p, acceptWithinHours: $h) { seq } }";
 
 async fn placement_moves_the_process(db: &DatabaseConnection) {
@@ -157,7 +139,7 @@ async fn placement_moves_the_process(db: &DatabaseConnection) {
     );
 
     // The next agency (here the law firm) declines at once; then, offered again, accepts.
-    next(&w, &case).await;
+    w.complete_first_task(&case, &w.supervisor).await;
     h.ok(&w.supervisor, PLACE, json!({"c": case, "p": w.law_firm}))
         .await;
     let decline =
@@ -174,7 +156,7 @@ async fn placement_moves_the_process(db: &DatabaseConnection) {
     )
     .await;
     assert_eq!(open_tasks(&state(&w, &case).await), ["Next"]);
-    next(&w, &case).await;
+    w.complete_first_task(&case, &w.supervisor).await;
     h.ok(&w.supervisor, PLACE, json!({"c": case, "p": w.agency}))
         .await;
     h.ok(
