@@ -4,14 +4,14 @@
 //! of a case being closed, `legal.file` records that a claim is to be filed.
 //!
 //! Which agency gets a case is named by the task (header `partner`) or the case
-//! (variable `partner`), by id or name; with neither, the tenant's only active agency.
-//! Choosing among several by jurisdiction, capacity and weights is the allocation
-//! rules' job (a later issue); until then more than one agency and no name is an
-//! incident a supervisor resolves, never a guess.
+//! (variable `partner`), by id or name; with neither, the allocation rules choose
+//! (jurisdiction, capacity, weights: `crate::allocation`). No agency that qualifies is
+//! an incident a supervisor resolves, never a guess.
 
 use serde_json::{Value, json};
 use services::access::{Principal, Role};
 use services::case::CaseFact;
+use services::desk::DeskError;
 use services::runtime::RuntimeError;
 use services::runtime::jobs::{JobFailure, JobFuture, JobHandler, JobRun};
 
@@ -79,16 +79,12 @@ impl Partners {
                 .ok_or_else(|| {
                     incident(format!("no active partner {name:?} to place the case with"))
                 }),
-            None => {
-                let mut agencies = all.into_iter().filter(|x| x.active && x.kind == "agency");
-                match (agencies.next(), agencies.next()) {
-                    (Some(only), None) => Ok(only),
-                    (None, _) => Err(incident("no active agency to place the case with".into())),
-                    (Some(_), Some(_)) => Err(incident(
-                        "several agencies: name one with the task header `partner` or the case variable `partner`".into(),
-                    )),
-                }
-            }
+            // Nobody named one: the allocation rules choose among the agencies.
+            None => match self.allocate(&p, job.case_id, "agency").await {
+                Ok(agency) => Ok(agency),
+                Err(DeskError::Conflict(why)) => Err(incident(why)),
+                Err(e) => Err(retry(e)),
+            },
         }
     }
 }

@@ -12,6 +12,8 @@
 //!
 //! [`Principal`]: services::access::Principal
 
+pub mod allocation;
+pub mod bulk;
 pub mod disclosure;
 pub mod jobs;
 mod organisations;

@@ -42,6 +42,7 @@ impl Partners {
             active: Set(true),
             created_at: Set(self.desk.clock().now()),
             disclosure: Set(None),
+            allocation: Set(None),
         };
         row.insert(self.desk.db()).await.map_err(|e| {
             if orm::is_unique_violation(&e) {

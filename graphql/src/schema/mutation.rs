@@ -402,22 +402,36 @@ impl CaseMutation {
             .map_err(errors::api)
     }
 
-    /// Offers a case to a partner agency or law firm: its partner-lane tasks become
-    /// theirs. Not accepted within `acceptWithinHours` (1 to 2160, default 48), the offer
-    /// is declined by itself; the process hears `placement-declined` (`lapsed: true`).
+    /// Offers a case to a partner agency or law firm (`partnerId` omitted: the agency
+    /// the allocation rules choose): its partner-lane tasks become theirs. Not accepted
+    /// within `acceptWithinHours` (1 to 2160, default 48), the offer is declined by
+    /// itself; the process hears `placement-declined` (`lapsed: true`).
     async fn place_case(
         &self,
         ctx: &Context<'_>,
         case_id: ID,
-        partner_id: ID,
+        partner_id: Option<ID>,
         note: Option<String>,
         accept_within_hours: Option<i32>,
         idempotency_key: Option<String>,
     ) -> Result<CommandResult> {
+        let (partners, p) = (partners(ctx)?, principal(ctx)?);
+        let partner_id = match partner_id {
+            Some(id) => id.0,
+            None => {
+                services::desk::require(p, services::access::Operation::PlaceCase, "place cases")
+                    .map_err(errors::api)?;
+                partners
+                    .allocate(p, &case_id, "agency")
+                    .await
+                    .map_err(errors::api)?
+                    .partner_id
+            }
+        };
         outcome(
-            partners(ctx)?
+            partners
                 .place_case(
-                    principal(ctx)?,
+                    p,
                     &case_id,
                     &partner_id,
                     note,
@@ -426,6 +440,84 @@ impl CaseMutation {
                 )
                 .await,
         )
+    }
+
+    /// Sets which cases a partner takes when nobody names one (admins, supervisors):
+    /// the debtors' countries it works (ISO 3166-1 alpha-2; empty: any), the most
+    /// cases placed with it at once, and its weight in the split between partners that
+    /// qualify (champion and challenger; deterministic per case; 0 takes none).
+    async fn set_partner_allocation(
+        &self,
+        ctx: &Context<'_>,
+        partner_id: ID,
+        #[graphql(desc = "none: any")] jurisdictions: Option<Vec<String>>,
+        capacity: Option<i32>,
+        #[graphql(desc = "default 1")] weight: Option<i32>,
+    ) -> Result<Partner> {
+        let (jurisdictions, weight) = (jurisdictions.unwrap_or_default(), weight.unwrap_or(1));
+        let bad = |what: &str| coded(ErrorCode::BadInput, what.to_string());
+        let rules = partners::allocation::AllocationRules {
+            jurisdictions,
+            capacity: capacity
+                .map(|c| u32::try_from(c).map_err(|_| bad("a capacity is 0 or more")))
+                .transpose()?,
+            weight: u32::try_from(weight).map_err(|_| bad("a weight is 0 to 1000"))?,
+        };
+        partners(ctx)?
+            .set_allocation(principal(ctx)?, &partner_id, rules)
+            .await
+            .map(Partner)
+            .map_err(errors::api)
+    }
+
+    /// Offers every case the filter selects (at most `limit`, 1 to 10,000) to a partner,
+    /// or each to the agency the allocation rules choose; each case is its own command,
+    /// and a case that cannot be placed is listed with why (admins, supervisors).
+    async fn place_cases(
+        &self,
+        ctx: &Context<'_>,
+        filter: super::query::CaseFilterInput,
+        partner_id: Option<ID>,
+        accept_within_hours: Option<i32>,
+        #[graphql(desc = "1 to 10,000; default 1,000")] limit: Option<i32>,
+        idempotency_key: Option<String>,
+    ) -> Result<BulkResult> {
+        let limit = limit.unwrap_or(1000);
+        let out = partners(ctx)?
+            .place_cases(
+                principal(ctx)?,
+                &filter.into_filter()?,
+                partner_id.as_ref().map(|id| id.as_str()),
+                accept_within_hours.map(|h| chrono::Duration::hours(i64::from(h))),
+                usize::try_from(limit).unwrap_or(0),
+                idempotency_key,
+            )
+            .await
+            .map_err(errors::api)?;
+        Ok(BulkResult::from(out))
+    }
+
+    /// Recalls every placed case the filter selects (at most `limit`).
+    async fn recall_cases(
+        &self,
+        ctx: &Context<'_>,
+        filter: super::query::CaseFilterInput,
+        reason: String,
+        #[graphql(desc = "1 to 10,000; default 1,000")] limit: Option<i32>,
+        idempotency_key: Option<String>,
+    ) -> Result<BulkResult> {
+        let limit = limit.unwrap_or(1000);
+        let out = partners(ctx)?
+            .recall_cases(
+                principal(ctx)?,
+                &filter.into_filter()?,
+                &reason,
+                usize::try_from(limit).unwrap_or(0),
+                idempotency_key,
+            )
+            .await
+            .map_err(errors::api)?;
+        Ok(BulkResult::from(out))
     }
 
     /// A partner turns down a case offered to it (an accepted case is returned instead).
@@ -537,5 +629,40 @@ impl CaseMutation {
         client_id: ID,
     ) -> Result<super::clients::ApiClient> {
         super::clients::revoke(ctx, client_id).await
+    }
+}
+
+/// What a bulk placement or recall did.
+#[derive(SimpleObject)]
+pub struct BulkResult {
+    /// The cases changed.
+    pub done: Vec<ID>,
+    /// The cases left as they were, with why.
+    pub refused: Vec<BulkRefusal>,
+}
+
+#[derive(SimpleObject)]
+pub struct BulkRefusal {
+    pub case_id: ID,
+    /// The error code the single operation would have answered.
+    pub code: String,
+    pub message: String,
+}
+
+impl From<partners::bulk::BulkOutcome> for BulkResult {
+    fn from(out: partners::bulk::BulkOutcome) -> Self {
+        use services::error_code::ApiError as _;
+        BulkResult {
+            done: out.done.into_iter().map(ID).collect(),
+            refused: out
+                .refused
+                .into_iter()
+                .map(|(case_id, e)| BulkRefusal {
+                    case_id: ID(case_id),
+                    code: e.code().as_str().to_string(),
+                    message: e.public_message(),
+                })
+                .collect(),
+        }
     }
 }

@@ -85,7 +85,7 @@ fn bound(amount: Option<&str>, currency: Option<Currency>) -> Result<Option<i64>
 }
 
 impl CaseFilterInput {
-    fn into_filter(self) -> Result<CaseFilter> {
+    pub(super) fn into_filter(self) -> Result<CaseFilter> {
         let currency = self
             .balance_currency
             .as_deref()

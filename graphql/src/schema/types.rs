@@ -293,6 +293,17 @@ impl Case {
     }
 }
 
+/// A partner's allocation rules.
+#[derive(SimpleObject)]
+pub struct PartnerAllocation {
+    /// ISO 3166-1 alpha-2 countries whose debtors it works; empty: any.
+    pub jurisdictions: Vec<String>,
+    /// Most cases placed with it at once; null: no limit.
+    pub capacity: Option<i32>,
+    /// Its share among the partners that qualify; 0 takes none.
+    pub weight: i32,
+}
+
 #[derive(SimpleObject)]
 pub struct HistoryCheck {
     pub valid: bool,
@@ -324,6 +335,15 @@ impl Partner {
     }
     async fn name(&self) -> &str {
         &self.0.name
+    }
+    /// Which cases it takes when nobody names a partner.
+    async fn allocation(&self) -> Result<PartnerAllocation> {
+        let rules = partners::allocation::rules_of(&self.0).map_err(errors::api)?;
+        Ok(PartnerAllocation {
+            jurisdictions: rules.jurisdictions,
+            capacity: rules.capacity.map(|c| c as i32),
+            weight: rules.weight as i32,
+        })
     }
     /// What it may read of the cases placed with it, by stage (the first entry, stage
     /// null, holds for stages without their own).

@@ -29,6 +29,16 @@ async fn malformed_requests(db: &DatabaseConnection) {
     assert_eq!(status, 401, "{body}");
     assert!(error_code(&body).is_some(), "{body}");
 
+    // A required argument fed a variable left unset: the request's fault, BAD_INPUT.
+    let (status, body) = h
+        .post(
+            Some(&agent),
+            json!({"query": "query($c: ID) { case(id: $c) { id } }"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(error_code(&body).as_deref(), Some("BAD_INPUT"), "{body}");
+
     // Body is not JSON / not a GraphQL request / wrong content type.
     for (content_type, body) in [
         ("application/json", "{not json"),

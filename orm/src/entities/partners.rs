@@ -16,6 +16,11 @@ pub struct Model {
     /// `collections::disclosure::DisclosurePolicy`); none: its kind's defaults.
     #[sea_orm(column_type = "Text", nullable)]
     pub disclosure: Option<String>,
+    /// Which cases it takes when nobody names a partner (JSON of
+    /// `partners::allocation::AllocationRules`); none: any jurisdiction, no limit,
+    /// weight 1.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub allocation: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

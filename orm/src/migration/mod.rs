@@ -40,6 +40,7 @@ mod m20261207_000080_job_locks;
 mod m20261207_000090_contact_templates;
 mod m20261207_000100_outbox_job_type;
 mod m20261207_000110_partner_disclosure;
+mod m20261207_000120_partner_allocation;
 
 /// Names of the tables the migrations create, in creation order.
 pub const TABLES: [&str; 22] = [
@@ -103,6 +104,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000090_contact_templates::Migration),
             Box::new(m20261207_000100_outbox_job_type::Migration),
             Box::new(m20261207_000110_partner_disclosure::Migration),
+            Box::new(m20261207_000120_partner_allocation::Migration),
         ]
     }
 }
