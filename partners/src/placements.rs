@@ -5,6 +5,7 @@ use chrono::Duration;
 
 use services::access::{Operation, Principal};
 use services::case::CaseFact;
+use services::case::legal::LegalMilestone;
 use services::desk::{DeskError, require};
 use services::runtime::Outcome;
 
@@ -144,6 +145,48 @@ impl Partners {
             reason.trim().to_string(),
         );
         self.desk.record(p, case_id, fact, idempotency_key).await
+    }
+
+    /// A step of the legal proceedings on the case, under the reporter's reference: a
+    /// report repeated with the same reference records nothing new.
+    pub async fn report_legal_milestone(
+        &self,
+        p: &Principal,
+        case_id: &str,
+        milestone: LegalMilestone,
+        on: chrono::NaiveDate,
+        reference: &str,
+        note: &str,
+    ) -> Result<Outcome, DeskError> {
+        self.desk.case(p, case_id).await?;
+        require(p, Operation::RecordActivity, "report legal milestones")?;
+        let reference = reference.trim();
+        if reference.is_empty() || reference.len() > 100 {
+            return Err(DeskError::Invalid(
+                "a legal milestone's reference (the docket or filing number) holds 1 to 100 characters".into(),
+            ));
+        }
+        if note.len() > 2000 {
+            return Err(DeskError::Invalid(
+                "a note holds at most 2,000 characters".into(),
+            ));
+        }
+        let today = self.desk.clock().now().date_naive();
+        if on > today && !milestone.may_be_future() {
+            return Err(DeskError::Invalid(format!(
+                "a {} is reported once it happened, not for {on}",
+                milestone.as_str()
+            )));
+        }
+        let fact = CaseFact::LegalMilestoneReported {
+            milestone,
+            on,
+            reference: reference.to_string(),
+            note: note.trim().to_string(),
+        };
+        let reporter = p.partner.as_deref().unwrap_or("creditor");
+        let key = format!("legal:{reporter}:{reference}");
+        self.desk.record(p, case_id, fact, Some(key)).await
     }
 
     /// A call, letter, visit or filing done on the case.

@@ -40,6 +40,9 @@ pub enum CaseData {
 pub struct PartnerReads {
     policy: tokio::sync::OnceCell<DisclosurePolicy>,
     reads: Mutex<BTreeSet<PartnerRead>>,
+    /// The stages of each debtor's cases placed with the partner, once read: a list of
+    /// debtors asks for each field of each.
+    stages: Mutex<std::collections::HashMap<String, Vec<Option<String>>>>,
 }
 
 impl PartnerReads {
@@ -111,10 +114,28 @@ pub async fn disclose_debtor(ctx: &Context<'_>, debtor_id: &str, data: Data) -> 
     if !is_partner(p) {
         return Ok(());
     }
-    let stages = desk(ctx)?
-        .placed_case_stages(p, debtor_id)
-        .await
-        .map_err(errors::api)?;
+    let reads = ctx.data::<std::sync::Arc<PartnerReads>>()?;
+    let known = reads
+        .stages
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(debtor_id)
+        .cloned();
+    let stages = match known {
+        Some(stages) => stages,
+        None => {
+            let stages = desk(ctx)?
+                .placed_case_stages(p, debtor_id)
+                .await
+                .map_err(errors::api)?;
+            reads
+                .stages
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(debtor_id.to_string(), stages.clone());
+            stages
+        }
+    };
     let policy = policy(ctx).await?;
     if !stages.iter().any(|s| policy.allows(s.as_deref(), data)) {
         return Err(refused(data, stages.first().and_then(|s| s.as_deref())));

@@ -520,6 +520,33 @@ impl CaseMutation {
         Ok(BulkResult::from(out))
     }
 
+    /// Reports a step of the legal proceedings (law firms, agents, supervisors) under the
+    /// reporter's own reference (docket, filing number): the same reference again
+    /// records nothing new. A process waiting for `legal-claim-filed`, `legal-hearing`,
+    /// `legal-judgment` or `legal-seizure` hears it in the same entry.
+    async fn report_legal_milestone(
+        &self,
+        ctx: &Context<'_>,
+        case_id: ID,
+        milestone: LegalMilestone,
+        on: NaiveDate,
+        reference: String,
+        note: Option<String>,
+    ) -> Result<CommandResult> {
+        outcome(
+            partners(ctx)?
+                .report_legal_milestone(
+                    principal(ctx)?,
+                    &case_id,
+                    milestone.into(),
+                    on,
+                    &reference,
+                    note.as_deref().unwrap_or_default(),
+                )
+                .await,
+        )
+    }
+
     /// A partner turns down a case offered to it (an accepted case is returned instead).
     async fn decline_placement(
         &self,
@@ -665,4 +692,15 @@ impl From<partners::bulk::BulkOutcome> for BulkResult {
                 .collect(),
         }
     }
+}
+
+/// A step of the legal proceedings.
+#[derive(async_graphql::Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(remote = "services::case::legal::LegalMilestone")]
+pub enum LegalMilestone {
+    ClaimFiled,
+    /// Reported when set; its date may be in the future.
+    HearingScheduled,
+    Judgment,
+    Seizure,
 }

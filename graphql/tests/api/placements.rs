@@ -5,6 +5,7 @@
 
 use sea_orm::DatabaseConnection;
 use serde_json::{Value, json};
+use services::clock::Clock as _;
 
 use super::{World, on_both};
 
@@ -515,3 +516,142 @@ async fn many_cases_are_placed_and_recalled_by_filter(db: &DatabaseConnection) {
 }
 
 on_both!(bulk_placement, many_cases_are_placed_and_recalled_by_filter);
+
+/// Waits for the judgment, then the law firm enforces it.
+const COURT: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+  xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" id="d" targetNamespace="t">
+  <bpmn:message id="J" name="legal-judgment" />
+  <bpmn:process id="court" isExecutable="true">
+    <bpmn:startEvent id="start" />
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="judged" />
+    <bpmn:intermediateCatchEvent id="judged"><bpmn:messageEventDefinition messageRef="J" /></bpmn:intermediateCatchEvent>
+    <bpmn:sequenceFlow id="f2" sourceRef="judged" targetRef="Enforce" />
+    <bpmn:userTask id="Enforce" name="Enforce the judgment">
+      <bpmn:extensionElements><zeebe:assignmentDefinition candidateGroups="partner" /></bpmn:extensionElements>
+    </bpmn:userTask>
+    <bpmn:sequenceFlow id="f3" sourceRef="Enforce" targetRef="end" />
+    <bpmn:endEvent id="end" />
+  </bpmn:process>
+</bpmn:definitions>"#;
+
+const MILESTONE: &str = "mutation($c: ID!, $m: LegalMilestone!, $on: NaiveDate!, $r: String!, $n: String) {
+    reportLegalMilestone(caseId: $c, milestone: $m, on: $on, reference: $r, note: $n) { seq repeated } }";
+
+async fn legal_milestones_reach_the_process(db: &DatabaseConnection) {
+    let w = World::new(db).await;
+    let h = &w.h;
+    h.ok(
+        &w.supervisor,
+        "mutation($x: String!) { deployProcess(name: \"court.bpmn\", xml: $x) { created } }",
+        json!({"x": COURT}),
+    )
+    .await;
+    let case = h
+        .ok(
+            &w.agent,
+            "mutation($input: OpenCaseInput!) { openCase(input: $input) { caseId } }",
+            json!({"input": {"processId": "court", "externalRef": "LEX-1",
+                "debtor": {"id": "D-LEX-1", "name": "Ana"}}}),
+        )
+        .await["openCase"]["caseId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    h.ok(&w.supervisor, PLACE, json!({"c": case, "p": w.law_firm}))
+        .await;
+    let firm = &w.law_firm_token;
+    let today = h.clock.now().date_naive();
+
+    // The claim is filed: recorded, the process (waiting for the judgment) unmoved.
+    let filed = h
+        .ok(
+            firm,
+            MILESTONE,
+            json!({"c": case, "m": "CLAIM_FILED", "on": today, "r": "22/1931", "n": "Juzgado 3 Civil"}),
+        )
+        .await;
+    assert_eq!(filed["reportLegalMilestone"]["repeated"], false);
+    assert!(open_tasks(&state(&w, &case).await).is_empty());
+    // The same report again records nothing new.
+    let again = h
+        .ok(
+            firm,
+            MILESTONE,
+            json!({"c": case, "m": "CLAIM_FILED", "on": today, "r": "22/1931"}),
+        )
+        .await;
+    assert_eq!(again["reportLegalMilestone"]["repeated"], true);
+    assert_eq!(
+        again["reportLegalMilestone"]["seq"],
+        filed["reportLegalMilestone"]["seq"]
+    );
+    // A hearing may be set for a later day; a judgment may not be reported ahead.
+    let later = today + chrono::Days::new(30);
+    h.ok(
+        firm,
+        MILESTONE,
+        json!({"c": case, "m": "HEARING_SCHEDULED", "on": later, "r": "H-1"}),
+    )
+    .await;
+    for (vars, code) in [
+        (
+            json!({"c": case, "m": "JUDGMENT", "on": later, "r": "S-1"}),
+            "BAD_INPUT",
+        ),
+        (
+            json!({"c": case, "m": "JUDGMENT", "on": today, "r": "  "}),
+            "BAD_INPUT",
+        ),
+        (
+            json!({"c": case, "m": "VERDICT", "on": today, "r": "S-1"}),
+            "GRAPHQL_VALIDATION_FAILED",
+        ),
+    ] {
+        assert_eq!(h.err(firm, MILESTONE, vars.clone()).await, code, "{vars}");
+    }
+    // Not the agency's case.
+    assert_eq!(
+        h.err(
+            &w.agency_token,
+            MILESTONE,
+            json!({"c": case, "m": "JUDGMENT", "on": today, "r": "S-1"})
+        )
+        .await,
+        "CASE_NOT_FOUND"
+    );
+
+    // The judgment: the process hears it in the same entry and the firm enforces.
+    h.ok(
+        firm,
+        MILESTONE,
+        json!({"c": case, "m": "JUDGMENT", "on": today, "r": "S-1"}),
+    )
+    .await;
+    let s = state(&w, &case).await;
+    assert_eq!(open_tasks(&s), ["Enforce"]);
+    let history = events(&s);
+    assert_eq!(
+        history
+            .iter()
+            .filter(|e| *e == "LegalMilestoneReported")
+            .count(),
+        3
+    );
+    // The firm reads its reports among its notes.
+    let notes = h
+        .ok(
+            firm,
+            "query($c: ID!) { case(id: $c) { notes { kind text } } }",
+            json!({"c": case}),
+        )
+        .await;
+    assert_eq!(notes["case"]["notes"][0]["kind"], "legal_claim_filed");
+    assert_eq!(
+        notes["case"]["notes"][0]["text"],
+        json!(format!("claim_filed on {today} (22/1931): Juzgado 3 Civil"))
+    );
+    w.h.stop().await;
+}
+
+on_both!(legal_milestones, legal_milestones_reach_the_process);

@@ -67,6 +67,15 @@ pub enum CaseFact {
         partner: String,
         reason: String,
     },
+    /// A step of the legal proceedings, reported by the law firm (or the creditor's
+    /// people), under the reporter's own reference.
+    LegalMilestoneReported {
+        milestone: super::legal::LegalMilestone,
+        on: chrono::NaiveDate,
+        reference: String,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        note: String,
+    },
     /// A partner's or agent's work on the case: a call, a letter, a visit, a filing.
     ActivityRecorded {
         kind: String,
@@ -93,6 +102,7 @@ impl CaseFact {
             CaseFact::PlacementLapsed { .. } => "PlacementLapsed",
             CaseFact::PlacementClosed { .. } => "PlacementClosed",
             CaseFact::ActivityRecorded { .. } => "ActivityRecorded",
+            CaseFact::LegalMilestoneReported { .. } => "LegalMilestoneReported",
             CaseFact::Document(d) => d.event_type(),
             CaseFact::Ledger(l) => l.event_type(),
             CaseFact::Contact(c) => c.event_type(),

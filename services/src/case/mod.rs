@@ -7,6 +7,7 @@ mod document_facts;
 mod events;
 pub mod facts;
 mod ledger_facts;
+pub mod legal;
 pub mod placement;
 pub mod projection;
 
@@ -243,7 +244,16 @@ pub fn step(
         let owed_before = next.ledger.as_ref().map(Ledger::balance);
         let placed_before = next.placement.clone();
         let verdicts = apply_fact(&mut next, fact, at)?;
-        if let Some(message) = placement::message(&next, fact, placed_before.as_ref()) {
+        let message = match fact {
+            CaseFact::LegalMilestoneReported {
+                milestone,
+                on,
+                reference,
+                ..
+            } => legal::message(&next, *milestone, *on, reference),
+            _ => placement::message(&next, fact, placed_before.as_ref()),
+        };
+        if let Some(message) = message {
             let d = defs
                 .deployment(def)
                 .ok_or(ApplyError::UnknownDefinition(def))?;
@@ -539,6 +549,7 @@ fn apply_fact(
         | CaseFact::PlacementClosed { .. } => placement::apply(state, fact)?,
         CaseFact::CommentAdded { .. }
         | CaseFact::ActivityRecorded { .. }
+        | CaseFact::LegalMilestoneReported { .. }
         | CaseFact::Document(_) => {}
         CaseFact::Ledger(fact) => return apply_ledger(state, fact, at),
         CaseFact::Contact(fact) => contact_facts::apply_contact(state, fact, at)?,

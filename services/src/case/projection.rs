@@ -456,6 +456,23 @@ fn fact_changes(c: &mut Changes, event: &CaseEvent, state: &CaseState, at: DateT
                 text: text.clone(),
             });
         }
+        CaseFact::LegalMilestoneReported {
+            milestone,
+            on,
+            reference,
+            note,
+        } => {
+            let mut text = format!("{} on {on} ({reference})", milestone.as_str());
+            if !note.is_empty() {
+                text.push_str(": ");
+                text.push_str(note);
+            }
+            c.note = Some(NoteRow {
+                task_id: None,
+                kind: format!("legal_{}", milestone.as_str()),
+                text,
+            });
+        }
         CaseFact::ActivityRecorded { kind, note } => {
             c.note = Some(NoteRow {
                 task_id: None,
