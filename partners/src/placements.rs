@@ -184,9 +184,15 @@ impl Partners {
             reference: reference.to_string(),
             note: note.trim().to_string(),
         };
-        let reporter = p.partner.as_deref().unwrap_or("creditor");
-        let key = format!("legal:{reporter}:{reference}");
+        let key = Self::reported_key(p, "legal", reference);
         self.desk.record(p, case_id, fact, Some(key)).await
+    }
+
+    /// The idempotency key of a report under its reporter's own reference: the
+    /// partner's (or the creditor's), so two partners' references never collide.
+    pub fn reported_key(p: &Principal, what: &str, reference: &str) -> String {
+        let reporter = p.partner.as_deref().unwrap_or("creditor");
+        format!("{what}:{reporter}:{reference}")
     }
 
     /// A call, letter, visit or filing done on the case.

@@ -620,18 +620,41 @@ impl CaseMutation {
         )
     }
 
-    /// Records work done on a case: a call, a letter, a visit, a filing.
+    /// Records work done on a case: a call, a letter, a visit, a filing. With the
+    /// reporter's own `reference` (its system's id for the activity), a report sent
+    /// again records nothing new — in place of an `idempotencyKey`.
     async fn record_activity(
         &self,
         ctx: &Context<'_>,
         case_id: ID,
         kind: String,
         note: String,
+        reference: Option<String>,
         idempotency_key: Option<String>,
     ) -> Result<CommandResult> {
+        let p = principal(ctx)?;
+        let key = match (reference, idempotency_key) {
+            (Some(_), Some(_)) => {
+                return Err(coded(
+                    ErrorCode::BadInput,
+                    "give a reference or an idempotency key, not both",
+                ));
+            }
+            (Some(r), None) => {
+                let r = r.trim();
+                if r.is_empty() || r.len() > 100 {
+                    return Err(coded(
+                        ErrorCode::BadInput,
+                        "an activity's reference holds 1 to 100 characters",
+                    ));
+                }
+                Some(partners::Partners::reported_key(p, "activity", r))
+            }
+            (None, key) => key,
+        };
         outcome(
             partners(ctx)?
-                .record_activity(principal(ctx)?, &case_id, &kind, &note, idempotency_key)
+                .record_activity(p, &case_id, &kind, &note, key)
                 .await,
         )
     }

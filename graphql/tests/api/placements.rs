@@ -655,3 +655,51 @@ async fn legal_milestones_reach_the_process(db: &DatabaseConnection) {
 }
 
 on_both!(legal_milestones, legal_milestones_reach_the_process);
+
+async fn activities_are_recorded_once_per_partner_reference(db: &DatabaseConnection) {
+    let w = World::new(db).await;
+    let h = &w.h;
+    let case = w.open_case("ACT-1", 100.0).await;
+    w.place(&case, &w.agency).await;
+    let record = "mutation($c: ID!, $r: String, $k: String) {
+        recordActivity(caseId: $c, kind: \"call\", note: \"promised Friday\", reference: $r, idempotencyKey: $k) { seq repeated } }";
+    let first = h
+        .ok(&w.agency_token, record, json!({"c": case, "r": "CALL-881"}))
+        .await;
+    let again = h
+        .ok(&w.agency_token, record, json!({"c": case, "r": "CALL-881"}))
+        .await;
+    assert_eq!(again["recordActivity"]["repeated"], true);
+    assert_eq!(
+        again["recordActivity"]["seq"],
+        first["recordActivity"]["seq"]
+    );
+    let other = h
+        .ok(&w.agency_token, record, json!({"c": case, "r": "CALL-882"}))
+        .await;
+    assert_eq!(other["recordActivity"]["repeated"], false);
+    let notes = h
+        .ok(
+            &w.agency_token,
+            "query($c: ID!) { case(id: $c) { notes { text } } }",
+            json!({"c": case}),
+        )
+        .await;
+    assert_eq!(notes["case"]["notes"].as_array().unwrap().len(), 2);
+    for vars in [
+        json!({"c": case, "r": "CALL-9", "k": "k-1"}),
+        json!({"c": case, "r": " "}),
+    ] {
+        assert_eq!(
+            h.err(&w.agency_token, record, vars.clone()).await,
+            "BAD_INPUT",
+            "{vars}"
+        );
+    }
+    w.h.stop().await;
+}
+
+on_both!(
+    activity_references,
+    activities_are_recorded_once_per_partner_reference
+);
