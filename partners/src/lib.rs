@@ -14,6 +14,7 @@
 
 pub mod allocation;
 pub mod bulk;
+pub mod csv_reports;
 pub mod disclosure;
 pub mod jobs;
 mod organisations;

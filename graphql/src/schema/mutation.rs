@@ -547,6 +547,54 @@ impl CaseMutation {
         )
     }
 
+    /// A partner's report file (CSV: activities, legal milestones, payments collected;
+    /// columns in docs/api.md), multipart upload. Every row is checked first: with any
+    /// row wrong nothing is applied and each bad row is named; a good file is applied
+    /// under the partner's references, so sending it again records nothing twice.
+    async fn upload_partner_report(
+        &self,
+        ctx: &Context<'_>,
+        file: async_graphql::Upload,
+    ) -> Result<PartnerReportResult> {
+        use std::io::Read as _;
+        const MAX_BYTES: u64 = 2 * 1024 * 1024;
+        let mut bytes = Vec::new();
+        file.value(ctx)?
+            .content
+            .take(MAX_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| {
+                coded(
+                    ErrorCode::BadRequest,
+                    format!("reading the file failed: {e}"),
+                )
+            })?;
+        if bytes.len() as u64 > MAX_BYTES {
+            return Err(coded(
+                ErrorCode::PayloadTooLarge,
+                "a report file holds at most 2 MiB",
+            ));
+        }
+        let out = partners(ctx)?
+            .apply_report(principal(ctx)?, &bytes)
+            .await
+            .map_err(errors::api)?;
+        Ok(PartnerReportResult {
+            applied: out.applied as i32,
+            repeated: out.repeated as i32,
+            errors: out
+                .errors
+                .into_iter()
+                .map(|e| ReportRowError {
+                    row: e.row as i32,
+                    column: e.column,
+                    code: e.code.to_string(),
+                    message: e.message,
+                })
+                .collect(),
+        })
+    }
+
     /// A partner turns down a case offered to it (an accepted case is returned instead).
     async fn decline_placement(
         &self,
@@ -726,4 +774,23 @@ pub enum LegalMilestone {
     HearingScheduled,
     Judgment,
     Seizure,
+}
+
+/// What a partner's report file did; with `errors`, nothing was applied.
+#[derive(SimpleObject)]
+pub struct PartnerReportResult {
+    pub applied: i32,
+    /// Rows an earlier upload recorded (same reference).
+    pub repeated: i32,
+    pub errors: Vec<ReportRowError>,
+}
+
+/// A row of a report file that cannot be applied.
+#[derive(SimpleObject)]
+pub struct ReportRowError {
+    /// 1 for the first row after the header; 0 for the header.
+    pub row: i32,
+    pub column: String,
+    pub code: String,
+    pub message: String,
 }

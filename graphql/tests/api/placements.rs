@@ -703,3 +703,90 @@ on_both!(
     activity_references,
     activities_are_recorded_once_per_partner_reference
 );
+
+const REPORT: &str = "mutation($file: Upload!) { uploadPartnerReport(file: $file) {
+    applied repeated errors { row column code message } } }";
+
+async fn report(w: &World, token: &str, csv: &str) -> Value {
+    super::documents::upload(
+        w,
+        token,
+        REPORT,
+        json!({"file": null}),
+        "report.csv",
+        csv.as_bytes(),
+    )
+    .await
+}
+
+async fn reported(w: &World, case: &str) -> Value {
+    w.h.ok(
+        &w.admin,
+        "query($c: ID!) { case(id: $c) { notes { kind } reportedPayments { reference } } }",
+        json!({"c": case}),
+    )
+    .await["case"]
+        .clone()
+}
+
+async fn report_files_apply_whole_or_not_at_all(db: &DatabaseConnection) {
+    let w = World::new(db).await;
+    let mine = w.open_case("RPT-1", 900.0).await;
+    let theirs = w.open_case("RPT-2", 900.0).await;
+    w.place(&mine, &w.agency).await;
+    w.place(&theirs, &w.law_firm).await;
+    let before = reported(&w, &mine).await;
+
+    // One wrong amount and one case of another partner: nothing is applied.
+    let bad = report(
+        &w,
+        &w.agency_token,
+        "case_ref,type,date,reference,kind,amount,currency,note
+RPT-1,activity,2026-03-01,V-1,visit,,,not at home
+RPT-1,payment,2026-03-01,P-1,,10.123,COP,
+RPT-2,activity,2026-03-01,V-2,call,,,
+",
+    )
+    .await;
+    let errors = &bad["data"]["uploadPartnerReport"]["errors"];
+    assert_eq!(errors.as_array().unwrap().len(), 1, "{bad}");
+    assert_eq!(errors[0]["row"], 2);
+    assert_eq!(errors[0]["column"], "amount");
+    assert_eq!(bad["data"]["uploadPartnerReport"]["applied"], 0);
+    assert_eq!(reported(&w, &mine).await, before, "nothing half-applied");
+    let foreign = report(
+        &w,
+        &w.agency_token,
+        "case_ref,type,date,reference,kind\nRPT-2,activity,2026-03-01,V-2,call\n",
+    )
+    .await;
+    assert_eq!(
+        foreign["data"]["uploadPartnerReport"]["errors"][0]["code"],
+        "CASE_NOT_FOUND"
+    );
+
+    // A good file applies every row; sent again, it records nothing twice.
+    let good = "case_ref,type,date,reference,kind,amount,currency,note
+RPT-1,activity,2026-03-01,V-1,visit,,,not at home
+RPT-1,legal_milestone,2026-03-01,22/1931,claim_filed,,,Juzgado 3
+RPT-1,payment,2026-03-01,P-1,,250000,COP,
+";
+    let first = report(&w, &w.agency_token, good).await;
+    assert_eq!(
+        first["data"]["uploadPartnerReport"]["applied"], 3,
+        "{first}"
+    );
+    let again = report(&w, &w.agency_token, good).await;
+    assert_eq!(again["data"]["uploadPartnerReport"]["applied"], 0);
+    assert_eq!(again["data"]["uploadPartnerReport"]["repeated"], 3);
+    let after = reported(&w, &mine).await;
+    assert_eq!(after["notes"].as_array().unwrap().len(), 2, "{after}");
+    assert_eq!(after["reportedPayments"], json!([{"reference": "P-1"}]));
+
+    // Partners only.
+    let staff = report(&w, &w.agent, good).await;
+    assert_eq!(super::error_code(&staff).as_deref(), Some("FORBIDDEN"));
+    w.h.stop().await;
+}
+
+on_both!(partner_report_files, report_files_apply_whole_or_not_at_all);
