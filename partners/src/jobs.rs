@@ -175,3 +175,45 @@ impl JobHandler for RequestClaimFiling {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+
+    use super::*;
+
+    fn accept_by_with(header: Option<&str>) -> Result<Option<chrono::DateTime<Utc>>, JobFailure> {
+        let mut spec: bpmn::engine::JobSpec = serde_json::from_value(json!({
+            "job": 4, "element_id": "PlaceWithAgency", "job_type": "partner.place",
+            "retries": 3, "headers": {}, "variables": {}
+        }))
+        .unwrap();
+        if let Some(h) = header {
+            spec.headers.insert("acceptWithinHours".into(), h.into());
+        }
+        let variables = Vars::new();
+        let job = JobRun {
+            case_id: "C-1",
+            tenant: "t",
+            spec: &spec,
+            variables: &variables,
+            key: "job-1",
+        };
+        accept_by(&job, Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap())
+    }
+
+    #[test]
+    fn a_place_task_sets_the_offer_deadline_from_its_header() {
+        assert_eq!(accept_by_with(None), Ok(None));
+        assert_eq!(
+            accept_by_with(Some("24")),
+            Ok(Some(Utc.with_ymd_and_hms(2026, 3, 3, 9, 0, 0).unwrap()))
+        );
+        for bad in ["0", "2161", "two days", ""] {
+            assert!(
+                matches!(accept_by_with(Some(bad)), Err(JobFailure::Incident { message }) if message.contains("acceptWithinHours")),
+                "{bad}"
+            );
+        }
+    }
+}
