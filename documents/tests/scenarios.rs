@@ -113,7 +113,7 @@ impl Fx {
         let lawco = partners.register(&admin, partner("LawCo")).await.unwrap();
         let rival = partners.register(&admin, partner("Rival")).await.unwrap();
         partners
-            .place_case(&admin, &case, &lawco.partner_id, None, None, None)
+            .place_case(&admin, &case, Some(&lawco.partner_id), None, None, None)
             .await
             .unwrap();
         let mut config = DocumentConfig {

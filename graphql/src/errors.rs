@@ -53,6 +53,22 @@ pub fn code_for_engine_error(message: &str) -> ErrorCode {
     }
 }
 
+/// Codes for uncoded errors async-graphql raises at a field: an argument it could not
+/// read (a variable left null where the argument is required) is the request's fault;
+/// anything else is the server's.
+pub fn code_for_field_error(message: &str) -> ErrorCode {
+    const ARGUMENT_REFUSED: [&str; 3] = [
+        "Expected input type",
+        "Failed to parse",
+        "Invalid value for argument",
+    ];
+    if ARGUMENT_REFUSED.iter().any(|m| message.starts_with(m)) {
+        ErrorCode::BadInput
+    } else {
+        ErrorCode::Internal
+    }
+}
+
 /// An error outside GraphQL's envelope (callbacks, the clock route): the code's HTTP
 /// status and `{"error": {"code", "message"}}`.
 pub fn http_answer(code: ErrorCode, message: impl Into<String>) -> actix_web::HttpResponse {

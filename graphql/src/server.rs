@@ -19,7 +19,7 @@ use services::access::Principal;
 use services::desk::Desk;
 
 use crate::auth::{Auth, AuthError};
-use crate::errors::{ApiError, ErrorCode, code_for_engine_error};
+use crate::errors::{ApiError, ErrorCode, code_for_engine_error, code_for_field_error};
 use crate::graphiql;
 use crate::introspection::{Introspection, Route};
 use crate::schema::disclosure::PartnerReads;
@@ -274,13 +274,6 @@ async fn execute(api: &Api, request: async_graphql::Request) -> async_graphql::R
     }
 }
 
-/// How async-graphql words an argument it could not read (`InputValueError`).
-const ARGUMENT_REFUSED: [&str; 3] = [
-    "Expected input type",
-    "Failed to parse",
-    "Invalid value for argument",
-];
-
 /// Every error carries a code, including the ones async-graphql raises itself.
 fn add_codes(response: &mut BatchResponse) {
     let responses: Vec<&mut async_graphql::Response> = match response {
@@ -296,12 +289,8 @@ fn add_codes(response: &mut BatchResponse) {
             if !has_code {
                 let code = if e.path.is_empty() {
                     code_for_engine_error(&e.message)
-                } else if ARGUMENT_REFUSED.iter().any(|m| e.message.starts_with(m)) {
-                    // An argument that does not parse (a variable left null where the
-                    // argument is required): the request's fault, not the server's.
-                    ErrorCode::BadInput
                 } else {
-                    ErrorCode::Internal
+                    code_for_field_error(&e.message)
                 };
                 e.extensions
                     .get_or_insert_with(Default::default)

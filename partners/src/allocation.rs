@@ -175,6 +175,17 @@ impl Partners {
         kind: &str,
     ) -> Result<Partner, DeskError> {
         let case = self.desk.case(p, case_id).await?;
+        self.allocate_for(p, &case, kind).await
+    }
+
+    /// [`Partners::allocate`] for a case already read.
+    pub(crate) async fn allocate_for(
+        &self,
+        p: &Principal,
+        case: &cases::Model,
+        kind: &str,
+    ) -> Result<Partner, DeskError> {
+        let case_id = case.case_id.as_str();
         let country = match &case.debtor_id {
             Some(id) => self
                 .desk

@@ -70,22 +70,16 @@ impl Partners {
         require(p, Operation::PlaceCase, "place cases with partners")?;
         let mut out = BulkOutcome::default();
         for case_id in self.selected(p, filter, limit).await? {
-            let placed = async {
-                let partner = match partner_id {
-                    Some(id) => id.to_string(),
-                    None => self.allocate(p, &case_id, "agency").await?.partner_id,
-                };
-                self.place_case(
+            let placed = self
+                .place_case(
                     p,
                     &case_id,
-                    &partner,
+                    partner_id,
                     None,
                     accept_within,
                     case_key(&idempotency_key, &case_id),
                 )
-                .await
-            }
-            .await;
+                .await;
             match placed {
                 Ok(_) => out.done.push(case_id),
                 Err(e) => out.refused.push((case_id, e)),

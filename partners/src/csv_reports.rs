@@ -13,7 +13,9 @@
 use chrono::NaiveDate;
 use collections::money::{Currency, Money};
 use orm::entities::cases;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use std::collections::{BTreeSet, HashMap};
+
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 use services::access::{Principal, Role};
 use services::case::legal::LegalMilestone;
 use services::desk::{DeskError, NewPayment};
@@ -287,18 +289,27 @@ impl Partners {
                 });
             }
         };
-        // Every row's case must be placed with the partner before any row is applied.
+        // Every row's case must be placed with the partner before any row is applied;
+        // all of the file's cases in one query.
+        let refs: BTreeSet<&str> = rows.iter().map(ReportRow::case_ref).collect();
+        let placed: HashMap<String, String> = cases::Entity::find()
+            .select_only()
+            .column(cases::Column::ExternalRef)
+            .column(cases::Column::CaseId)
+            .filter(cases::Column::Tenant.eq(p.tenant.as_str()))
+            .filter(cases::Column::ExternalRef.is_in(refs))
+            .filter(cases::Column::Partner.eq(p.partner.clone()))
+            .into_tuple::<(Option<String>, String)>()
+            .all(self.desk.db())
+            .await?
+            .into_iter()
+            .filter_map(|(r, id)| Some((r?, id)))
+            .collect();
         let mut case_ids = Vec::with_capacity(rows.len());
         let mut errors = Vec::new();
         for (i, row) in rows.iter().enumerate() {
-            let found = cases::Entity::find()
-                .filter(cases::Column::Tenant.eq(p.tenant.as_str()))
-                .filter(cases::Column::ExternalRef.eq(row.case_ref()))
-                .filter(cases::Column::Partner.eq(p.partner.clone()))
-                .one(self.desk.db())
-                .await?;
-            match found {
-                Some(c) => case_ids.push(c.case_id),
+            match placed.get(row.case_ref()) {
+                Some(id) => case_ids.push(id.clone()),
                 None => errors.push(RowError {
                     row: i + 1,
                     column: "case_ref".into(),

@@ -15,16 +15,18 @@ use crate::Partners;
 pub const DEFAULT_ACCEPT_WITHIN: Duration = Duration::hours(48);
 
 impl Partners {
+    /// Offers a case to `partner_id`, or (none) to the agency the allocation rules
+    /// choose for it.
     pub async fn place_case(
         &self,
         p: &Principal,
         case_id: &str,
-        partner_id: &str,
+        partner_id: Option<&str>,
         note: Option<String>,
         accept_within: Option<Duration>,
         idempotency_key: Option<String>,
     ) -> Result<Outcome, DeskError> {
-        self.desk.case(p, case_id).await?;
+        let case = self.desk.case(p, case_id).await?;
         require(p, Operation::PlaceCase, "place cases with partners")?;
         let accept_within = accept_within.unwrap_or(DEFAULT_ACCEPT_WITHIN);
         if accept_within < Duration::hours(1) || accept_within > Duration::days(90) {
@@ -32,7 +34,10 @@ impl Partners {
                 "a partner is given 1 hour to 90 days to accept a placement".into(),
             ));
         }
-        let partner = self.get(p, partner_id).await?;
+        let partner = match partner_id {
+            Some(id) => self.get(p, id).await?,
+            None => self.allocate_for(p, &case, "agency").await?,
+        };
         if !partner.active {
             return Err(DeskError::Conflict(format!(
                 "partner {} is inactive",
@@ -54,16 +59,19 @@ impl Partners {
         reason: &str,
         idempotency_key: Option<String>,
     ) -> Result<Outcome, DeskError> {
-        let case = self.desk.case(p, case_id).await?;
-        require(p, Operation::PlaceCase, "recall placements")?;
-        let partner = case
-            .partner
-            .ok_or_else(|| DeskError::Conflict(format!("case {case_id} is not placed")))?;
-        let fact = CaseFact::PlacementRecalled {
+        let fact = |partner, reason: &str| CaseFact::PlacementRecalled {
             partner,
             reason: reason.to_string(),
         };
-        self.desk.record(p, case_id, fact, idempotency_key).await
+        self.creditor_ends(
+            p,
+            case_id,
+            reason,
+            "recall placements",
+            fact,
+            idempotency_key,
+        )
+        .await
     }
 
     pub async fn accept_placement(
@@ -101,16 +109,39 @@ impl Partners {
         reason: &str,
         idempotency_key: Option<String>,
     ) -> Result<Outcome, DeskError> {
-        let case = self.desk.case(p, case_id).await?;
-        require(p, Operation::PlaceCase, "close placements")?;
-        let partner = case
-            .partner
-            .ok_or_else(|| DeskError::Conflict(format!("case {case_id} is not placed")))?;
-        let fact = CaseFact::PlacementClosed {
+        let fact = |partner, reason: &str| CaseFact::PlacementClosed {
             partner,
             reason: reason.trim().to_string(),
         };
-        self.desk.record(p, case_id, fact, idempotency_key).await
+        self.creditor_ends(
+            p,
+            case_id,
+            reason,
+            "close placements",
+            fact,
+            idempotency_key,
+        )
+        .await
+    }
+
+    /// The creditor's end of the case's placement, whoever holds it.
+    async fn creditor_ends(
+        &self,
+        p: &Principal,
+        case_id: &str,
+        reason: &str,
+        what: &'static str,
+        fact: impl FnOnce(String, &str) -> CaseFact,
+        idempotency_key: Option<String>,
+    ) -> Result<Outcome, DeskError> {
+        let case = self.desk.case(p, case_id).await?;
+        require(p, Operation::PlaceCase, what)?;
+        let partner = case
+            .partner
+            .ok_or_else(|| DeskError::Conflict(format!("case {case_id} is not placed")))?;
+        self.desk
+            .record(p, case_id, fact(partner, reason), idempotency_key)
+            .await
     }
 
     pub async fn return_placement(

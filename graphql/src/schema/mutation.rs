@@ -415,25 +415,12 @@ impl CaseMutation {
         accept_within_hours: Option<i32>,
         idempotency_key: Option<String>,
     ) -> Result<CommandResult> {
-        let (partners, p) = (partners(ctx)?, principal(ctx)?);
-        let partner_id = match partner_id {
-            Some(id) => id.0,
-            None => {
-                services::desk::require(p, services::access::Operation::PlaceCase, "place cases")
-                    .map_err(errors::api)?;
-                partners
-                    .allocate(p, &case_id, "agency")
-                    .await
-                    .map_err(errors::api)?
-                    .partner_id
-            }
-        };
         outcome(
-            partners
+            partners(ctx)?
                 .place_case(
-                    p,
+                    principal(ctx)?,
                     &case_id,
-                    &partner_id,
+                    partner_id.as_ref().map(|id| id.as_str()),
                     note,
                     accept_within_hours.map(|h| chrono::Duration::hours(i64::from(h))),
                     idempotency_key,

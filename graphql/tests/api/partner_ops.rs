@@ -22,6 +22,18 @@ async fn partner_of(w: &World, case: &str) -> Value {
         .clone()
 }
 
+/// Recalls the case and offers it again with no partner named: who got it.
+async fn offer_again(w: &World, case: &str) -> Value {
+    w.h.ok(
+        &w.supervisor,
+        "mutation($c: ID!) { recallCase(caseId: $c, reason: \"again\") { seq } }",
+        json!({"c": case}),
+    )
+    .await;
+    w.h.ok(&w.supervisor, AUTO_PLACE, json!({"c": case})).await;
+    partner_of(w, case).await
+}
+
 async fn allocation_rules_choose_the_agency(db: &DatabaseConnection) {
     let w = World::new(db).await;
     let h = &w.h;
@@ -71,22 +83,12 @@ async fn allocation_rules_choose_the_agency(db: &DatabaseConnection) {
         .await;
     for case in &cases[..4] {
         let before = partner_of(&w, case).await;
-        h.ok(
-            &w.supervisor,
-            "mutation($c: ID!) { recallCase(caseId: $c, reason: \"again\") { seq } }",
-            json!({"c": case}),
-        )
-        .await;
-        h.ok(&w.supervisor, AUTO_PLACE, json!({"c": case})).await;
-        let first = partner_of(&w, case).await;
-        h.ok(
-            &w.supervisor,
-            "mutation($c: ID!) { recallCase(caseId: $c, reason: \"again\") { seq } }",
-            json!({"c": case}),
-        )
-        .await;
-        h.ok(&w.supervisor, AUTO_PLACE, json!({"c": case})).await;
-        assert_eq!(partner_of(&w, case).await, first, "{case} (first {before})");
+        let first = offer_again(&w, case).await;
+        assert_eq!(
+            offer_again(&w, case).await,
+            first,
+            "{case} (first {before})"
+        );
     }
 
     // Both restricted to countries, a debtor of unknown jurisdiction has no agency.
