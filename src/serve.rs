@@ -190,6 +190,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         builtin_jobs(&desk, &db, &channels, &args.storage.data_dir, &documents)?;
     tracing::info!(handled = ?handlers, "built-in job handlers");
     let jobs = services::runtime::jobs::spawn(runtime.clone(), handlers, Default::default());
+    let webhooks = partners::webhooks::deliver::spawn(desk.clone(), Default::default());
     tracing::info!(virtual_clock = args.virtual_clock, "case runtime started");
     // The upload limit follows the document size limit (plus room for the form).
     let limits = graphql::schema::Limits {
@@ -231,6 +232,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         timers.stop().await.context("stopping the timer service")?;
     }
     jobs.stop().await.context("stopping the job dispatcher")?;
+    webhooks.stop().await;
     tracing::info!("stopped");
     db.close().await.context("closing the database")?;
     Ok(())

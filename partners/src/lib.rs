@@ -19,6 +19,7 @@ pub mod disclosure;
 pub mod jobs;
 mod organisations;
 mod placements;
+pub mod webhooks;
 
 pub use organisations::{NewPartner, PARTNER_KINDS, Partner};
 

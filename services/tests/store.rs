@@ -101,12 +101,22 @@ fn adding(case_id: &str, seq: i64, at: chrono::DateTime<chrono::Utc>, key: &str)
             ],
             timers_added: vec![(200, "grace".into(), at + Duration::days(7))],
             subscriptions_added: vec![(300, "payment-received".into(), Some("L-1".into()))],
-            outbox: vec![OutboxRow {
-                kind: "job",
-                payload: json!({"type": "partner.place", "b": 2, "a": 1}),
-                not_before: Some(at + Duration::minutes(5)),
-                job_type: Some("partner.place".into()),
-            }],
+            outbox: vec![
+                OutboxRow {
+                    kind: "job",
+                    payload: json!({"type": "partner.place", "b": 2, "a": 1}),
+                    not_before: Some(at + Duration::minutes(5)),
+                    job_type: Some("partner.place".into()),
+                    partner: None,
+                },
+                OutboxRow {
+                    kind: "partner_event",
+                    payload: json!({"type": "placement.offered", "partner": "p-1"}),
+                    not_before: None,
+                    job_type: None,
+                    partner: Some("p-1".into()),
+                },
+            ],
             desk: CaseDesk {
                 debtor_id: Some("D-1".into()),
                 owner: Some("ann".into()),

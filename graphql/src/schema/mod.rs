@@ -19,6 +19,7 @@ mod reports;
 mod subscription;
 mod templates;
 pub mod types;
+mod webhooks;
 mod workers;
 
 use async_graphql::{Context, MergedObject, Schema};
@@ -43,6 +44,7 @@ pub struct Query(
     query::CaseQuery,
     debtors::DebtorQuery,
     templates::TemplateQuery,
+    webhooks::WebhookQuery,
 );
 
 /// Every mutation: the desk's, the ledger's, reported payments', debtors', creditors',
@@ -58,6 +60,7 @@ pub struct Mutation(
     workers::WorkerMutation,
     contacts::ContactMutation,
     templates::TemplateMutation,
+    webhooks::WebhookMutation,
 );
 
 /// Limits on what one request may ask.

@@ -351,6 +351,22 @@ impl Partner {
         let policy = services::desk::disclosure::policy_of(&self.0).map_err(errors::api)?;
         Ok(super::disclosure::stages_of(&policy))
     }
+    /// Where its events are sent (admins, supervisors, the partner itself).
+    async fn webhook(&self, ctx: &Context<'_>) -> Result<Option<super::webhooks::PartnerWebhook>> {
+        let p = super::principal(ctx)?;
+        // A partner reaches only its own row; among the creditor's people, only those
+        // who manage partners see where their events go.
+        if p.role != services::access::Role::Partner {
+            services::desk::require(
+                p,
+                services::access::Operation::ManagePartners,
+                "read webhooks",
+            )
+            .map_err(errors::api)?;
+        }
+        let webhook = partners::webhooks::config_of(&self.0).map_err(errors::api)?;
+        Ok(webhook.map(super::webhooks::PartnerWebhook))
+    }
     async fn kind(&self) -> PartnerKind {
         if self.0.kind == "law_firm" {
             PartnerKind::LawFirm

@@ -22,6 +22,7 @@ mod sql_budget;
 mod templates;
 mod tooling;
 mod voicebot;
+mod webhooks;
 mod workers;
 
 use std::sync::Arc;

@@ -29,3 +29,4 @@ pub mod signing_keys;
 pub mod task_candidates;
 pub mod tasks;
 pub mod timers;
+pub mod webhook_attempts;

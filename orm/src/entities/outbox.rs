@@ -22,6 +22,13 @@ pub struct Model {
     pub locked_until: Option<DateTimeUtc>,
     /// A job's type (`kind = 'job'` only): what the dispatcher and workers ask for.
     pub job_type: Option<String>,
+    /// The partner a partner event is for (`kind = 'partner_event'` only).
+    pub partner_id: Option<String>,
+    /// How a partner event's delivery ended (`kind = 'partner_event'` only): `delivered`,
+    /// `dead_lettered`, or why it was not sent; none while it is still to be delivered.
+    pub outcome: Option<String>,
+    /// When it was last queued again by hand: its retries run for a day from then.
+    pub replayed_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

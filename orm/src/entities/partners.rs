@@ -21,6 +21,10 @@ pub struct Model {
     /// weight 1.
     #[sea_orm(column_type = "Text", nullable)]
     pub allocation: Option<String>,
+    /// Where its events are sent and the secrets that sign them (JSON of
+    /// `partners::webhooks::WebhookConfig`); none: no webhook.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub webhook: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

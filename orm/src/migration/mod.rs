@@ -41,9 +41,10 @@ mod m20261207_000090_contact_templates;
 mod m20261207_000100_outbox_job_type;
 mod m20261207_000110_partner_disclosure;
 mod m20261207_000120_partner_allocation;
+mod m20261208_000130_partner_webhooks;
 
 /// Names of the tables the migrations create, in creation order.
-pub const TABLES: [&str; 22] = [
+pub const TABLES: [&str; 23] = [
     "process_definitions",
     "case_journal",
     "cases",
@@ -66,6 +67,7 @@ pub const TABLES: [&str; 22] = [
     "maintenance_runs",
     "contact_templates",
     "partner_reads",
+    "webhook_attempts",
 ];
 
 /// All migrations of the Recobro schema.
@@ -105,6 +107,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000100_outbox_job_type::Migration),
             Box::new(m20261207_000110_partner_disclosure::Migration),
             Box::new(m20261207_000120_partner_allocation::Migration),
+            Box::new(m20261208_000130_partner_webhooks::Migration),
         ]
     }
 }

@@ -8,6 +8,7 @@ mod events;
 pub mod facts;
 mod ledger_facts;
 pub mod legal;
+pub mod partner_events;
 pub mod placement;
 pub mod projection;
 

@@ -40,6 +40,8 @@ pub struct OutboxRow {
     pub not_before: Option<DateTime<Utc>>,
     /// A job's type, stored beside the payload so waiting jobs are found by type.
     pub job_type: Option<String>,
+    /// A partner event's partner, stored beside it for the partner's delivery log.
+    pub partner: Option<String>,
 }
 
 fn row(kind: &'static str, payload: Value) -> OutboxRow {
@@ -48,6 +50,7 @@ fn row(kind: &'static str, payload: Value) -> OutboxRow {
         payload,
         not_before: None,
         job_type: None,
+        partner: None,
     }
 }
 
@@ -274,6 +277,7 @@ pub fn changes(
                 payload: json!(job),
                 not_before: job.not_before,
                 job_type: Some(job.job_type.clone()),
+                partner: None,
             }),
             Effect::CancelJob { job } => c.outbox.push(row("job_cancelled", json!({"job": job}))),
             Effect::PublishMessage {
@@ -298,6 +302,7 @@ pub fn changes(
             | Effect::Terminated => {}
         }
     }
+    super::partner_events::add(&mut c, event, state, effects, at);
     // A timer scheduled and removed within one event never reaches the table.
     c.timers_added
         .retain(|(id, _, _)| !c.timers_removed.contains(id));

@@ -221,6 +221,8 @@ pub struct Shared {
     timer_wakeup: Arc<tokio::sync::Notify>,
     /// Wakes the job dispatcher when a commit created a job.
     job_wakeup: Arc<tokio::sync::Notify>,
+    /// Wakes the partner webhook delivery when a commit may have written partner events.
+    partner_event_wakeup: Arc<tokio::sync::Notify>,
     /// Every committed journal entry, for subscriptions (lossy for slow listeners).
     notices: tokio::sync::broadcast::Sender<CaseNotice>,
 }
@@ -263,6 +265,9 @@ impl Shared {
 
     /// Runs after a commit: wakes the timer service when a timer was scheduled.
     fn after_commit(&self, _state: &CaseState, effects: &[Effect], notice: CaseNotice) {
+        if notice.partner.is_some() || notice.previous_partner.is_some() {
+            self.partner_event_wakeup.notify_one();
+        }
         // No listener is not an error.
         let _ = self.notices.send(notice);
         if effects
@@ -312,6 +317,7 @@ impl Runtime {
             actors: Mutex::new(Registry::default()),
             timer_wakeup: Arc::new(tokio::sync::Notify::new()),
             job_wakeup: Arc::new(tokio::sync::Notify::new()),
+            partner_event_wakeup: Arc::new(tokio::sync::Notify::new()),
             notices: tokio::sync::broadcast::channel(4096).0,
         });
         spawn_sweeper(Arc::downgrade(&shared), config.hibernate_after);
@@ -337,6 +343,12 @@ impl Runtime {
 
     pub fn job_wakeup(&self) -> Arc<tokio::sync::Notify> {
         self.shared.job_wakeup.clone()
+    }
+
+    /// Notified after a commit on a case placed (or just unplaced) with a partner, and
+    /// by whoever queues partner events again.
+    pub fn partner_event_wakeup(&self) -> Arc<tokio::sync::Notify> {
+        self.shared.partner_event_wakeup.clone()
     }
 
     /// Committed entries from now on, for subscriptions.

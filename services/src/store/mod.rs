@@ -421,6 +421,7 @@ async fn write_all<C: ConnectionTrait>(db: &C, batch: &[Commit]) -> Result<(), S
                 next_attempt_at: Set(row.not_before.unwrap_or(c.entry.recorded_at)),
                 delivered_at: Set(None),
                 job_type: Set(row.job_type.clone()),
+                partner_id: Set(row.partner.clone()),
                 ..Default::default()
             })
         })

@@ -131,6 +131,7 @@ struct Columns<'a> {
     o_at: Vec<DateTime<Utc>>,
     o_next: Vec<DateTime<Utc>>,
     o_job_type: Vec<Option<&'a str>>,
+    o_partner: Vec<Option<&'a str>>,
     // idempotency keys
     k_tenant: Vec<&'a str>,
     k_key: Vec<&'a str>,
@@ -233,6 +234,7 @@ fn columns(batch: &[Commit]) -> Columns<'_> {
             r.o_at.push(at);
             r.o_next.push(row.not_before.unwrap_or(at));
             r.o_job_type.push(row.job_type.as_deref());
+            r.o_partner.push(row.partner.as_deref());
         }
         if let Some((key, response)) = &c.idempotency {
             r.k_tenant.push(&c.tenant);
@@ -287,9 +289,9 @@ const TIMERS_SET: &str = "timers_set AS (INSERT INTO timers (case_id, timer_id, 
  SELECT * FROM unnest($1::text[], $2::int8[], $3::text[], $4::timestamptz[]))";
 const SUBSCRIBED: &str = "subscribed AS (INSERT INTO message_subscriptions (case_id, subscription_id, name, correlation_key) \
  SELECT * FROM unnest($1::text[], $2::int8[], $3::text[], $4::text[]))";
-const OUTBOXED: &str = "outboxed AS (INSERT INTO outbox (case_id, seq, kind, payload, created_at, next_attempt_at, job_type, attempts) \
+const OUTBOXED: &str = "outboxed AS (INSERT INTO outbox (case_id, seq, kind, payload, created_at, next_attempt_at, job_type, partner_id, attempts) \
  SELECT *, 0 FROM unnest($1::text[], $2::int8[], $3::text[], $4::text[], $5::timestamptz[], \
- $6::timestamptz[], $7::text[]))";
+ $6::timestamptz[], $7::text[], $8::text[]))";
 const KEYED: &str = "keyed AS (INSERT INTO idempotency_keys (tenant, \"key\", case_id, seq, response, created_at) \
  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[], $5::text[], $6::timestamptz[]))";
 const DELIVERED: &str = "delivered AS (UPDATE outbox SET delivered_at = v.at, attempts = outbox.attempts + 1 \
@@ -480,7 +482,8 @@ pub(super) async fn write(conn: &mut PgConnection, batch: &[Commit]) -> Result<(
             r.o_payload,
             r.o_at,
             r.o_next,
-            r.o_job_type
+            r.o_job_type,
+            r.o_partner
         );
     }
     if !r.k_case.is_empty() {
@@ -563,7 +566,7 @@ mod tests {
             OUTBOXED,
             KEYED,
         ];
-        assert_eq!(parameters(&statement(&all)), (1..=74).collect::<Vec<_>>());
+        assert_eq!(parameters(&statement(&all)), (1..=75).collect::<Vec<_>>());
         let timer_fired = statement(&[JOURNAL, MOVED, TIMERS_GONE]);
         assert_eq!(parameters(&timer_fired), (1..=25).collect::<Vec<_>>());
         assert!(
