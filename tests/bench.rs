@@ -1,4 +1,4 @@
-//! Smoke runs of `recobro bench journal|timers|actors|documents|graphql|payments|jobs --quick` on SQLite: each ends with
+//! Smoke runs of `recobro bench journal|timers|actors|documents|graphql|payments|jobs|webhooks --quick` on SQLite: each ends with
 //! one `RESULT <bench> key=value ... ratio=<number>` line.
 
 use std::collections::BTreeMap;
@@ -101,4 +101,13 @@ fn jobs_quick() {
     assert!(
         f["wakeup_p50_ms"].parse::<f64>().unwrap() <= f["wakeup_p99_ms"].parse::<f64>().unwrap()
     );
+}
+
+#[test]
+fn webhooks_quick() {
+    let f = quick("webhooks");
+    // The bench itself fails unless every event arrived once and in its case's order.
+    assert_eq!(f["events"], "400");
+    assert!(f["events_per_s"].parse::<f64>().unwrap() > 0.0);
+    assert!(f["baseline_posts_per_s"].parse::<f64>().unwrap() > 0.0);
 }

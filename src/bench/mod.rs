@@ -1,4 +1,4 @@
-//! `recobro bench journal|timers|actors|graphql|documents|payments|jobs`: throughput and
+//! `recobro bench journal|timers|actors|graphql|documents|payments|jobs|webhooks`: throughput and
 //! memory of the case runtime, the API, document uploads and external job workers,
 //! each figure divided by a plain-database baseline measured by the same command on the
 //! same database in the same run. Every bench ends with exactly one line
@@ -15,6 +15,7 @@ mod jobs;
 mod journal;
 mod payments;
 mod timers;
+mod webhooks;
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -53,6 +54,9 @@ pub enum BenchCommand {
     /// worker API vs committed case transitions per second (`bench journal`'s loop), and
     /// p99 wake-up of a waiting `activateJobs` when a job is created.
     Jobs(jobs::JobsArgs),
+    /// Partner events delivered per second by the webhook delivery (a 100,000-event
+    /// backlog drained) vs plain POSTs per second by a bare client to the same receiver.
+    Webhooks(webhooks::WebhooksArgs),
 }
 
 /// Options every bench takes.
@@ -79,6 +83,7 @@ pub fn run(cmd: BenchCommand) -> ExitCode {
             BenchCommand::Graphql(a) => graphql::run(a).await,
             BenchCommand::Documents(a) => documents::run(a).await,
             BenchCommand::Jobs(a) => jobs::run(a).await,
+            BenchCommand::Webhooks(a) => webhooks::run(a).await,
         }
     });
     match result {

@@ -1,7 +1,7 @@
 //! Sends partner events to partners' webhooks: the oldest undelivered event of each case
 //! at a time (per-case order), many cases at once; retries with exponential back-off and
-//! jitter for a day, then dead-letters (decision 0025). Each attempt is logged; each
-//! round's outcomes are written in one transaction.
+//! jitter for a day, then dead-letters (decision 0025). Each attempt is logged; the
+//! outcomes that arrive while one write runs are written together by the next.
 //!
 //! Delivery is at least once: a crash between a receiver's answer and the write of its
 //! outcome sends that event again, under the same `webhook-id` for receivers to skip.
@@ -22,7 +22,7 @@ use sea_orm::{
 };
 use services::desk::Desk;
 use services::desk::disclosure::policy_of;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 
 use super::{WebhookConfig, config_of, minimised};
 
@@ -37,7 +37,8 @@ pub const NOT_SENT: [&str; 4] = [NO_WEBHOOK, NOT_SUBSCRIBED, WITHHELD, PARTNER_G
 
 #[derive(Debug, Clone, Copy)]
 pub struct DeliveryConfig {
-    /// Events (heads of their cases' queues) read per round.
+    /// Events read ahead: sent, or answered and waiting for their outcome's write.
+    /// Each is the oldest pending one of its case.
     pub batch: u64,
     /// Requests in flight at once.
     pub concurrency: usize,
@@ -57,7 +58,7 @@ pub struct DeliveryConfig {
 impl Default for DeliveryConfig {
     fn default() -> Self {
         DeliveryConfig {
-            batch: 500,
+            batch: 1000,
             concurrency: 64,
             base_backoff: Duration::seconds(10),
             max_backoff: Duration::hours(1),
@@ -122,7 +123,7 @@ struct Delivery {
     attempted: watch::Sender<u64>,
 }
 
-/// What to do with one event of a round.
+/// What to do with one event.
 enum Plan {
     Settle(&'static str),
     Send(Request),
@@ -141,87 +142,213 @@ struct Attempt {
     duration_ms: i64,
 }
 
-impl Attempt {
-    fn ok(&self) -> bool {
-        self.error.is_none()
-    }
+/// An event whose outcome is to be written.
+struct Done {
+    row: outbox::Model,
+    outcome: Result<(String, Attempt), &'static str>,
 }
 
 impl Delivery {
+    /// Reads due events ahead into a window of `batch`, hands those to send to the
+    /// sending task (`concurrency` requests in flight), and writes outcomes as they come
+    /// back, all that arrived meanwhile in one transaction. An event in the window keeps
+    /// its case's later events out of the next reads (they are not the oldest pending),
+    /// so each case's events go one after another.
     async fn run(self, mut stop: watch::Receiver<bool>) {
-        let rt = self.desk.runtime().clone();
-        let wakeup = rt.partner_event_wakeup();
+        let wakeup = self.desk.runtime().partner_event_wakeup();
         let mut clock_changes = self.desk.clock().changes();
+        let (to_send, requests) = mpsc::unbounded_channel();
+        let (answered, mut answers) = mpsc::unbounded_channel();
+        let sender = tokio::spawn(send_all(
+            self.client.clone(),
+            self.cfg.concurrency.max(1),
+            requests,
+            answered,
+        ));
+        let mut in_flight: HashMap<i64, (outbox::Model, String)> = HashMap::new();
+        // Whether a read may find events not yet in the window.
+        let mut more = true;
         loop {
             if *stop.borrow() {
-                return;
+                break;
             }
-            match self.round().await {
-                Ok(0) => {}
-                Ok(_) => continue,
-                Err(e) => tracing::warn!("partner webhooks: {e}; retrying"),
+            let mut done = Vec::new();
+            if more && in_flight.len() < self.cfg.batch as usize / 2 {
+                match self.read_ahead(&in_flight).await {
+                    Ok(planned) => {
+                        more = !planned.is_empty();
+                        for (row, plan) in planned {
+                            match plan {
+                                Plan::Settle(reason) => done.push(Done {
+                                    row,
+                                    outcome: Err(reason),
+                                }),
+                                Plan::Send(req) => {
+                                    let _ = to_send.send((row.id, req.clone_for_send()));
+                                    in_flight.insert(row.id, (row, req.url));
+                                }
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!("partner webhooks: {e}; retrying");
+                        more = false;
+                    }
+                }
             }
-            match clock_changes.as_mut() {
-                Some(rx) => tokio::select! {
-                    _ = rx.changed() => {}
-                    _ = wakeup.notified() => {}
-                    _ = stop.changed() => {}
-                },
-                None => tokio::select! {
-                    _ = tokio::time::sleep(self.cfg.idle_poll) => {}
-                    _ = wakeup.notified() => {}
-                    _ = stop.changed() => {}
-                },
+            if done.is_empty() && in_flight.is_empty() {
+                // Nothing to send: wait for a commit, a replay, the clock or a poll.
+                match clock_changes.as_mut() {
+                    Some(rx) => tokio::select! {
+                        _ = rx.changed() => {}
+                        _ = wakeup.notified() => {}
+                        _ = stop.changed() => {}
+                    },
+                    None => tokio::select! {
+                        _ = tokio::time::sleep(self.cfg.idle_poll) => {}
+                        _ = wakeup.notified() => {}
+                        _ = stop.changed() => {}
+                    },
+                }
+                more = true;
+                continue;
             }
+            if done.is_empty() {
+                tokio::select! {
+                    answer = answers.recv() => match answer {
+                        Some(a) => take(&mut in_flight, &mut done, a),
+                        None => break,
+                    },
+                    _ = stop.changed() => continue,
+                }
+            }
+            while let Ok(a) = answers.try_recv() {
+                take(&mut in_flight, &mut done, a);
+            }
+            let sent = done.iter().filter(|d| d.outcome.is_ok()).count() as u64;
+            match self.record(done, self.desk.clock().now()).await {
+                Ok(settled) => {
+                    self.attempted.send_modify(|n| *n += sent);
+                    self.settled.send_modify(|n| *n += settled);
+                }
+                // Their rows are still pending: they are read and sent again.
+                Err(e) => tracing::warn!("partner webhooks: outcomes not written: {e}"),
+            }
+            more = true;
         }
+        sender.abort();
     }
 
     fn db(&self) -> &DatabaseConnection {
         self.desk.db()
     }
 
-    /// The oldest undelivered event of each case, if due now, oldest first.
-    async fn heads(&self, now: DateTime<Utc>) -> Result<Vec<outbox::Model>, DbErr> {
-        // The predicates repeat the partial indexes' (decision 0010).
+    /// The oldest pending event of each case, due now, oldest first, that is not in the
+    /// window already, with what to do with it.
+    async fn read_ahead(
+        &self,
+        in_flight: &HashMap<i64, (outbox::Model, String)>,
+    ) -> Result<Vec<(outbox::Model, Plan)>, DbErr> {
+        let now = self.desk.clock().now();
+        // The predicates repeat the partial indexes' (decision 0010). Events in the
+        // window are still pending, and the oldest: read past them.
         let sql = "SELECT o.* FROM outbox o \
              WHERE o.kind = 'partner_event' AND o.outcome IS NULL AND o.next_attempt_at <= $1 \
              AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.case_id = o.case_id \
              AND e.kind = 'partner_event' AND e.outcome IS NULL AND e.id < o.id) \
              ORDER BY o.id LIMIT $2";
+        let limit = self.cfg.batch as i64 + in_flight.len() as i64;
         let stmt = Statement::from_sql_and_values(
             self.db().get_database_backend(),
             sql,
-            [now.into(), (self.cfg.batch as i64).into()],
+            [now.into(), limit.into()],
         );
-        outbox::Entity::find()
+        let heads: Vec<outbox::Model> = outbox::Entity::find()
             .from_raw_sql(stmt)
             .all(self.db())
-            .await
-    }
-
-    /// Delivers one round; how many events it handled.
-    async fn round(&self) -> Result<usize, DbErr> {
-        let now = self.desk.clock().now();
-        let heads = self.heads(now).await?;
+            .await?
+            .into_iter()
+            .filter(|r| !in_flight.contains_key(&r.id))
+            .collect();
         if heads.is_empty() {
-            return Ok(0);
+            return Ok(Vec::new());
         }
         let plans = self.plans(&heads, now).await?;
-        let mut sends = Vec::new();
-        for (row, plan) in heads.iter().zip(&plans) {
-            if let Plan::Send(req) = plan {
-                sends.push(self.send(row.id, req));
+        Ok(heads.into_iter().zip(plans).collect())
+    }
+
+    /// Writes outcomes and their attempt log in one transaction; how many events it
+    /// settled.
+    async fn record(&self, done: Vec<Done>, now: DateTime<Utc>) -> Result<u64, DbErr> {
+        use sea_orm::sea_query::ExprTrait as _;
+        let mut by_outcome: HashMap<&'static str, Vec<i64>> = HashMap::new();
+        let mut retries: Vec<(i64, i32, DateTime<Utc>)> = Vec::new();
+        let mut log = Vec::new();
+        for Done { row, outcome } in done {
+            let (url, a) = match outcome {
+                Err(reason) => {
+                    by_outcome.entry(reason).or_default().push(row.id);
+                    continue;
+                }
+                Ok(sent) => sent,
+            };
+            let outcome = if a.error.is_none() {
+                DELIVERED
+            } else if let Some(at) = retry_at(&self.cfg, &row, now) {
+                retries.push((row.id, row.attempts + 1, at));
+                "failed"
+            } else {
+                DEAD_LETTERED
+            };
+            if outcome != "failed" {
+                by_outcome.entry(outcome).or_default().push(row.id);
             }
+            log.push(webhook_attempts::ActiveModel {
+                outbox_id: Set(row.id),
+                partner_id: Set(row.partner_id.clone().unwrap_or_default()),
+                attempt: Set(row.attempts + 1),
+                attempted_at: Set(now),
+                url: Set(url),
+                status_code: Set(a.status.map(i32::from)),
+                outcome: Set(outcome.to_string()),
+                error: Set(a.error),
+                duration_ms: Set(a.duration_ms),
+                ..Default::default()
+            });
         }
-        let mut attempts: HashMap<i64, Attempt> = futures_util::stream::iter(sends)
-            .buffer_unordered(self.cfg.concurrency)
-            .collect()
-            .await;
-        let sent = attempts.len() as u64;
-        let settled = self.record(&heads, &plans, &mut attempts, now).await?;
-        self.attempted.send_modify(|n| *n += sent);
-        self.settled.send_modify(|n| *n += settled);
-        Ok(heads.len())
+        let settled = by_outcome.values().map(|v| v.len() as u64).sum();
+        let tx = self.db().begin().await?;
+        for (outcome, ids) in by_outcome {
+            let sent = outcome == DELIVERED || outcome == DEAD_LETTERED;
+            let mut update = outbox::Entity::update_many()
+                .col_expr(outbox::Column::Outcome, Expr::value(Some(outcome)))
+                .filter(outbox::Column::Id.is_in(ids))
+                .filter(outbox::Column::Outcome.is_null());
+            if sent {
+                update = update.col_expr(
+                    outbox::Column::Attempts,
+                    Expr::col(outbox::Column::Attempts).add(1),
+                );
+            }
+            if outcome == DELIVERED {
+                update = update.col_expr(outbox::Column::DeliveredAt, Expr::value(Some(now)));
+            }
+            update.exec(&tx).await?;
+        }
+        for (id, attempts, at) in retries {
+            outbox::Entity::update_many()
+                .col_expr(outbox::Column::Attempts, Expr::value(attempts))
+                .col_expr(outbox::Column::NextAttemptAt, Expr::value(at))
+                .filter(outbox::Column::Id.eq(id))
+                .filter(outbox::Column::Outcome.is_null())
+                .exec(&tx)
+                .await?;
+        }
+        if !log.is_empty() {
+            webhook_attempts::Entity::insert_many(log).exec(&tx).await?;
+        }
+        tx.commit().await?;
+        Ok(settled)
     }
 
     /// Decides, per event, whether and what to send: the partners' webhooks and
@@ -294,135 +421,95 @@ impl Delivery {
             })
             .collect())
     }
+}
 
-    async fn send(&self, id: i64, req: &Request) -> (i64, Attempt) {
-        let started = Instant::now();
-        let msg_id = format!("msg_{id}");
-        // The receiver checks the timestamp against its own clock (replay protection),
-        // so it is the wall clock's even when the case runtime runs on a virtual one.
-        let timestamp = Utc::now().timestamp();
-        let signature = req
-            .secrets
-            .iter()
-            .filter_map(|w| w.sign(&msg_id, timestamp, req.body.as_bytes()).ok())
-            .collect::<Vec<_>>()
-            .join(" ");
-        let answer = self
-            .client
-            .post(&req.url)
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .header(standardwebhooks::HEADER_WEBHOOK_ID, &msg_id)
-            .header(
-                standardwebhooks::HEADER_WEBHOOK_TIMESTAMP,
-                timestamp.to_string(),
+/// Sends what `requests` brings, `concurrency` at a time, answering each on `answered`.
+async fn send_all(
+    client: reqwest::Client,
+    concurrency: usize,
+    requests: mpsc::UnboundedReceiver<(i64, Request)>,
+    answered: mpsc::UnboundedSender<(i64, Attempt)>,
+) {
+    let requests = futures_util::stream::unfold(requests, |mut rx| async move {
+        rx.recv().await.map(|r| (r, rx))
+    });
+    requests
+        .map(|(id, req)| send(client.clone(), id, req))
+        .buffer_unordered(concurrency)
+        .for_each(|answer| {
+            let _ = answered.send(answer);
+            std::future::ready(())
+        })
+        .await;
+}
+
+async fn send(client: reqwest::Client, id: i64, req: Request) -> (i64, Attempt) {
+    let started = Instant::now();
+    let msg_id = format!("msg_{id}");
+    // The receiver checks the timestamp against its own clock (replay protection),
+    // so it is the wall clock's even when the case runtime runs on a virtual one.
+    let timestamp = Utc::now().timestamp();
+    let signature = req
+        .secrets
+        .iter()
+        .filter_map(|w| w.sign(&msg_id, timestamp, req.body.as_bytes()).ok())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let answer = client
+        .post(&req.url)
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .header(standardwebhooks::HEADER_WEBHOOK_ID, &msg_id)
+        .header(
+            standardwebhooks::HEADER_WEBHOOK_TIMESTAMP,
+            timestamp.to_string(),
+        )
+        .header(standardwebhooks::HEADER_WEBHOOK_SIGNATURE, signature)
+        .body(req.body)
+        .send()
+        .await;
+    let (status, error) = match answer {
+        Ok(r) if r.status().is_success() => (Some(r.status().as_u16()), None),
+        Ok(r) => {
+            let status = r.status();
+            let text = r.text().await.unwrap_or_default();
+            let text: String = text.chars().take(200).collect();
+            (
+                Some(status.as_u16()),
+                Some(format!("answered {status}: {text}")),
             )
-            .header(standardwebhooks::HEADER_WEBHOOK_SIGNATURE, signature)
-            .body(req.body.clone())
-            .send()
-            .await;
-        let (status, error) = match answer {
-            Ok(r) if r.status().is_success() => (Some(r.status().as_u16()), None),
-            Ok(r) => {
-                let status = r.status();
-                let text = r.text().await.unwrap_or_default();
-                let text: String = text.chars().take(200).collect();
-                (
-                    Some(status.as_u16()),
-                    Some(format!("answered {status}: {text}")),
-                )
-            }
-            Err(e) => (None, Some(e.to_string())),
-        };
-        let attempt = Attempt {
-            status,
-            error,
-            duration_ms: started.elapsed().as_millis() as i64,
-        };
-        (id, attempt)
-    }
+        }
+        Err(e) => (None, Some(e.to_string())),
+    };
+    let attempt = Attempt {
+        status,
+        error,
+        duration_ms: started.elapsed().as_millis() as i64,
+    };
+    (id, attempt)
+}
 
-    /// Writes a round's outcomes and attempt log in one transaction; how many events
-    /// it settled.
-    async fn record(
-        &self,
-        heads: &[outbox::Model],
-        plans: &[Plan],
-        attempts: &mut HashMap<i64, Attempt>,
-        now: DateTime<Utc>,
-    ) -> Result<u64, DbErr> {
-        use sea_orm::sea_query::ExprTrait as _;
-        let mut by_outcome: HashMap<&'static str, Vec<i64>> = HashMap::new();
-        let mut retries: Vec<(i64, i32, DateTime<Utc>)> = Vec::new();
-        let mut log = Vec::new();
-        for (row, plan) in heads.iter().zip(plans) {
-            let attempt = match plan {
-                Plan::Settle(reason) => {
-                    by_outcome.entry(reason).or_default().push(row.id);
-                    continue;
-                }
-                Plan::Send(req) => match attempts.remove(&row.id) {
-                    Some(a) => (a, req),
-                    None => continue,
-                },
-            };
-            let (a, req) = attempt;
-            let outcome = if a.ok() {
-                DELIVERED
-            } else if let Some(at) = retry_at(&self.cfg, row, now) {
-                retries.push((row.id, row.attempts + 1, at));
-                "failed"
-            } else {
-                DEAD_LETTERED
-            };
-            if outcome != "failed" {
-                by_outcome.entry(outcome).or_default().push(row.id);
-            }
-            log.push(webhook_attempts::ActiveModel {
-                outbox_id: Set(row.id),
-                partner_id: Set(row.partner_id.clone().unwrap_or_default()),
-                attempt: Set(row.attempts + 1),
-                attempted_at: Set(now),
-                url: Set(req.url.clone()),
-                status_code: Set(a.status.map(i32::from)),
-                outcome: Set(outcome.to_string()),
-                error: Set(a.error),
-                duration_ms: Set(a.duration_ms),
-                ..Default::default()
-            });
+/// Moves an answered event from the window to the outcomes to write.
+fn take(
+    in_flight: &mut HashMap<i64, (outbox::Model, String)>,
+    done: &mut Vec<Done>,
+    (id, attempt): (i64, Attempt),
+) {
+    if let Some((row, url)) = in_flight.remove(&id) {
+        done.push(Done {
+            row,
+            outcome: Ok((url, attempt)),
+        });
+    }
+}
+
+impl Request {
+    /// The request as sent; the window keeps only its URL.
+    fn clone_for_send(&self) -> Request {
+        Request {
+            url: self.url.clone(),
+            body: self.body.clone(),
+            secrets: self.secrets.clone(),
         }
-        let settled = by_outcome.values().map(|v| v.len() as u64).sum();
-        let tx = self.db().begin().await?;
-        for (outcome, ids) in by_outcome {
-            let sent = outcome == DELIVERED || outcome == DEAD_LETTERED;
-            let mut update = outbox::Entity::update_many()
-                .col_expr(outbox::Column::Outcome, Expr::value(Some(outcome)))
-                .filter(outbox::Column::Id.is_in(ids))
-                .filter(outbox::Column::Outcome.is_null());
-            if sent {
-                update = update.col_expr(
-                    outbox::Column::Attempts,
-                    Expr::col(outbox::Column::Attempts).add(1),
-                );
-            }
-            if outcome == DELIVERED {
-                update = update.col_expr(outbox::Column::DeliveredAt, Expr::value(Some(now)));
-            }
-            update.exec(&tx).await?;
-        }
-        for (id, attempts, at) in retries {
-            outbox::Entity::update_many()
-                .col_expr(outbox::Column::Attempts, Expr::value(attempts))
-                .col_expr(outbox::Column::NextAttemptAt, Expr::value(at))
-                .filter(outbox::Column::Id.eq(id))
-                .filter(outbox::Column::Outcome.is_null())
-                .exec(&tx)
-                .await?;
-        }
-        if !log.is_empty() {
-            webhook_attempts::Entity::insert_many(log).exec(&tx).await?;
-        }
-        tx.commit().await?;
-        Ok(settled)
     }
 }
 
