@@ -14,6 +14,7 @@ pub mod documents;
 mod ledger;
 mod loaders;
 mod mutation;
+mod partner_api;
 mod query;
 mod reports;
 mod subscription;
@@ -46,7 +47,7 @@ pub struct Query(
 );
 
 /// Every mutation: the desk's, the ledger's, reported payments', debtors', creditors',
-/// the documents' and message templates'.
+/// the documents', message templates' and partner APIs'.
 #[derive(MergedObject, Default)]
 pub struct Mutation(
     CaseMutation,
@@ -58,6 +59,7 @@ pub struct Mutation(
     workers::WorkerMutation,
     contacts::ContactMutation,
     templates::TemplateMutation,
+    partner_api::PartnerApiMutation,
 );
 
 /// Limits on what one request may ask.

@@ -351,6 +351,11 @@ impl Partner {
         let policy = services::desk::disclosure::policy_of(&self.0).map_err(errors::api)?;
         Ok(super::disclosure::stages_of(&policy))
     }
+    /// Its own REST API Recobro calls, if set (admins, supervisors; the client secret
+    /// is never shown).
+    async fn api(&self, ctx: &Context<'_>) -> Result<Option<super::partner_api::PartnerApi>> {
+        super::partner_api::api(ctx, &self.0).await
+    }
     async fn kind(&self) -> PartnerKind {
         if self.0.kind == "law_firm" {
             PartnerKind::LawFirm

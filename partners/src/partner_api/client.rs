@@ -68,6 +68,9 @@ struct Token {
 /// One partner's token, fetched by one caller at a time.
 type Slot = Arc<AsyncMutex<Option<Token>>>;
 
+/// Tenant, partner, digest of the credentials.
+type SlotKey = (String, String, [u8; 32]);
+
 /// The client for partner APIs, with its tokens; cheap to clone, share one per server.
 #[derive(Clone)]
 pub struct PartnerApis {
@@ -75,7 +78,7 @@ pub struct PartnerApis {
     clock: Arc<dyn Clock>,
     /// By tenant, partner and a digest of the credentials: a changed configuration
     /// starts afresh instead of using the old client's token.
-    tokens: Arc<Mutex<HashMap<(String, String, [u8; 32]), Slot>>>,
+    tokens: Arc<Mutex<HashMap<SlotKey, Slot>>>,
     /// Token requests made (tests and metrics).
     fetched: Arc<std::sync::atomic::AtomicU64>,
 }
