@@ -239,7 +239,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 }
 
 /// The job handlers `serve` registers — the contact channels (configured connectors,
-/// the file channel for the rest) and the partner steps of a strategy, except the job
+/// the file channel for the rest) and the partner steps of a strategy (placing, calling
+/// the partner's own API, releasing, filing), except the job
 /// types the channels file leaves to external workers — and the receipt verifiers of
 /// the messaging providers.
 fn builtin_jobs(
@@ -274,6 +275,17 @@ fn builtin_jobs(
     }
     if !channels.is_external("case.close") {
         handlers = handlers.with("case.close", ReleasePlacement(partners.clone()));
+    }
+    if !channels.is_external("partner.call") {
+        let apis = partners::partner_api::PartnerApis::new(desk.clock().clone())
+            .context("the partner API client")?;
+        handlers = handlers.with(
+            "partner.call",
+            partners::partner_api::CallPartner {
+                partners: partners.clone(),
+                apis,
+            },
+        );
     }
     if !channels.is_external("legal.file") {
         handlers = handlers.with("legal.file", RequestClaimFiling(partners));

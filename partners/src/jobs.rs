@@ -31,7 +31,7 @@ pub struct ReleasePlacement(pub Partners);
 #[derive(Clone, Debug)]
 pub struct RequestClaimFiling(pub Partners);
 
-fn system(job: &JobRun<'_>) -> Result<Principal, JobFailure> {
+pub(crate) fn system(job: &JobRun<'_>) -> Result<Principal, JobFailure> {
     Principal::new("strategy", job.tenant, Role::Admin, None, Vec::new()).map_err(|e| {
         JobFailure::Incident {
             message: e.to_string(),
@@ -39,7 +39,7 @@ fn system(job: &JobRun<'_>) -> Result<Principal, JobFailure> {
     })
 }
 
-fn retry(e: impl ToString) -> JobFailure {
+pub(crate) fn retry(e: impl ToString) -> JobFailure {
     JobFailure::Retry {
         message: e.to_string(),
         backoff: None,

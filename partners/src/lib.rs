@@ -18,6 +18,7 @@ pub mod csv_reports;
 pub mod disclosure;
 pub mod jobs;
 mod organisations;
+pub mod partner_api;
 mod placements;
 pub mod webhooks;
 

@@ -44,6 +44,7 @@ impl Partners {
             disclosure: Set(None),
             allocation: Set(None),
             webhook: Set(None),
+            api: Set(None),
         };
         row.insert(self.desk.db()).await.map_err(|e| {
             if orm::is_unique_violation(&e) {

@@ -14,6 +14,7 @@ pub mod documents;
 mod ledger;
 mod loaders;
 mod mutation;
+mod partner_api;
 mod query;
 mod reports;
 mod subscription;
@@ -48,7 +49,7 @@ pub struct Query(
 );
 
 /// Every mutation: the desk's, the ledger's, reported payments', debtors', creditors',
-/// the documents' and message templates'.
+/// the documents', message templates' and partner APIs'.
 #[derive(MergedObject, Default)]
 pub struct Mutation(
     CaseMutation,
@@ -61,6 +62,7 @@ pub struct Mutation(
     contacts::ContactMutation,
     templates::TemplateMutation,
     webhooks::WebhookMutation,
+    partner_api::PartnerApiMutation,
 );
 
 /// Limits on what one request may ask.

@@ -367,6 +367,11 @@ impl Partner {
         let webhook = partners::webhooks::config_of(&self.0).map_err(errors::api)?;
         Ok(webhook.map(super::webhooks::PartnerWebhook))
     }
+    /// Its own REST API Recobro calls, if set (admins, supervisors; the client secret
+    /// is never shown).
+    async fn api(&self, ctx: &Context<'_>) -> Result<Option<super::partner_api::PartnerApi>> {
+        super::partner_api::api(ctx, &self.0).await
+    }
     async fn kind(&self) -> PartnerKind {
         if self.0.kind == "law_firm" {
             PartnerKind::LawFirm

@@ -15,6 +15,7 @@ mod incidents;
 mod isolation;
 mod ledger;
 mod limits;
+mod partner_api;
 mod partner_ops;
 mod placements;
 mod sdl;

@@ -25,6 +25,10 @@ pub struct Model {
     /// `partners::webhooks::WebhookConfig`); none: no webhook.
     #[sea_orm(column_type = "Text", nullable)]
     pub webhook: Option<String>,
+    /// Its own REST API Recobro calls (JSON of `partners::partner_api::ApiConfig`, the
+    /// client secret included: never shown through the API); none: no API.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub api: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

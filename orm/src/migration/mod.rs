@@ -42,6 +42,7 @@ mod m20261207_000100_outbox_job_type;
 mod m20261207_000110_partner_disclosure;
 mod m20261207_000120_partner_allocation;
 mod m20261208_000130_partner_webhooks;
+mod m20261208_000140_partner_api;
 
 /// Names of the tables the migrations create, in creation order.
 pub const TABLES: [&str; 23] = [
@@ -108,6 +109,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000110_partner_disclosure::Migration),
             Box::new(m20261207_000120_partner_allocation::Migration),
             Box::new(m20261208_000130_partner_webhooks::Migration),
+            Box::new(m20261208_000140_partner_api::Migration),
         ]
     }
 }
