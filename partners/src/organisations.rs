@@ -43,6 +43,7 @@ impl Partners {
             created_at: Set(self.desk.clock().now()),
             disclosure: Set(None),
             allocation: Set(None),
+            contract: Set(None),
         };
         row.insert(self.desk.db()).await.map_err(|e| {
             if orm::is_unique_violation(&e) {

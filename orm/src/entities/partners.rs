@@ -21,6 +21,10 @@ pub struct Model {
     /// weight 1.
     #[sea_orm(column_type = "Text", nullable)]
     pub allocation: Option<String>,
+    /// What it earns (JSON of `collections::commission::Contract`: rates by stage or
+    /// debt-age band, fees per legal milestone); none: no commission.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub contract: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -41,9 +41,10 @@ mod m20261207_000090_contact_templates;
 mod m20261207_000100_outbox_job_type;
 mod m20261207_000110_partner_disclosure;
 mod m20261207_000120_partner_allocation;
+mod m20261208_000150_partner_contract;
 
 /// Names of the tables the migrations create, in creation order.
-pub const TABLES: [&str; 22] = [
+pub const TABLES: [&str; 24] = [
     "process_definitions",
     "case_journal",
     "cases",
@@ -66,6 +67,8 @@ pub const TABLES: [&str; 22] = [
     "maintenance_runs",
     "contact_templates",
     "partner_reads",
+    "partner_remittances",
+    "partner_statements",
 ];
 
 /// All migrations of the Recobro schema.
@@ -105,6 +108,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000100_outbox_job_type::Migration),
             Box::new(m20261207_000110_partner_disclosure::Migration),
             Box::new(m20261207_000120_partner_allocation::Migration),
+            Box::new(m20261208_000150_partner_contract::Migration),
         ]
     }
 }
