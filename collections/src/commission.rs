@@ -32,13 +32,17 @@ pub enum ContractError {
     BandsStartLate(u32),
     #[error("age band {from}–{to} ends before it starts")]
     BandReversed { from: u32, to: u32 },
-    #[error("age band starting at {from} days must follow the previous band, which ends at {previous_to} (no gaps or overlaps)")]
+    #[error(
+        "age band starting at {from} days must follow the previous band, which ends at {previous_to} (no gaps or overlaps)"
+    )]
     BandsNotContiguous { previous_to: u32, from: u32 },
     #[error("only the last age band is open-ended; the band from {0} days needs its end")]
     OpenBandNotLast(u32),
     #[error("the last age band must be open-ended (no to_days), so every debt age is covered")]
     LastBandClosed,
-    #[error("unknown legal milestone {0:?}: use claim_filed, hearing_scheduled, judgment or seizure")]
+    #[error(
+        "unknown legal milestone {0:?}: use claim_filed, hearing_scheduled, judgment or seizure"
+    )]
     UnknownMilestone(String),
     #[error("the fee for {0} is given twice")]
     DuplicateFee(String),
@@ -124,9 +128,14 @@ pub struct AgeBand {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "by", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Rates {
-    Stage { extrajudicial: Rate, legal: Rate },
+    Stage {
+        extrajudicial: Rate,
+        legal: Rate,
+    },
     /// Contiguous bands from 0 days, the last open-ended.
-    AgeBand { bands: Vec<AgeBand> },
+    AgeBand {
+        bands: Vec<AgeBand>,
+    },
 }
 
 /// A fixed fee earned when the partner reports a legal milestone.
@@ -291,7 +300,11 @@ mod tests {
 
     #[test]
     fn bands_choose_by_days_past_due() {
-        let c = bands(&[(0, Some(180), "10"), (181, Some(365), "15"), (366, None, "25")]);
+        let c = bands(&[
+            (0, Some(180), "10"),
+            (181, Some(365), "15"),
+            (366, None, "25"),
+        ]);
         c.check().unwrap();
         assert_eq!(c.rate(Stage::Legal, 0), rate("10"));
         assert_eq!(c.rate(Stage::Legal, 180), rate("10"));
@@ -351,9 +364,11 @@ mod tests {
                 })
                 .collect(),
         };
-        assert!(with(vec![("claim_filed", cop(100)), ("judgment", cop(0))])
-            .check()
-            .is_ok());
+        assert!(
+            with(vec![("claim_filed", cop(100)), ("judgment", cop(0))])
+                .check()
+                .is_ok()
+        );
         assert_eq!(
             with(vec![("appeal", cop(1))]).check(),
             Err(ContractError::UnknownMilestone("appeal".into()))
@@ -367,7 +382,11 @@ mod tests {
             Err(ContractError::NegativeFee(_))
         ));
         assert_eq!(
-            with(vec![("seizure", cop(1)), ("judgment", Money::from_minor(1, usd))]).check(),
+            with(vec![
+                ("seizure", cop(1)),
+                ("judgment", Money::from_minor(1, usd))
+            ])
+            .check(),
             Err(ContractError::FeeCurrencies("COP", "USD"))
         );
     }
@@ -381,10 +400,12 @@ mod tests {
         assert_eq!(c.fee("claim_filed"), Some(cop(15_000_000)));
         let again: Contract = serde_json::from_str(&serde_json::to_string(&c).unwrap()).unwrap();
         assert_eq!(again, c);
-        assert!(serde_json::from_str::<Contract>(
-            r#"{"rates":{"by":"stage","extrajudicial":"101","legal":"20"}}"#
-        )
-        .is_err());
+        assert!(
+            serde_json::from_str::<Contract>(
+                r#"{"rates":{"by":"stage","extrajudicial":"101","legal":"20"}}"#
+            )
+            .is_err()
+        );
     }
 
     proptest! {

@@ -14,11 +14,14 @@
 
 pub mod allocation;
 pub mod bulk;
+pub mod commissions;
 pub mod csv_reports;
 pub mod disclosure;
 pub mod jobs;
 mod organisations;
 mod placements;
+pub mod remittances;
+pub mod statement_files;
 
 pub use organisations::{NewPartner, PARTNER_KINDS, Partner};
 
