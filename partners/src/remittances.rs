@@ -21,7 +21,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QuerySele
 use serde::{Deserialize, Serialize};
 use services::access::{Operation, Principal, Role};
 use services::desk::{DeskError, require};
-use services::error_code::ApiError;
+use services::error_code::{ApiError, ErrorCode};
 
 use crate::Partners;
 use crate::csv_reports::{MAX_ROWS, RowError};
@@ -73,7 +73,7 @@ pub fn read_lines(raw: &[RawLine]) -> Result<Vec<RemittanceLine>, Vec<RowError>>
         errors.push(row_error(
             0,
             "",
-            "BAD_INPUT",
+            ErrorCode::BadInput.as_str(),
             "a remittance lists at least one payment".into(),
         ));
     }
@@ -81,7 +81,7 @@ pub fn read_lines(raw: &[RawLine]) -> Result<Vec<RemittanceLine>, Vec<RowError>>
         errors.push(row_error(
             0,
             "",
-            "BAD_INPUT",
+            ErrorCode::BadInput.as_str(),
             format!("a remittance lists at most {MAX_ROWS} payments"),
         ));
         return Err(errors);
@@ -96,7 +96,7 @@ pub fn read_lines(raw: &[RawLine]) -> Result<Vec<RemittanceLine>, Vec<RowError>>
                 errors.push(row_error(
                     n,
                     column,
-                    "BAD_INPUT",
+                    ErrorCode::BadInput.as_str(),
                     format!("{column} holds 1 to 100 characters"),
                 ));
             }
@@ -105,19 +105,29 @@ pub fn read_lines(raw: &[RawLine]) -> Result<Vec<RemittanceLine>, Vec<RowError>>
             errors.push(row_error(
                 n,
                 "reference",
-                "BAD_INPUT",
+                ErrorCode::BadInput.as_str(),
                 format!("payment {reference:?} is listed twice"),
             ));
         }
         let amount = match Currency::from_code(r.currency.trim()) {
             Err(e) => {
-                errors.push(row_error(n, "currency", "BAD_INPUT", e.to_string()));
+                errors.push(row_error(
+                    n,
+                    "currency",
+                    ErrorCode::BadInput.as_str(),
+                    e.to_string(),
+                ));
                 None
             }
             Ok(c) => match Money::parse(&r.amount, c).and_then(Money::positive) {
                 Ok(a) => Some(a),
                 Err(e) => {
-                    errors.push(row_error(n, "amount", "BAD_INPUT", e.to_string()));
+                    errors.push(row_error(
+                        n,
+                        "amount",
+                        ErrorCode::BadInput.as_str(),
+                        e.to_string(),
+                    ));
                     None
                 }
             },
@@ -127,7 +137,7 @@ pub fn read_lines(raw: &[RawLine]) -> Result<Vec<RemittanceLine>, Vec<RowError>>
                 errors.push(row_error(
                     n,
                     "paid_on",
-                    "BAD_INPUT",
+                    ErrorCode::BadInput.as_str(),
                     format!("{:?} is not a YYYY-MM-DD date", r.paid_on),
                 ));
             })
@@ -158,7 +168,7 @@ pub fn parse_csv(bytes: &[u8]) -> Result<Vec<RemittanceLine>, Vec<RowError>> {
         vec![row_error(
             0,
             "",
-            "BAD_INPUT",
+            ErrorCode::BadInput.as_str(),
             format!("the header row does not read: {e}"),
         )]
     })?;
@@ -173,7 +183,7 @@ pub fn parse_csv(bytes: &[u8]) -> Result<Vec<RemittanceLine>, Vec<RowError>> {
                 return Err(vec![row_error(
                     0,
                     name,
-                    "BAD_INPUT",
+                    ErrorCode::BadInput.as_str(),
                     format!("the header names no {name} column"),
                 )]);
             }
@@ -185,7 +195,7 @@ pub fn parse_csv(bytes: &[u8]) -> Result<Vec<RemittanceLine>, Vec<RowError>> {
             return Err(vec![row_error(
                 i + 1,
                 "",
-                "BAD_INPUT",
+                ErrorCode::BadInput.as_str(),
                 format!("a remittance lists at most {MAX_ROWS} payments"),
             )]);
         }
@@ -193,7 +203,7 @@ pub fn parse_csv(bytes: &[u8]) -> Result<Vec<RemittanceLine>, Vec<RowError>> {
             vec![row_error(
                 i + 1,
                 "",
-                "BAD_INPUT",
+                ErrorCode::BadInput.as_str(),
                 format!("the line does not read: {e}"),
             )]
         })?;
@@ -324,7 +334,7 @@ impl Partners {
                 errors.push(row_error(
                     n,
                     "case_ref",
-                    "CASE_NOT_FOUND",
+                    ErrorCode::CaseNotFound.as_str(),
                     format!("no case {:?}", line.case_ref),
                 ));
                 continue;
@@ -333,7 +343,7 @@ impl Partners {
                 errors.push(row_error(
                     n,
                     "case_ref",
-                    "CASE_NOT_PLACED",
+                    ErrorCode::PlacementConflict.as_str(),
                     format!("case {:?} is not placed with the partner", line.case_ref),
                 ));
                 continue;
@@ -350,7 +360,7 @@ impl Partners {
                 errors.push(row_error(
                     n,
                     "reference",
-                    "PAYMENT_REPORT_NOT_FOUND",
+                    ErrorCode::PaymentReportNotFound.as_str(),
                     format!(
                         "the partner reported no payment {:?} on case {:?}",
                         line.reference, line.case_ref
@@ -362,7 +372,7 @@ impl Partners {
                 errors.push(row_error(
                     n,
                     "reference",
-                    "PAYMENT_REPORT_DECIDED",
+                    ErrorCode::PaymentReportDecided.as_str(),
                     format!(
                         "payment {:?} is already {}",
                         line.reference,
@@ -373,7 +383,7 @@ impl Partners {
                 errors.push(row_error(
                     n,
                     "currency",
-                    "CURRENCY_MISMATCH",
+                    ErrorCode::CurrencyMismatch.as_str(),
                     format!(
                         "payment {:?} was reported in {}, not {}",
                         line.reference,
@@ -385,7 +395,7 @@ impl Partners {
                 errors.push(row_error(
                     n,
                     "amount",
-                    "AMOUNT_MISMATCH",
+                    ErrorCode::ReportAmountMismatch.as_str(),
                     format!(
                         "payment {:?} was reported as {}, not {}",
                         line.reference, report.amount, line.amount
@@ -412,7 +422,7 @@ impl Partners {
                 out.errors.push(row_error(
                     i + 1,
                     "case_ref",
-                    "CASE_NOT_FOUND",
+                    ErrorCode::CaseNotFound.as_str(),
                     format!("no case {:?}", line.case_ref),
                 ));
                 continue;

@@ -4,6 +4,7 @@
 //! enforced by [`services::desk::Desk`].
 
 mod clients;
+mod commissions;
 mod compliance;
 mod contacts;
 mod creditors;
@@ -43,6 +44,7 @@ pub struct Query(
     query::CaseQuery,
     debtors::DebtorQuery,
     templates::TemplateQuery,
+    commissions::CommissionQuery,
 );
 
 /// Every mutation: the desk's, the ledger's, reported payments', debtors', creditors',
@@ -58,6 +60,7 @@ pub struct Mutation(
     workers::WorkerMutation,
     contacts::ContactMutation,
     templates::TemplateMutation,
+    commissions::CommissionMutation,
 );
 
 /// Limits on what one request may ask.
