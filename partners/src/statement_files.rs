@@ -128,7 +128,7 @@ mod tests {
             case_ref: "A-VERY-LONG-CASE-REFERENCE".into(),
             on: NaiveDate::from_ymd_opt(2026, 12, 3).unwrap(),
             reference: "P-1".into(),
-            amount: Money::from_minor(999_999_999_99, cop),
+            amount: Money::from_minor(99_999_999_999, cop),
             reversal: false,
             stage: Stage::Extrajudicial,
             days_past_due: 10,

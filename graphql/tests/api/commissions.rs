@@ -465,6 +465,21 @@ net,,,,,COP,,,141250.44
         again["partnerStatement"]["lines"],
         march["partnerStatement"]["lines"]
     );
+
+    // A contract cleared: no terms, no statement.
+    let cleared = h
+        .ok(&w.admin, SET_CONTRACT, json!({"p": w.law_firm, "c": null}))
+        .await;
+    assert_eq!(cleared["setPartnerContract"]["contract"], Value::Null);
+    assert_eq!(
+        h.err(
+            &w.law_firm_token,
+            STATEMENT,
+            json!({"p": w.law_firm, "m": "2026-03"})
+        )
+        .await,
+        "CONFLICT"
+    );
     w.h.stop().await;
 }
 
