@@ -219,6 +219,12 @@ pub fn parse_csv(bytes: &[u8]) -> Result<Vec<RemittanceLine>, Vec<RowError>> {
     read_lines(&raw)
 }
 
+fn reused(reference: &str) -> DeskError {
+    DeskError::Conflict(format!(
+        "remittance {reference:?} was reconciled with other lines: give a new remittance its own reference"
+    ))
+}
+
 impl Partners {
     /// Reconciles a partner's remittance `reference` (admins, supervisors): every line
     /// matched to the partner's pending reported payment and confirmed, or none.
@@ -256,9 +262,7 @@ impl Partners {
         .await?;
         let cases = self.remitted_cases(p, &lines).await?;
         match earlier {
-            Some(row) if row.lines != json => Err(DeskError::Conflict(format!(
-                "remittance {reference:?} was reconciled with other lines: give a new remittance its own reference"
-            ))),
+            Some(row) if row.lines != json => Err(reused(reference)),
             // Checked before: confirm what is left (normally nothing) under the same keys.
             Some(_) => {
                 self.confirm_lines(p, &partner.partner_id, reference, &lines, &cases)
@@ -278,16 +282,27 @@ impl Partners {
                     tenant: Set(p.tenant.clone()),
                     partner_id: Set(partner.partner_id.clone()),
                     reference: Set(reference.to_string()),
-                    lines: Set(json),
+                    lines: Set(json.clone()),
                     reconciled_at: Set(self.desk.clock().now()),
                     reconciled_by: Set(p.acting_identity()),
                 };
-                // Two reconciliations racing: the loser's insert fails and it confirms
-                // under the same keys as the winner, so nothing is confirmed twice.
-                if let Err(e) = row.insert(db).await
-                    && !orm::is_unique_violation(&e)
-                {
-                    return Err(e.into());
+                // Two reconciliations racing: the loser's insert fails; with the same
+                // lines it confirms under the same keys as the winner, so nothing is
+                // confirmed twice; with other lines it is refused like a later repeat.
+                if let Err(e) = row.insert(db).await {
+                    if !orm::is_unique_violation(&e) {
+                        return Err(e.into());
+                    }
+                    let winner = partner_remittances::Entity::find_by_id((
+                        p.tenant.clone(),
+                        partner.partner_id.clone(),
+                        reference.to_string(),
+                    ))
+                    .one(db)
+                    .await?;
+                    if winner.is_none_or(|w| w.lines != json) {
+                        return Err(reused(reference));
+                    }
                 }
                 self.confirm_lines(p, &partner.partner_id, reference, &lines, &cases)
                     .await
