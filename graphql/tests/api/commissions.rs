@@ -237,6 +237,13 @@ async fn contracts_price_a_month_of_work(db: &DatabaseConnection) {
     .await;
     h.ok(&w.agent, PAY, json!({"c": case, "r": "P-2", "a": "200000"}))
         .await;
+    // Reported before the recall, confirmed after it: the agency collected it.
+    h.ok(
+        &w.agency_token,
+        REPORT,
+        json!({"c": case, "r": "R-2", "a": "20000"}),
+    )
+    .await;
     // Recalled: what comes in afterwards is not the agency's.
     h.ok(
         &w.supervisor,
@@ -244,6 +251,8 @@ async fn contracts_price_a_month_of_work(db: &DatabaseConnection) {
         json!({"c": case}),
     )
     .await;
+    h.ok(&w.supervisor, CONFIRM, json!({"c": case, "r": "R-2"}))
+        .await;
     h.ok(&w.agent, PAY, json!({"c": case, "r": "P-3", "a": "70000"}))
         .await;
     // Offered but never accepted: the agency earns nothing on it.
@@ -295,13 +304,14 @@ async fn contracts_price_a_month_of_work(db: &DatabaseConnection) {
                 Some("12.5"),
                 "6250.00"
             ),
+            line("COMMISSION", "R-2", Some("20000.00"), Some("20"), "4000.00"),
         ])
     );
     assert_eq!(
         s["totals"],
-        json!([{"currency": "COP", "collected": {"amount": "350000.50"},
-                "commission": {"amount": "58750.06"}, "fees": {"amount": "150000.00"},
-                "payable": {"amount": "208750.06"}, "net": {"amount": "141250.44"}}])
+        json!([{"currency": "COP", "collected": {"amount": "370000.50"},
+                "commission": {"amount": "62750.06"}, "fees": {"amount": "150000.00"},
+                "payable": {"amount": "212750.06"}, "net": {"amount": "157250.44"}}])
     );
     assert_eq!(
         s["csv"],
@@ -310,11 +320,12 @@ fee,CM-1,2026-03-02,22/1931,claim_filed,COP,,,150000.00
 commission,CM-1,2026-03-02,P-1,,COP,100000.50,12.5,12500.06
 commission,CM-1,2026-03-02,P-2,,COP,200000.00,20,40000.00
 commission,CM-1,2026-03-02,R-1,,COP,50000.00,12.5,6250.00
-total_collected,,,,,COP,,,350000.50
-total_commission,,,,,COP,,,58750.06
+commission,CM-1,2026-03-02,R-2,,COP,20000.00,20,4000.00
+total_collected,,,,,COP,,,370000.50
+total_commission,,,,,COP,,,62750.06
 total_fees,,,,,COP,,,150000.00
-total_payable,,,,,COP,,,208750.06
-net,,,,,COP,,,141250.44
+total_payable,,,,,COP,,,212750.06
+net,,,,,COP,,,157250.44
 "
     );
     let lf_march = h
