@@ -27,12 +27,15 @@
 //! - [`holidays`]: public holidays of CO, MX, CL, ES and the US in 2020–2040, generated
 //!   from the `holidays` package; outside those an error, never a working day.
 //!
+//! - [`commission`]: partners' contracts (rates by stage or debt-age band, fees per
+//!   legal milestone) and the priced lines and totals of their statements;
 //! - [`compliance`]: the contact compliance gate: versioned rule packs per jurisdiction
 //!   (and creditors' stricter policies), each decision with its reasons and the next
 //!   lawful slot.
 
 pub mod agenda;
 pub mod allocation;
+pub mod commission;
 pub mod compliance;
 pub mod contact;
 pub mod creditor;

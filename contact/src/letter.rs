@@ -98,6 +98,7 @@ impl LetterChannel {
             body: &m.body,
             reference: &m.case_id,
             language: &m.language,
+            preformatted: false,
         });
         let filed = self
             .documents

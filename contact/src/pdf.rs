@@ -24,6 +24,9 @@ pub struct Letter<'a> {
     pub reference: &'a str,
     /// `es…` gets Spanish footers ("Página 1 de 2"), anything else English.
     pub language: &'a str,
+    /// Lines kept as written, spaces and all (a table in columns), cut at the column
+    /// width instead of wrapped at words.
+    pub preformatted: bool,
 }
 
 const PAGE_W: f32 = 595.28;
@@ -166,9 +169,27 @@ fn layout(letter: &Letter<'_>) -> Vec<Line> {
             subject(&mut out);
             continue;
         }
-        out.extend(wrap(p, false));
+        if letter.preformatted {
+            out.extend(cut(p));
+        } else {
+            out.extend(wrap(p, false));
+        }
     }
     out
+}
+
+/// A line as written, in pieces of [`COLUMNS`]; an empty one is one blank line.
+fn cut(line: &str) -> Vec<Line> {
+    let text = encode(&line.replace('\t', "    "));
+    if text.is_empty() {
+        return vec![Line { text, bold: false }];
+    }
+    text.chunks(COLUMNS)
+        .map(|c| Line {
+            text: c.to_vec(),
+            bold: false,
+        })
+        .collect()
 }
 
 /// Pages of lines; a blank line never starts a page.
@@ -309,6 +330,29 @@ mod tests {
     }
 
     #[test]
+    fn preformatted_lines_keep_their_columns() {
+        let row = format!("{:<10} {:>8}", "2026-12-03", "12.50");
+        let long = "x".repeat(COLUMNS + 2);
+        let body = format!("{row}\n\n{long}");
+        let letter = Letter {
+            date: "2026-12",
+            subject: None,
+            body: &body,
+            reference: "S-1",
+            language: "en",
+            preformatted: true,
+        };
+        let texts: Vec<String> = layout(&letter)
+            .into_iter()
+            .map(|l| String::from_utf8(l.text).unwrap())
+            .collect();
+        assert_eq!(
+            texts,
+            [row, String::new(), "x".repeat(COLUMNS), "xx".into()]
+        );
+    }
+
+    #[test]
     fn the_subject_follows_the_address_block() {
         let letter = Letter {
             date: "1 de marzo de 2026",
@@ -316,6 +360,7 @@ mod tests {
             body: "Ana\nCalle 1\n\nTexto",
             reference: "C-1",
             language: "es",
+            preformatted: false,
         };
         let texts: Vec<(String, bool)> = layout(&letter)
             .into_iter()
@@ -344,6 +389,7 @@ mod tests {
             body: &body,
             reference: "C-1",
             language: "en",
+            preformatted: false,
         };
         let (bytes, pages) = render(&letter);
         assert_eq!(pages, 3);

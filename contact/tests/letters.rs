@@ -275,6 +275,7 @@ pub async fn generated_twins(db: &DatabaseConnection) {
         body: &m.body,
         reference: &case,
         language: "es",
+        preformatted: false,
     });
     let generated = |case: &str| GeneratedDocument {
         case_id: case.to_string(),

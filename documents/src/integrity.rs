@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use chrono::Duration;
 use futures_util::StreamExt;
-use orm::entities::{case_journal, document_uploads, documents};
+use orm::entities::{case_journal, document_uploads, documents, partner_statements};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use sha2::{Digest, Sha256};
 
@@ -135,6 +135,14 @@ impl DocumentService {
                 .await?
                 .into_iter()
                 .map(|u| u.object_key),
+        );
+        // Partners' statements are no case documents, but their objects are kept.
+        known.extend(
+            partner_statements::Entity::find()
+                .all(self.db())
+                .await?
+                .into_iter()
+                .map(|s| s.object_key),
         );
         // Objects carry the store's time, not the (possibly virtual) clock's: an object is
         // old when it is old by either.

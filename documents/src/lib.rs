@@ -17,6 +17,7 @@ mod error;
 
 mod generated;
 mod integrity;
+mod partner_statements;
 mod records;
 pub mod store;
 mod upload;
@@ -32,6 +33,7 @@ pub use self::config::{DocumentConfig, RetentionRule, S3Config, StoreConfig};
 pub use self::error::DocumentError;
 pub use self::generated::{Generated, GeneratedDocument};
 pub use self::integrity::{SweepReport, VerifyReport};
+pub use self::partner_statements::StoredStatement;
 pub use self::records::{AccessEntry, Download, ErasureReport, ErasureScope, LocalBody};
 pub use self::store::{LocalGrant, ObjectStore, Presigned};
 use self::store::{LocalStore, S3Store, SigningKey, UrlSigner};

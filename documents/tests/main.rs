@@ -2,6 +2,7 @@
 //! local store, on SQLite and PostgreSQL.
 
 mod http;
+mod partner_statements;
 mod s3;
 mod scenarios;
 mod single_commit;
@@ -27,6 +28,10 @@ on_both!(documents_retention, crate::scenarios::retention);
 on_both!(documents_verify, crate::scenarios::verify);
 on_both!(documents_sweeper, crate::scenarios::sweeper);
 on_both!(documents_local_store, crate::scenarios::local_store);
+on_both!(
+    documents_partner_statements,
+    crate::partner_statements::kept_and_shown_to_their_partner
+);
 on_both!(
     documents_row_with_entry,
     crate::single_commit::row_with_entry

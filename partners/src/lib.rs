@@ -14,6 +14,7 @@
 
 pub mod allocation;
 pub mod bulk;
+pub mod commissions;
 pub mod csv_reports;
 pub mod disclosure;
 pub mod jobs;
@@ -21,6 +22,8 @@ mod organisations;
 pub mod partner_api;
 mod placements;
 pub mod webhooks;
+pub mod remittances;
+pub mod statement_files;
 
 pub use organisations::{NewPartner, PARTNER_KINDS, Partner};
 

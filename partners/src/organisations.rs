@@ -45,6 +45,7 @@ impl Partners {
             allocation: Set(None),
             webhook: Set(None),
             api: Set(None),
+            contract: Set(None),
         };
         row.insert(self.desk.db()).await.map_err(|e| {
             if orm::is_unique_violation(&e) {

@@ -116,6 +116,7 @@ error_codes! {
     PaymentMustBeReported = "PAYMENT_MUST_BE_REPORTED", 403, final, "the creditor does not let partners take payments: report it with reportPayment for the creditor to confirm";
     PaymentReportNotFound = "PAYMENT_REPORT_NOT_FOUND", 404, final, "no reported payment with this reference on the case";
     PaymentReportDecided = "PAYMENT_REPORT_DECIDED", 409, final, "the reported payment is already confirmed or rejected";
+    ReportAmountMismatch = "REPORT_AMOUNT_MISMATCH", 409, final, "a remittance line's amount differs from the partner's reported payment under that reference";
     UnknownTimeZone = "UNKNOWN_TIME_ZONE", 400, final, "not an IANA time zone name";
     InvalidGraceDays = "INVALID_GRACE_DAYS", 400, final, "grace days are a whole number from 0 to 365";
     InvalidSettlementLimit = "INVALID_SETTLEMENT_LIMIT", 400, final, "a settlement limit is a percentage from 0 to 100";

@@ -4,6 +4,7 @@
 //! enforced by [`services::desk::Desk`].
 
 mod clients;
+mod commissions;
 mod compliance;
 mod contacts;
 mod creditors;
@@ -46,6 +47,7 @@ pub struct Query(
     debtors::DebtorQuery,
     templates::TemplateQuery,
     webhooks::WebhookQuery,
+    commissions::CommissionQuery,
 );
 
 /// Every mutation: the desk's, the ledger's, reported payments', debtors', creditors',
@@ -63,6 +65,7 @@ pub struct Mutation(
     templates::TemplateMutation,
     webhooks::WebhookMutation,
     partner_api::PartnerApiMutation,
+    commissions::CommissionMutation,
 );
 
 /// Limits on what one request may ask.

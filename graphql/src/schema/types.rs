@@ -382,6 +382,14 @@ impl Partner {
     async fn active(&self) -> bool {
         self.0.active
     }
+    /// What it earns (null: no contract). Its own users and the creditor's admins and
+    /// supervisors only: `FORBIDDEN` for agents and auditors.
+    async fn contract(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Option<super::commissions::PartnerContract>> {
+        super::commissions::contract_of(principal(ctx)?, &self.0)
+    }
 }
 
 pub struct Task(pub tasks::Model);

@@ -4,6 +4,7 @@
 mod authz;
 mod callbacks;
 mod clock;
+mod commissions;
 mod compliance;
 mod contact_receipts;
 mod contacts;

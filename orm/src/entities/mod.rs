@@ -23,6 +23,8 @@ pub mod maintenance_runs;
 pub mod message_subscriptions;
 pub mod outbox;
 pub mod partner_reads;
+pub mod partner_remittances;
+pub mod partner_statements;
 pub mod partners;
 pub mod process_definitions;
 pub mod signing_keys;

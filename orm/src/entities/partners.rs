@@ -29,6 +29,10 @@ pub struct Model {
     /// client secret included: never shown through the API); none: no API.
     #[sea_orm(column_type = "Text", nullable)]
     pub api: Option<String>,
+    /// What it earns (JSON of `collections::commission::Contract`: rates by stage or
+    /// debt-age band, fees per legal milestone); none: no commission.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub contract: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

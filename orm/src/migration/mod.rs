@@ -43,9 +43,10 @@ mod m20261207_000110_partner_disclosure;
 mod m20261207_000120_partner_allocation;
 mod m20261208_000130_partner_webhooks;
 mod m20261208_000140_partner_api;
+mod m20261208_000150_partner_contract;
 
 /// Names of the tables the migrations create, in creation order.
-pub const TABLES: [&str; 23] = [
+pub const TABLES: [&str; 25] = [
     "process_definitions",
     "case_journal",
     "cases",
@@ -69,6 +70,8 @@ pub const TABLES: [&str; 23] = [
     "contact_templates",
     "partner_reads",
     "webhook_attempts",
+    "partner_remittances",
+    "partner_statements",
 ];
 
 /// All migrations of the Recobro schema.
@@ -110,6 +113,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000120_partner_allocation::Migration),
             Box::new(m20261208_000130_partner_webhooks::Migration),
             Box::new(m20261208_000140_partner_api::Migration),
+            Box::new(m20261208_000150_partner_contract::Migration),
         ]
     }
 }
