@@ -21,9 +21,9 @@ pub mod jobs;
 mod organisations;
 pub mod partner_api;
 mod placements;
-pub mod webhooks;
 pub mod remittances;
 pub mod statement_files;
+pub mod webhooks;
 
 pub use organisations::{NewPartner, PARTNER_KINDS, Partner};
 
