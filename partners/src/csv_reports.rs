@@ -1,14 +1,15 @@
-//! Reports from agencies without an API: a CSV file of activities, legal milestones and
-//! payments collected, one row each. Every row is checked before any is applied, so a
+//! Reports from agencies without an API: a CSV file of activities, legal milestones,
+//! payments collected and returns of cases, one row each. Every row is checked before any is applied, so a
 //! file with one wrong amount changes nothing and answers each bad row with its column
 //! and why; a good file is applied row by row under the partner's references, so
 //! sending it again records nothing twice.
 //!
 //! Columns (a header row names them, in any order): `case_ref` (the creditor's reference
 //! of a case placed with the partner), `type` (`activity`, `legal_milestone`,
-//! `payment`), `date` (YYYY-MM-DD), `reference` (the partner's own), `kind` (an activity's
-//! kind, or `claim_filed`, `hearing_scheduled`, `judgment`, `seizure`), `amount` and
-//! `currency` (a payment's, exact in the currency's places), `note`.
+//! `payment`, `return`), `date` (YYYY-MM-DD), `reference` (the partner's own), `kind` (an
+//! activity's kind, or `claim_filed`, `hearing_scheduled`, `judgment`, `seizure`),
+//! `amount` and `currency` (a payment's, exact in the currency's places), `note` (a
+//! return's reason). A return is its case's last row in the file.
 
 use chrono::NaiveDate;
 use collections::money::{Currency, Money};
@@ -68,6 +69,12 @@ pub enum ReportRow {
         amount: Money,
         on: NaiveDate,
     },
+    /// The partner gives the case back.
+    Return {
+        case_ref: String,
+        reference: String,
+        reason: String,
+    },
 }
 
 impl ReportRow {
@@ -75,7 +82,8 @@ impl ReportRow {
         match self {
             ReportRow::Activity { case_ref, .. }
             | ReportRow::Milestone { case_ref, .. }
-            | ReportRow::Payment { case_ref, .. } => case_ref,
+            | ReportRow::Payment { case_ref, .. }
+            | ReportRow::Return { case_ref, .. } => case_ref,
         }
     }
 }
@@ -247,17 +255,52 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<ReportRow>, Vec<RowError>> {
                     on,
                 }
             }
+            "return" => {
+                let reason = get("note");
+                if reason.is_empty() || reason.chars().count() > 500 {
+                    errors.push(error(
+                        n,
+                        "note",
+                        "a return needs its reason, 1 to 500 characters".into(),
+                    ));
+                    continue;
+                }
+                ReportRow::Return {
+                    case_ref,
+                    reference,
+                    reason,
+                }
+            }
             other => {
                 errors.push(error(
                     n,
                     "type",
-                    format!("{other:?} is not activity, legal_milestone or payment"),
+                    format!("{other:?} is not activity, legal_milestone, payment or return"),
                 ));
                 continue;
             }
         };
         if errors.len() == before {
             rows.push(row);
+        }
+    }
+    if errors.is_empty() {
+        // After a return the case is no longer the partner's: nothing may follow it.
+        let mut returned: HashMap<&str, usize> = HashMap::new();
+        for (i, row) in rows.iter().enumerate() {
+            if let Some(at) = returned.get(row.case_ref()) {
+                errors.push(error(
+                    i + 1,
+                    "case_ref",
+                    format!(
+                        "case {:?} is returned by row {at}: put its return last",
+                        row.case_ref()
+                    ),
+                ));
+            }
+            if matches!(row, ReportRow::Return { .. }) {
+                returned.entry(row.case_ref()).or_insert(i + 1);
+            }
         }
     }
     if errors.is_empty() {
@@ -305,11 +348,27 @@ impl Partners {
             .into_iter()
             .filter_map(|(r, id)| Some((r?, id)))
             .collect();
+        // None: a return this partner already made under the row's reference (the case
+        // is no longer placed with it, so sending the file again repeats nothing).
         let mut case_ids = Vec::with_capacity(rows.len());
         let mut errors = Vec::new();
         for (i, row) in rows.iter().enumerate() {
+            let returned = match row {
+                ReportRow::Return { reference, .. } if !placed.contains_key(row.case_ref()) => {
+                    let key = Self::reported_key(p, "return", reference);
+                    self.desk
+                        .runtime()
+                        .store()
+                        .idempotent(&p.tenant, &key)
+                        .await
+                        .map_err(services::runtime::RuntimeError::from)?
+                        .is_some()
+                }
+                _ => false,
+            };
             match placed.get(row.case_ref()) {
-                Some(id) => case_ids.push(id.clone()),
+                Some(id) => case_ids.push(Some(id.clone())),
+                None if returned => case_ids.push(None),
                 None => errors.push(RowError {
                     row: i + 1,
                     column: "case_ref".into(),
@@ -326,6 +385,10 @@ impl Partners {
         }
         let mut out = ReportOutcome::default();
         for (row, case_id) in rows.into_iter().zip(case_ids) {
+            let Some(case_id) = case_id else {
+                out.repeated += 1;
+                continue;
+            };
             let outcome = match row {
                 ReportRow::Activity {
                     reference,
@@ -361,6 +424,13 @@ impl Partners {
                     };
                     self.desk
                         .report_payment(p, &case_id, payment, Some(key))
+                        .await?
+                }
+                ReportRow::Return {
+                    reference, reason, ..
+                } => {
+                    let key = Self::reported_key(p, "return", &reference);
+                    self.return_placement(p, &case_id, &reason, Some(key))
                         .await?
                 }
             };
@@ -421,6 +491,36 @@ AC-1,activity,2026-12-01,V-2,visit,,
         assert!(
             parse(b"type,reference\nactivity,x\n").is_err(),
             "no case_ref column"
+        );
+    }
+
+    #[test]
+    fn a_return_is_its_cases_last_row() {
+        let file = "case_ref,type,date,reference,kind,note
+AC-1,return,,R-1,,debtor moved abroad
+AC-1,activity,2026-12-01,V-1,visit,
+AC-2,return,,R-2,,
+";
+        let errors = parse(file.as_bytes()).unwrap_err();
+        let at: Vec<(usize, &str)> = errors.iter().map(|e| (e.row, e.column.as_str())).collect();
+        assert_eq!(at, [(3, "note")]);
+        let file = "case_ref,type,date,reference,kind,note
+AC-1,return,,R-1,,debtor moved abroad
+AC-1,activity,2026-12-01,V-1,visit,
+";
+        let errors = parse(file.as_bytes()).unwrap_err();
+        assert_eq!((errors[0].row, errors[0].column.as_str()), (2, "case_ref"));
+        assert!(
+            errors[0].message.contains("returned by row 1"),
+            "{}",
+            errors[0].message
+        );
+        let good = "case_ref,type,date,reference,kind,note
+AC-1,activity,2026-12-01,V-1,visit,
+AC-1,return,,R-1,,debtor moved abroad
+";
+        assert!(
+            matches!(&parse(good.as_bytes()).unwrap()[1], ReportRow::Return { reason, .. } if reason == "debtor moved abroad")
         );
     }
 

@@ -390,6 +390,44 @@ RPT-1,payment,2026-03-01,P-1,,250000,COP,
     assert_eq!(after["notes"].as_array().unwrap().len(), 2, "{after}");
     assert_eq!(after["reportedPayments"], json!([{"reference": "P-1"}]));
 
+    // A return gives the case back; the same file again repeats it, refusing nothing.
+    w.h.ok(
+        &w.agency_token,
+        "mutation($c: ID!) { acceptPlacement(caseId: $c) { seq } }",
+        json!({"c": mine}),
+    )
+    .await;
+    let back = "case_ref,type,reference,note\nRPT-1,return,RET-1,debtor moved abroad\n";
+    let first = report(&w, &w.agency_token, back).await;
+    assert_eq!(
+        first["data"]["uploadPartnerReport"]["applied"], 1,
+        "{first}"
+    );
+    let state = w
+        .h
+        .ok(
+            &w.admin,
+            "query($c: ID!) { case(id: $c) { placementStatus partner { id } history { eventType } } }",
+            json!({"c": mine}),
+        )
+        .await;
+    assert_eq!(state["case"]["partner"], Value::Null, "{state}");
+    let again = report(&w, &w.agency_token, back).await;
+    assert_eq!(
+        again["data"]["uploadPartnerReport"]["repeated"], 1,
+        "{again}"
+    );
+    assert_eq!(again["data"]["uploadPartnerReport"]["errors"], json!([]));
+    let returns = |s: &Value| {
+        s["case"]["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["eventType"] == "PlacementReturned")
+            .count()
+    };
+    assert_eq!(returns(&state), 1);
+
     // Partners only.
     let staff = report(&w, &w.agent, good).await;
     assert_eq!(super::error_code(&staff).as_deref(), Some("FORBIDDEN"));
