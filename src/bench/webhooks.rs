@@ -276,6 +276,14 @@ async fn measure(bench: &Arc<BenchDb>, a: &WebhooksArgs) -> anyhow::Result<()> {
     .await;
     let elapsed = started.elapsed();
     let attempted = *delivery.attempted.borrow();
+    let ms = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed) as f64 / 1000.0;
+    let time = delivery.time.clone();
+    println!(
+        "delivery loop: {:.0} ms reading events ahead, {:.0} ms writing outcomes, {:.0} ms waiting for answers",
+        ms(&time.reading_us),
+        ms(&time.writing_us),
+        ms(&time.waiting_us)
+    );
     delivery.stop().await;
     server_handle.stop(true).await;
     anyhow::ensure!(done.is_ok(), "the backlog did not drain within an hour");

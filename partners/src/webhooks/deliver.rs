@@ -17,7 +17,7 @@ use futures_util::StreamExt as _;
 use orm::entities::{outbox, partners, webhook_attempts};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, Set, Statement,
+    ColumnTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter, Set, Statement,
     TransactionTrait,
 };
 use services::desk::Desk;
@@ -34,6 +34,9 @@ pub const NOT_SUBSCRIBED: &str = "not_subscribed";
 pub const WITHHELD: &str = "withheld_by_disclosure_policy";
 pub const PARTNER_GONE: &str = "partner_gone";
 pub const NOT_SENT: [&str; 4] = [NO_WEBHOOK, NOT_SUBSCRIBED, WITHHELD, PARTNER_GONE];
+
+/// Rows per statement when writing outcomes (an attempt row binds 9 values).
+const CHUNK: usize = 1000;
 
 #[derive(Debug, Clone, Copy)]
 pub struct DeliveryConfig {
@@ -58,7 +61,7 @@ pub struct DeliveryConfig {
 impl Default for DeliveryConfig {
     fn default() -> Self {
         DeliveryConfig {
-            batch: 1000,
+            batch: 4000,
             concurrency: 64,
             base_backoff: Duration::seconds(10),
             max_backoff: Duration::hours(1),
@@ -77,7 +80,27 @@ pub struct DeliveryHandle {
     pub settled: watch::Receiver<u64>,
     /// HTTP attempts made so far.
     pub attempted: watch::Receiver<u64>,
+    /// Where the delivery loop's time went, for `recobro bench webhooks`.
+    pub time: Arc<LoopTime>,
     task: tokio::task::JoinHandle<()>,
+}
+
+/// Microseconds the delivery loop spent reading events ahead (with the partners'
+/// settings), writing outcomes, and waiting for answers or work.
+#[derive(Debug, Default)]
+pub struct LoopTime {
+    pub reading_us: std::sync::atomic::AtomicU64,
+    pub writing_us: std::sync::atomic::AtomicU64,
+    pub waiting_us: std::sync::atomic::AtomicU64,
+}
+
+impl LoopTime {
+    fn add(counter: &std::sync::atomic::AtomicU64, since: Instant) {
+        counter.fetch_add(
+            since.elapsed().as_micros() as u64,
+            std::sync::atomic::Ordering::Relaxed,
+        );
+    }
 }
 
 impl DeliveryHandle {
@@ -99,18 +122,21 @@ pub fn spawn(desk: Desk, cfg: DeliveryConfig) -> DeliveryHandle {
         .user_agent(concat!("Recobro-Webhooks/", env!("CARGO_PKG_VERSION")))
         .build()
         .expect("an HTTP client with default TLS settings");
+    let time = Arc::new(LoopTime::default());
     let delivery = Delivery {
         desk,
         cfg,
         client,
         settled: settled_tx,
         attempted: attempted_tx,
+        time: time.clone(),
     };
     let task = tokio::spawn(delivery.run(stop_rx));
     DeliveryHandle {
         stop: stop_tx,
         settled,
         attempted,
+        time,
         task,
     }
 }
@@ -121,6 +147,7 @@ struct Delivery {
     client: reqwest::Client,
     settled: watch::Sender<u64>,
     attempted: watch::Sender<u64>,
+    time: Arc<LoopTime>,
 }
 
 /// What to do with one event.
@@ -173,8 +200,13 @@ impl Delivery {
                 break;
             }
             let mut done = Vec::new();
-            if more && in_flight.len() < self.cfg.batch as usize / 2 {
-                match self.read_ahead(&in_flight).await {
+            // Topped up while a quarter of the window is free, so the requests in
+            // flight never run out while a read or a write takes its time.
+            if more && in_flight.len() <= self.cfg.batch as usize * 3 / 4 {
+                let started = Instant::now();
+                let read = self.read_ahead(&in_flight).await;
+                LoopTime::add(&self.time.reading_us, started);
+                match read {
                     Ok(planned) => {
                         more = !planned.is_empty();
                         for (row, plan) in planned {
@@ -214,6 +246,7 @@ impl Delivery {
                 continue;
             }
             if done.is_empty() {
+                let started = Instant::now();
                 tokio::select! {
                     answer = answers.recv() => match answer {
                         Some(a) => take(&mut in_flight, &mut done, a),
@@ -221,12 +254,16 @@ impl Delivery {
                     },
                     _ = stop.changed() => continue,
                 }
+                LoopTime::add(&self.time.waiting_us, started);
             }
             while let Ok(a) = answers.try_recv() {
                 take(&mut in_flight, &mut done, a);
             }
             let sent = done.iter().filter(|d| d.outcome.is_ok()).count() as u64;
-            match self.record(done, self.desk.clock().now()).await {
+            let started = Instant::now();
+            let recorded = self.record(done, self.desk.clock().now()).await;
+            LoopTime::add(&self.time.writing_us, started);
+            match recorded {
                 Ok(settled) => {
                     self.attempted.send_modify(|n| *n += sent);
                     self.settled.send_modify(|n| *n += settled);
@@ -252,24 +289,37 @@ impl Delivery {
         let now = self.desk.clock().now();
         // The predicates repeat the partial indexes' (decision 0010). Events in the
         // window are still pending, and the oldest: read past them.
-        let sql = "SELECT o.* FROM outbox o \
+        // The window's ids travel as one JSON array: thousands of them, one value.
+        let backend = self.db().get_database_backend();
+        let window_ids = match backend {
+            DbBackend::Postgres => "SELECT (jsonb_array_elements_text($3::jsonb))::int8",
+            _ => "SELECT value FROM json_each($3)",
+        };
+        let sql = format!(
+            "SELECT o.* FROM outbox o \
              WHERE o.kind = 'partner_event' AND o.outcome IS NULL AND o.next_attempt_at <= $1 \
              AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.case_id = o.case_id \
              AND e.kind = 'partner_event' AND e.outcome IS NULL AND e.id < o.id) \
-             ORDER BY o.id LIMIT $2";
-        let limit = self.cfg.batch as i64 + in_flight.len() as i64;
+             AND o.id NOT IN ({window_ids}) \
+             ORDER BY o.id LIMIT $2"
+        );
+        let room = (self.cfg.batch as usize)
+            .saturating_sub(in_flight.len())
+            .max(1);
+        let ids: Vec<i64> = in_flight.keys().copied().collect();
         let stmt = Statement::from_sql_and_values(
-            self.db().get_database_backend(),
+            backend,
             sql,
-            [now.into(), limit.into()],
+            [
+                now.into(),
+                (room as i64).into(),
+                serde_json::to_string(&ids).unwrap_or_default().into(),
+            ],
         );
         let heads: Vec<outbox::Model> = outbox::Entity::find()
             .from_raw_sql(stmt)
             .all(self.db())
-            .await?
-            .into_iter()
-            .filter(|r| !in_flight.contains_key(&r.id))
-            .collect();
+            .await?;
         if heads.is_empty() {
             return Ok(Vec::new());
         }
@@ -318,7 +368,13 @@ impl Delivery {
         }
         let settled = by_outcome.values().map(|v| v.len() as u64).sum();
         let tx = self.db().begin().await?;
-        for (outcome, ids) in by_outcome {
+        // In chunks: a statement may bind at most 32,766 values on SQLite, 65,535 on
+        // PostgreSQL, and a window's answers can outnumber that.
+        let chunks: Vec<(&'static str, Vec<i64>)> = by_outcome
+            .iter()
+            .flat_map(|(o, ids)| ids.chunks(CHUNK).map(|c| (*o, c.to_vec())))
+            .collect();
+        for (outcome, ids) in chunks {
             let sent = outcome == DELIVERED || outcome == DEAD_LETTERED;
             let mut update = outbox::Entity::update_many()
                 .col_expr(outbox::Column::Outcome, Expr::value(Some(outcome)))
@@ -344,8 +400,12 @@ impl Delivery {
                 .exec(&tx)
                 .await?;
         }
-        if !log.is_empty() {
-            webhook_attempts::Entity::insert_many(log).exec(&tx).await?;
+        let mut log = log.into_iter().peekable();
+        while log.peek().is_some() {
+            let chunk: Vec<_> = log.by_ref().take(CHUNK).collect();
+            webhook_attempts::Entity::insert_many(chunk)
+                .exec(&tx)
+                .await?;
         }
         tx.commit().await?;
         Ok(settled)
