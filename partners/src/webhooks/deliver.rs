@@ -178,9 +178,10 @@ struct Done {
 impl Delivery {
     /// Reads due events ahead into a window of `batch`, hands those to send to the
     /// sending task (`concurrency` requests in flight), and writes outcomes as they come
-    /// back, all that arrived meanwhile in one transaction. An event in the window keeps
-    /// its case's later events out of the next reads (they are not the oldest pending),
-    /// so each case's events go one after another.
+    /// back, all that arrived meanwhile in one transaction — at the same time as the
+    /// next read, on a database with more than one connection. An event in the window
+    /// (or being written) keeps its case's later events out of reads (it is still the
+    /// oldest pending one), so each case's events go one after another.
     async fn run(self, mut stop: watch::Receiver<bool>) {
         let wakeup = self.desk.runtime().partner_event_wakeup();
         let mut clock_changes = self.desk.clock().changes();
@@ -193,85 +194,111 @@ impl Delivery {
             answered,
         ));
         let mut in_flight: HashMap<i64, (outbox::Model, String)> = HashMap::new();
+        // Outcomes to write: answered requests, and events not to be sent.
+        let mut done: Vec<Done> = Vec::new();
         // Whether a read may find events not yet in the window.
         let mut more = true;
         loop {
             if *stop.borrow() {
                 break;
             }
-            let mut done = Vec::new();
-            // Topped up while a quarter of the window is free, so the requests in
-            // flight never run out while a read or a write takes its time.
-            if more && in_flight.len() <= self.cfg.batch as usize * 3 / 4 {
-                let started = Instant::now();
-                let read = self.read_ahead(&in_flight).await;
-                LoopTime::add(&self.time.reading_us, started);
-                match read {
-                    Ok(planned) => {
-                        more = !planned.is_empty();
-                        for (row, plan) in planned {
-                            match plan {
-                                Plan::Settle(reason) => done.push(Done {
-                                    row,
-                                    outcome: Err(reason),
-                                }),
-                                Plan::Send(req) => {
-                                    let _ = to_send.send((row.id, req.clone_for_send()));
-                                    in_flight.insert(row.id, (row, req.url));
-                                }
-                            }
-                        }
-                    }
-                    Err(e) => {
-                        tracing::warn!("partner webhooks: {e}; retrying");
-                        more = false;
-                    }
-                }
-            }
-            if done.is_empty() && in_flight.is_empty() {
-                // Nothing to send: wait for a commit, a replay, the clock or a poll.
-                match clock_changes.as_mut() {
-                    Some(rx) => tokio::select! {
-                        _ = rx.changed() => {}
-                        _ = wakeup.notified() => {}
-                        _ = stop.changed() => {}
-                    },
-                    None => tokio::select! {
-                        _ = tokio::time::sleep(self.cfg.idle_poll) => {}
-                        _ = wakeup.notified() => {}
-                        _ = stop.changed() => {}
-                    },
-                }
-                more = true;
-                continue;
-            }
-            if done.is_empty() {
-                let started = Instant::now();
-                tokio::select! {
-                    answer = answers.recv() => match answer {
-                        Some(a) => take(&mut in_flight, &mut done, a),
-                        None => break,
-                    },
-                    _ = stop.changed() => continue,
-                }
-                LoopTime::add(&self.time.waiting_us, started);
-            }
             while let Ok(a) = answers.try_recv() {
                 take(&mut in_flight, &mut done, a);
             }
-            let sent = done.iter().filter(|d| d.outcome.is_ok()).count() as u64;
-            let started = Instant::now();
-            let recorded = self.record(done, self.desk.clock().now()).await;
-            LoopTime::add(&self.time.writing_us, started);
-            match recorded {
+            // Topped up while a quarter of the window is free, so the requests in
+            // flight never run out while a read or a write takes its time.
+            let read = more && in_flight.len() <= self.cfg.batch as usize * 3 / 4;
+            if done.is_empty() && !read {
+                let started = Instant::now();
+                if in_flight.is_empty() {
+                    // Nothing to send: wait for a commit, a replay, the clock or a poll.
+                    match clock_changes.as_mut() {
+                        Some(rx) => tokio::select! {
+                            _ = rx.changed() => {}
+                            _ = wakeup.notified() => {}
+                            _ = stop.changed() => {}
+                        },
+                        None => tokio::select! {
+                            _ = tokio::time::sleep(self.cfg.idle_poll) => {}
+                            _ = wakeup.notified() => {}
+                            _ = stop.changed() => {}
+                        },
+                    }
+                    more = true;
+                } else {
+                    tokio::select! {
+                        answer = answers.recv() => match answer {
+                            Some(a) => take(&mut in_flight, &mut done, a),
+                            None => break,
+                        },
+                        _ = stop.changed() => {}
+                    }
+                }
+                LoopTime::add(&self.time.waiting_us, started);
+                continue;
+            }
+            // The events being written are still pending in the read's snapshot.
+            let exclude: Vec<i64> = in_flight
+                .keys()
+                .copied()
+                .chain(done.iter().map(|d| d.row.id))
+                .collect();
+            let writing = std::mem::take(&mut done);
+            let sent = writing.iter().filter(|d| d.outcome.is_ok()).count() as u64;
+            let write = async {
+                if writing.is_empty() {
+                    return Ok(0);
+                }
+                let started = Instant::now();
+                let out = self.record(writing, self.desk.clock().now()).await;
+                LoopTime::add(&self.time.writing_us, started);
+                out
+            };
+            let room = (self.cfg.batch as usize).saturating_sub(in_flight.len());
+            let read_ahead = async {
+                if !read || room == 0 {
+                    return None;
+                }
+                let started = Instant::now();
+                let out = self.read_ahead(&exclude, room).await;
+                LoopTime::add(&self.time.reading_us, started);
+                Some(out)
+            };
+            let (written, planned) = tokio::join!(write, read_ahead);
+            // A write may have let later events of its cases through, which a read
+            // beside it could not see yet.
+            let mut wrote = false;
+            match written {
                 Ok(settled) => {
                     self.attempted.send_modify(|n| *n += sent);
                     self.settled.send_modify(|n| *n += settled);
+                    wrote = settled > 0 || sent > 0;
                 }
                 // Their rows are still pending: they are read and sent again.
                 Err(e) => tracing::warn!("partner webhooks: outcomes not written: {e}"),
             }
-            more = true;
+            match planned {
+                None => more |= wrote,
+                Some(Ok(planned)) => {
+                    more = !planned.is_empty() || wrote;
+                    for (row, plan) in planned {
+                        match plan {
+                            Plan::Settle(reason) => done.push(Done {
+                                row,
+                                outcome: Err(reason),
+                            }),
+                            Plan::Send(req) => {
+                                let _ = to_send.send((row.id, req.clone_for_send()));
+                                in_flight.insert(row.id, (row, req.url));
+                            }
+                        }
+                    }
+                }
+                Some(Err(e)) => {
+                    tracing::warn!("partner webhooks: {e}; retrying");
+                    more = wrote;
+                }
+            }
         }
         sender.abort();
     }
@@ -284,7 +311,8 @@ impl Delivery {
     /// window already, with what to do with it.
     async fn read_ahead(
         &self,
-        in_flight: &HashMap<i64, (outbox::Model, String)>,
+        exclude: &[i64],
+        room: usize,
     ) -> Result<Vec<(outbox::Model, Plan)>, DbErr> {
         let now = self.desk.clock().now();
         // The predicates repeat the partial indexes' (decision 0010). Events in the
@@ -303,17 +331,13 @@ impl Delivery {
              AND o.id NOT IN ({window_ids}) \
              ORDER BY o.id LIMIT $2"
         );
-        let room = (self.cfg.batch as usize)
-            .saturating_sub(in_flight.len())
-            .max(1);
-        let ids: Vec<i64> = in_flight.keys().copied().collect();
         let stmt = Statement::from_sql_and_values(
             backend,
             sql,
             [
                 now.into(),
                 (room as i64).into(),
-                serde_json::to_string(&ids).unwrap_or_default().into(),
+                serde_json::to_string(exclude).unwrap_or_default().into(),
             ],
         );
         let heads: Vec<outbox::Model> = outbox::Entity::find()
