@@ -473,21 +473,13 @@ impl CommissionMutation {
                 paid_on: l.paid_on,
             })
             .collect();
-        let lines = match partners::remittances::read_lines(&raw) {
-            Ok(lines) => lines,
-            Err(errors) => {
-                return Ok(RemittanceOutcome {
-                    errors,
-                    ..RemittanceOutcome::default()
-                }
-                .into());
-            }
-        };
-        partners(ctx)?
-            .reconcile_remittance(principal(ctx)?, &partner_id, &reference, lines)
-            .await
-            .map(RemittanceResult::from)
-            .map_err(errors::api)
+        reconcile(
+            ctx,
+            &partner_id,
+            &reference,
+            partners::remittances::read_lines(&raw),
+        )
+        .await
     }
 
     /// The same as `reconcileRemittance`, from a CSV advice (multipart; columns
@@ -500,21 +492,13 @@ impl CommissionMutation {
         file: Upload,
     ) -> Result<RemittanceResult> {
         let bytes = read_upload(ctx, file, 2 * 1024 * 1024)?;
-        let lines = match partners::remittances::parse_csv(&bytes) {
-            Ok(lines) => lines,
-            Err(errors) => {
-                return Ok(RemittanceOutcome {
-                    errors,
-                    ..RemittanceOutcome::default()
-                }
-                .into());
-            }
-        };
-        partners(ctx)?
-            .reconcile_remittance(principal(ctx)?, &partner_id, &reference, lines)
-            .await
-            .map(RemittanceResult::from)
-            .map_err(errors::api)
+        reconcile(
+            ctx,
+            &partner_id,
+            &reference,
+            partners::remittances::parse_csv(&bytes),
+        )
+        .await
     }
 
     /// Renders a partner's statement for a month as PDF and stores it (admins,
@@ -564,4 +548,32 @@ impl CommissionMutation {
             request: request.into(),
         })
     }
+}
+
+/// Reconciles a remittance whose lines read, or answers the line errors of one that did
+/// not (nothing confirmed).
+async fn reconcile(
+    ctx: &Context<'_>,
+    partner_id: &str,
+    reference: &str,
+    lines: std::result::Result<
+        Vec<partners::remittances::RemittanceLine>,
+        Vec<partners::csv_reports::RowError>,
+    >,
+) -> Result<RemittanceResult> {
+    let lines = match lines {
+        Ok(lines) => lines,
+        Err(errors) => {
+            return Ok(RemittanceOutcome {
+                errors,
+                ..RemittanceOutcome::default()
+            }
+            .into());
+        }
+    };
+    partners(ctx)?
+        .reconcile_remittance(principal(ctx)?, partner_id, reference, lines)
+        .await
+        .map(RemittanceResult::from)
+        .map_err(errors::api)
 }

@@ -288,8 +288,9 @@ impl Delivery {
                                 outcome: Err(reason),
                             }),
                             Plan::Send(req) => {
-                                let _ = to_send.send((row.id, req.clone_for_send()));
-                                in_flight.insert(row.id, (row, req.url));
+                                let url = req.url.clone();
+                                let _ = to_send.send((row.id, req));
+                                in_flight.insert(row.id, (row, url));
                             }
                         }
                     }
@@ -583,17 +584,6 @@ fn take(
             row,
             outcome: Ok((url, attempt)),
         });
-    }
-}
-
-impl Request {
-    /// The request as sent; the window keeps only its URL.
-    fn clone_for_send(&self) -> Request {
-        Request {
-            url: self.url.clone(),
-            body: self.body.clone(),
-            secrets: self.secrets.clone(),
-        }
     }
 }
 

@@ -39,12 +39,6 @@ pub fn money_json(m: Money) -> Value {
     json!({"amount": m.amount().to_string(), "currency": m.currency().code()})
 }
 
-fn amount_due(state: &CaseState) -> Value {
-    super::projection::desk_of(state)
-        .amount_due()
-        .map_or(Value::Null, money_json)
-}
-
 /// Adds the partner events of one committed event to its outbox rows.
 pub(super) fn add(
     c: &mut Changes,
@@ -54,6 +48,10 @@ pub(super) fn add(
     at: DateTime<Utc>,
 ) {
     let stage = state.instance.stage.clone();
+    // The projection's own reading of the case's columns, not a second one.
+    let amount_due = c.desk.amount_due().map_or(Value::Null, money_json);
+    let status = c.status;
+    let case_updated = || json!({"status": status, "amountDue": amount_due});
     let mut push = |partner: &str, kind: &str, data: Value| {
         c.outbox.push(OutboxRow {
             kind: KIND,
@@ -122,7 +120,7 @@ pub(super) fn add(
                     "reference": reference,
                     "amount": money_json(*amount),
                     "receivedOn": received_on,
-                    "amountDue": amount_due(state),
+                    "amountDue": amount_due,
                 }),
             ),
             CaseFact::Ledger(LedgerFact::ReportedPaymentConfirmed { reference, .. }) => {
@@ -134,7 +132,7 @@ pub(super) fn add(
                             "reference": reference,
                             "amount": money_json(r.amount),
                             "receivedOn": r.received_on,
-                            "amountDue": amount_due(state),
+                            "amountDue": amount_due,
                         }),
                     )
                 }
@@ -143,7 +141,7 @@ pub(super) fn add(
                 LedgerFact::AccountOpened { .. }
                 | LedgerFact::Charged { .. }
                 | LedgerFact::PaymentReversed { .. },
-            ) => push(partner, CASE_UPDATED, case_updated(state)),
+            ) => push(partner, CASE_UPDATED, case_updated()),
             _ => {}
         }
     }
@@ -164,16 +162,9 @@ pub(super) fn add(
                 if !updated =>
             {
                 updated = true;
-                push(partner, CASE_UPDATED, case_updated(state));
+                push(partner, CASE_UPDATED, case_updated());
             }
             _ => {}
         }
     }
-}
-
-fn case_updated(state: &CaseState) -> Value {
-    json!({
-        "status": super::projection::status_of(&state.instance),
-        "amountDue": amount_due(state),
-    })
 }

@@ -302,13 +302,13 @@ pub fn changes(
             | Effect::Terminated => {}
         }
     }
-    super::partner_events::add(&mut c, event, state, effects, at);
     // A timer scheduled and removed within one event never reaches the table.
     c.timers_added
         .retain(|(id, _, _)| !c.timers_removed.contains(id));
     c.subscriptions_added
         .retain(|(id, _, _)| !c.subscriptions_removed.contains(id));
     c.desk = desk;
+    super::partner_events::add(&mut c, event, state, effects, at);
     c
 }
 
